@@ -1,0 +1,97 @@
+"""Quarry's composition root and command line.
+
+``app.py`` wires and nothing else: it reads the settings once, builds the parts (chat models,
+memory, tools, the compiled graph) lazily on first use, and dispatches a subcommand. Each
+subcommand lives in ``ui/commands/<name>.py`` with ``HELP``, ``add_arguments(parser)`` and
+``run(args, app) -> int``; the browser UI builds the same ``App`` through ``build_app``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from agents.errors import AgentError
+from agents.settings import Settings, SettingsError, load_settings
+from memory.errors import MemoryStoreError
+from tools.errors import ToolError
+
+__version__ = "0.1.0"
+
+# Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
+COMMANDS: tuple[str, ...] = ("doctor",)
+
+USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ToolError, MemoryStoreError, SettingsError)
+
+
+@dataclass
+class App:
+    """The application's parts, built once from one settings object and on first use."""
+
+    settings: Settings
+    _parts: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def close(self) -> None:
+        """Release what the parts hold (model memory, clients, subprocesses)."""
+        for part in reversed(list(self._parts.values())):
+            closer = getattr(part, "close", None)
+            if callable(closer):
+                closer()
+        self._parts.clear()
+
+
+def build_app(settings: Settings | None = None, **overrides: Any) -> App:
+    """Build the application from settings (read once here when not given)."""
+    return App(settings=settings if settings is not None else load_settings(**overrides))
+
+
+def _command(name: str) -> ModuleType:
+    return importlib.import_module(f"ui.commands.{name.replace('-', '_')}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subparser per module in ``COMMANDS``."""
+    parser = argparse.ArgumentParser(
+        prog="quarry",
+        description="Quarry: local-first deep research with verified citations.",
+    )
+    parser.add_argument("--version", action="version", version=f"quarry {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = _command(name)
+        doc = (module.__doc__ or "").strip()
+        cmd = sub.add_parser(name, help=module.HELP, description=doc or module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, build the app and run one subcommand; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    app: App | None = None
+    try:
+        app = build_app()
+        return int(args._module.run(args, app))
+    except USER_ERRORS as err:
+        print(f"quarry: {err}", file=sys.stderr)
+        return 2 if isinstance(err, SettingsError) else 1
+    except KeyboardInterrupt:
+        print("quarry: interrupted.", file=sys.stderr)
+        return 130
+    finally:
+        if app is not None:
+            app.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
