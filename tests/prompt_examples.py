@@ -5,4 +5,9 @@ Whoever adds a prompt adds its example here (the test lists any prompt without o
 
 from __future__ import annotations
 
-EXAMPLES: dict[str, dict[str, object]] = {}
+EXAMPLES: dict[str, dict[str, object]] = {
+    "structured_retry": {
+        "error": "does not match the schema: steps: List should have at least 1 item",
+        "schema_json": '{"type": "object", "properties": {"steps": {"type": "array"}}}',
+    },
+}
