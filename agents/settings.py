@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,7 +30,13 @@ ROLES: tuple[Role, ...] = ("planner", "searcher", "extractor", "drafter", "verif
 DEFAULT_CHAT_MODEL = "bartowski/Qwen2.5-7B-Instruct-GGUF/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
 
 
-class ModelSettings(BaseModel):
+class _Section(BaseModel):
+    """A settings section: unknown keys are an error (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSettings(_Section):
     """Which chat model one role uses; unset fields fall back to the shared ``[llm]`` values."""
 
     backend: Literal["llama", "openai"] | None = None
@@ -38,7 +44,7 @@ class ModelSettings(BaseModel):
     base_url: str | None = None
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(_Section):
     """The chat-model seam: backend, model, context and limits."""
 
     backend: Literal["llama", "openai"] = "llama"
@@ -60,7 +66,7 @@ class LLMSettings(BaseModel):
     roles: dict[Role, ModelSettings] = Field(default_factory=dict)
 
 
-class SearchSettings(BaseModel):
+class SearchSettings(_Section):
     """Search backends, tried in order with fallback."""
 
     backends: list[str] = Field(default_factory=lambda: ["duckduckgo"])
@@ -71,7 +77,7 @@ class SearchSettings(BaseModel):
     min_interval_s: float = Field(default=1.0, ge=0)  # per-backend rate limit
 
 
-class FetchSettings(BaseModel):
+class FetchSettings(_Section):
     """The fetcher and its network guard."""
 
     concurrency: int = Field(default=16, ge=1, le=256)
@@ -89,7 +95,7 @@ class FetchSettings(BaseModel):
     user_agent: str = "Quarry/0.1 (+https://github.com/quarry-research/quarry; deep-research bot)"
 
 
-class MemorySettings(BaseModel):
+class MemorySettings(_Section):
     """The shared Chroma store and its embeddings."""
 
     chroma_host: str | None = None  # client/server mode when set
@@ -102,7 +108,7 @@ class MemorySettings(BaseModel):
     freshness_days: float = Field(default=7.0, ge=0)
 
 
-class BudgetSettings(BaseModel):
+class BudgetSettings(_Section):
     """Limits on one research run; when one runs out the run drafts from what it has."""
 
     breadth: int = Field(default=4, ge=1, le=32)  # sub-questions per round
@@ -113,7 +119,7 @@ class BudgetSettings(BaseModel):
     max_minutes: float = Field(default=30.0, gt=0)
 
 
-class McpServerSettings(BaseModel):
+class McpServerSettings(_Section):
     """One MCP server, started over stdio; configured in the TOML file only."""
 
     command: str
@@ -122,14 +128,14 @@ class McpServerSettings(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)
 
 
-class PluginSettings(BaseModel):
+class PluginSettings(_Section):
     """Which entry-point plugins load ("all" or an allow-list of distribution names)."""
 
     load: Literal["all"] | list[str] = "all"
     tool_timeout_s: float = Field(default=60.0, gt=0)
 
 
-class UISettings(BaseModel):
+class UISettings(_Section):
     """The Streamlit browser UI."""
 
     host: str = "127.0.0.1"

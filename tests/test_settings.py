@@ -48,7 +48,7 @@ def test_missing_config_file_is_one_sentence(tmp_path: Path, monkeypatch: pytest
 
 def test_invalid_value_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "quarry.toml").write_text("[budget]\nmax_pages = -3\n")
-    with pytest.raises(SettingsError, match="quarry.toml"):
+    with pytest.raises(SettingsError, match=r"quarry\.toml"):
         load_settings()
 
 
