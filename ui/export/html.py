@@ -52,12 +52,14 @@ def _references(report: Report) -> list[dict[str, Any]]:
 
 def _also_read(bundle: RunBundle) -> list[dict[str, Any]]:
     cited = {r.source_id for r in bundle.report.references} | {r.url for r in bundle.report.references}
-    out = []
+    out, seen = [], set(cited)
     for src in bundle.sources:
         url = source_url(src)
-        if str(src.get("id", "")) in cited or url in cited:
+        sid = str(src.get("id") or src.get("source_id") or "")
+        if src.get("status") in ("failed", "refused") or sid in seen or url in seen:
             continue
-        out.append({"title": str(src.get("title") or url or src.get("id", "")), "href": safe_url(url)})
+        seen.update({sid, url})
+        out.append({"title": str(src.get("title") or url or sid), "href": safe_url(url)})
     return out
 
 
