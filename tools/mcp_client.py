@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tools.errors import PluginError
-from tools.registry import Tool
+from tools.registry import Tool, ToolReportedError
 
 if TYPE_CHECKING:
     from mcp import ClientSession
@@ -126,7 +126,10 @@ class McpHost:
         if thread is not None:
             thread.join(timeout=_STOP_GRACE_S * max(1, len(self._servers)))
         for server in self._servers.values():
-            registry.emit({"type": "mcp_server", "ts": time.time(), "server": server.name, "state": "stopped"})
+            if server.ready.done() and server.ready.exception() is None:
+                registry.emit(
+                    {"type": "mcp_server", "ts": time.time(), "server": server.name, "state": "stopped"}
+                )
         self._thread = self._loop = self._stop_event = None
         self._servers = {}
 
@@ -201,6 +204,10 @@ class McpHost:
         return Tool(f"{server}.{remote}", description, schema, call, origin=f"mcp:{server}")
 
 
+class McpToolError(ToolReportedError):
+    """An MCP tool answered with ``is_error``; the message is the server's own text."""
+
+
 async def _call_remote(session: ClientSession, name: str, arguments: dict[str, Any]) -> str:
     result = await session.call_tool(name, arguments)
     parts: list[str] = []
@@ -211,7 +218,7 @@ async def _call_remote(session: ClientSession, name: str, arguments: dict[str, A
         parts.append(json.dumps(result.structured_content, ensure_ascii=False, default=str))
     text = "\n".join(parts)
     if result.is_error:
-        raise PluginError(text.strip()[:300] or "the MCP tool reported an error")
+        raise McpToolError(text.strip()[:300] or "the MCP tool reported an error")
     return text
 
 

@@ -55,6 +55,10 @@ MAX_NAME_CHARS = 64
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
+class ToolReportedError(PluginError):
+    """Raised by a tool to report its own failure; the agent sees the message as given."""
+
+
 @dataclass(frozen=True)
 class Tool:
     """One tool: its name, description, JSON schema of arguments, async call and origin."""
@@ -193,7 +197,7 @@ class ToolRegistry:
         if message in self.problems:
             return
         self.problems.append(message)
-        log.warning("%s", message)
+        log.info("%s", message)  # shown to the user by the command that built the registry
         self.emit({"type": "tool_problem", "ts": time.time(), "source": source, "message": message})
 
     # -- lookup ---------------------------------------------------------------------------------
@@ -227,7 +231,7 @@ class ToolRegistry:
         self.get(name)
         return self._bounded[name]
 
-    def call_schema(self, names: list[str] | None = None) -> dict[str, Any]:
+    def call_schema(self, names: Sequence[str] | None = None) -> dict[str, Any]:
         """The JSON schema of one valid call: ``{"tool": NAME, "arguments": {...}}`` for any tool."""
         chosen = self.names() if names is None else [self.get(n).name for n in names]
         if not chosen:
@@ -302,6 +306,8 @@ class ToolRegistry:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001  a tool is third-party code: its failure is an observation
+            if isinstance(exc, ToolReportedError):
+                return "", f"Tool {tool.name} failed: {str(exc).rstrip('.')}."
             reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             return "", f"Tool {tool.name} failed ({type(exc).__name__}: {reason}); try other arguments."
 

@@ -6,9 +6,9 @@ Guarantees:
   from the function, the description from the docstring, the JSON schema from the signature through
   pydantic, and an async call that validates the arguments with the same pydantic model. Blocking
   functions run on a daemon thread, so a hung one can time out without holding the process.
-- ``bounded_schema`` inlines ``$ref``s and gives every string a ``maxLength``, every array a
-  ``maxItems`` and every object with properties ``additionalProperties: false``: a grammar built
-  from it admits only finitely long, valid arguments.
+- ``bounded_schema`` inlines ``$ref``s and gives every string without a ``maxLength`` one, every
+  array without ``maxItems`` one, and every object with properties ``additionalProperties: false``:
+  a grammar built from it admits only finitely long, valid arguments.
 - ``normalize_output`` turns what a tool returned into text or a list of ``SearchResult`` (a list
   of mappings with a ``url`` counts as search results), so plugins need not import Quarry.
 """
@@ -212,9 +212,9 @@ def _bound(node: Any, max_string: int, max_items: int) -> None:
     kinds = _types(node)
     fixed = "enum" in node or "const" in node
     if "string" in kinds and not fixed:
-        node["maxLength"] = min(int(node.get("maxLength", max_string)), max_string)
+        node.setdefault("maxLength", max_string)
     if "array" in kinds:
-        node["maxItems"] = min(int(node.get("maxItems", max_items)), max_items)
+        node.setdefault("maxItems", max_items)
         node.setdefault("items", {"type": "string"})
     if "object" in kinds and "properties" in node and node.get("additionalProperties", True) is True:
         node["additionalProperties"] = False

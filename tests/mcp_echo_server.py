@@ -1,0 +1,40 @@
+"""A few-line MCP server over stdio for the tests: echo, the server's pid, a failing tool."""
+
+from __future__ import annotations
+
+import os
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+server = MCPServer("echo")
+
+
+@server.tool()
+def echo(text: str, times: int = 1) -> str:
+    """Repeat a text."""
+    return " ".join([text] * times)
+
+
+@server.tool()
+def pid() -> str:
+    """The server's process id."""
+    return str(os.getpid())
+
+
+@server.tool()
+async def sleep(seconds: float) -> str:
+    """Sleep, then answer."""
+    await anyio.sleep(seconds)
+    return "awake"
+
+
+@server.tool()
+def fail(reason: str) -> str:
+    """Always fails."""
+    raise ToolError(f"cannot do it: {reason}")
+
+
+if __name__ == "__main__":
+    server.run()
