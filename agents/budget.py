@@ -1,0 +1,128 @@
+"""Budgets of one research run and the pure checks on them.
+
+``Limits`` holds the run's caps (sub-questions per round, reflection rounds, pages, link hops, model
+tokens, wall clock). The checks here are plain functions over numbers, so the graph's routing and
+the search agents can ask "may I?" without side effects, and so the report can say *which* budget
+ran out. A run whose budget runs out still drafts from what it has.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps of one run (from ``settings.budget`` and CLI flags)."""
+
+    breadth: int = 4  # sub-questions per round
+    depth: int = 2  # reflection rounds after the first
+    max_pages: int = 40
+    max_hops: int = 1  # links followed per search agent
+    max_tokens: int = 400_000
+    max_minutes: float = 30.0
+    max_tool_calls: int = 3  # tool calls one search agent makes per sub-question
+    results_per_query: int = 8
+    read_per_agent: int = 4  # pages one search agent reads (before hops), within the page budget
+    chunks_per_prompt: int = 8  # passages shown to a model at once
+    kg_batch: int = 6  # findings the knowledge-graph agent reads per model call
+    kg_batches: int = 4  # model calls of the knowledge-graph agent per round
+
+    @classmethod
+    def from_settings(cls, budget: Any, **overrides: Any) -> Limits:
+        """Build from ``settings.budget`` (a ``BudgetSettings``), with optional overrides."""
+        values = {
+            "breadth": budget.breadth,
+            "depth": budget.depth,
+            "max_pages": budget.max_pages,
+            "max_hops": budget.max_hops,
+            "max_tokens": budget.max_tokens,
+            "max_minutes": budget.max_minutes,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+@dataclass
+class Clock:
+    """The wall-clock budget of one session of a run (a resumed run gets a fresh allowance)."""
+
+    max_minutes: float
+    started: float = field(default_factory=time.monotonic)
+
+    def elapsed_s(self) -> float:
+        """Seconds since this session started."""
+        return time.monotonic() - self.started
+
+    def left_s(self) -> float:
+        """Seconds left before the wall-clock budget runs out (never negative)."""
+        return max(0.0, self.max_minutes * 60.0 - self.elapsed_s())
+
+    def expired(self) -> bool:
+        """True once the wall-clock budget is spent."""
+        return self.left_s() <= 0.0
+
+
+def pages_left(limits: Limits, pages_fetched: int) -> int:
+    """Pages the run may still fetch."""
+    return max(0, limits.max_pages - pages_fetched)
+
+
+def page_allowance(limits: Limits, pages_fetched: int, agents: int) -> int:
+    """Pages each of ``agents`` parallel search agents may fetch this round (a fair share)."""
+    if agents <= 0:
+        return 0
+    return min(limits.read_per_agent, pages_left(limits, pages_fetched) // agents)
+
+
+def round_allowance(limits: Limits, pages_fetched: int, agents: int) -> dict[str, int]:
+    """What each search agent of a round may use: pages to read and links to follow."""
+    pages = page_allowance(limits, pages_fetched, agents)
+    spare = pages_left(limits, pages_fetched) - pages * agents
+    return {"pages": pages, "hops": min(limits.max_hops, max(spare, 0) // max(agents, 1))}
+
+
+def tokens_used(usage: Mapping[str, Any]) -> int:
+    """Total model tokens over every role's ``Usage``."""
+    return sum(int(u.total_tokens) for u in usage.values())
+
+
+def exhausted(limits: Limits, *, pages_fetched: int, tokens: int, clock: Clock) -> list[str]:
+    """The names of the budgets that have run out ("pages", "tokens", "time")."""
+    out: list[str] = []
+    if pages_left(limits, pages_fetched) <= 0:
+        out.append("pages")
+    if tokens >= limits.max_tokens:
+        out.append("tokens")
+    if clock.expired():
+        out.append("time")
+    return out
+
+
+def may_search_again(limits: Limits, *, round_no: int, exhausted_now: list[str], followups: int) -> bool:
+    """Whether the reflection loop may start another search round."""
+    return followups > 0 and round_no < limits.depth and not exhausted_now
+
+
+def budget_note(name: str, limits: Limits) -> str:
+    """One sentence for the report saying which budget ran out."""
+    notes = {
+        "pages": f"The page budget ran out after {limits.max_pages} pages; the report uses what was read.",
+        "tokens": f"The model-token budget ({limits.max_tokens} tokens) ran out; the report uses what was read.",
+        "time": f"The time budget ({limits.max_minutes:g} minutes) ran out; the report uses what was read.",
+        "rounds": f"The reflection budget ({limits.depth} rounds) ran out with open questions left.",
+    }
+    return notes[name]
+
+
+def snapshot(limits: Limits, *, pages_fetched: int, tokens: int, clock: Clock, round_no: int) -> dict[str, Any]:
+    """What is left of each budget, for progress events."""
+    return {
+        "pages_left": pages_left(limits, pages_fetched),
+        "tokens_left": max(0, limits.max_tokens - tokens),
+        "seconds_left": round(clock.left_s(), 1),
+        "rounds_left": max(0, limits.depth - round_no),
+    }

@@ -1,0 +1,173 @@
+"""Run dependencies, handed to every node through LangGraph's runtime context (``context_schema``).
+
+Nodes never build clients or read settings: they receive a ``RunContext`` (models, memory, fetcher,
+tool registry, extractor, limits, clock) as ``runtime.context``. The context is not checkpointed; a
+resumed run is given a fresh one. The protocols below are the narrow slices of each part the agents
+use, so the graph depends on contracts, not on the parts' internals.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from langgraph.runtime import Runtime
+
+from agents.budget import Clock, Limits, exhausted, snapshot, tokens_used
+from agents.llm import ChatModel
+from tools.types import Document, FetchResult
+
+
+class ModelSource(Protocol):
+    """A ``ModelPool``: one chat model per role, with token usage per role."""
+
+    def for_role(self, role: Any) -> ChatModel:
+        """The model for ``role``."""
+        ...
+
+    @property
+    def usage(self) -> Mapping[str, Any]:
+        """``Usage`` per role."""
+        ...
+
+
+class MemoryPort(Protocol):
+    """The slice of ``memory.Memory`` the agents use."""
+
+    def add_source(self, url: str, title: str, text: str, **kwargs: Any) -> tuple[Any, list[Any]]:
+        """Store a source and its chunks."""
+        ...
+
+    def search(self, query: str, k: int = 10, filters: Any = None, **kwargs: Any) -> list[Any]:
+        """Hybrid retrieval."""
+        ...
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Any]:
+        """Chunks by id."""
+        ...
+
+    def get_source(self, id: str) -> Any:
+        """A source by id."""
+        ...
+
+    def source_by_url(self, url: str) -> Any:
+        """A source by any of its URLs."""
+        ...
+
+    def is_fresh(self, url: str, days: float) -> bool:
+        """Whether ``url`` was fetched within ``days``."""
+        ...
+
+    def add_finding(self, run_id: str, question: str, text: str, chunk_ids: Sequence[str]) -> Any:
+        """Record a finding."""
+        ...
+
+    def findings(self, run_id: str | None = None, question: str | None = None) -> list[Any]:
+        """Findings, optionally of one run or question."""
+        ...
+
+    def upsert_entity(self, name: str, type: str, **kwargs: Any) -> Any:
+        """Create or merge an entity."""
+        ...
+
+    def find_entities(self, name: str, k: int = 5) -> list[Any]:
+        """Entities matching a name (aliases, then embeddings)."""
+        ...
+
+    def upsert_relation(self, subject_id: str, relation: str, object_id: str, **kwargs: Any) -> Any:
+        """Create or merge a relation."""
+        ...
+
+    def relations(self, run_id: str | None = None) -> list[Any]:
+        """Relations, optionally of one run."""
+        ...
+
+
+class FetcherPort(Protocol):
+    """The slice of ``tools.fetch.Fetcher`` the agents use."""
+
+    async def fetch_many(self, urls: Sequence[str]) -> list[Any]:
+        """Fetch concurrently; each item is a ``FetchResult`` or a ``ToolError``."""
+        ...
+
+
+class RegistryPort(Protocol):
+    """The slice of ``tools.registry.ToolRegistry`` the agents use."""
+
+    def tools(self) -> list[Any]:
+        """Every tool (name, description, parameters)."""
+        ...
+
+    def call_schema(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        """JSON schema of one valid call: a tool name with arguments valid for it."""
+        ...
+
+    async def call(self, name: str, arguments: dict[str, Any], timeout_s: float | None = None) -> Any:
+        """Run a tool; a ``ToolOutcome`` (never raises for a tool failure)."""
+        ...
+
+    def session(self) -> AbstractAsyncContextManager[Any]:
+        """``async with registry.session():`` MCP servers run inside it."""
+        ...
+
+
+Filters = Callable[..., Any]  # memory.Filters(run_id=..., source_ids=..., kind=...)
+
+
+@dataclass
+class RunContext:
+    """Everything a node may use; built by ``agents.run`` for each session of a run."""
+
+    models: ModelSource
+    memory: MemoryPort
+    fetcher: FetcherPort
+    registry: RegistryPort
+    extract: Callable[[FetchResult], Document]
+    filters: Filters
+    limits: Limits = field(default_factory=Limits)
+    review: bool = False
+    freshness_days: float = 7.0
+    language: str = "en"
+    clock: Clock = field(default_factory=lambda: Clock(30.0))
+    memory_lock: threading.Lock = field(default_factory=threading.Lock)
+    memo: MutableMapping[str, Any] = field(default_factory=dict)  # tool call -> output, kept per run
+    run_dir: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # version, settings, models: for the manifest
+    tokens_base: int = 0  # tokens the shared models had used before this session started
+
+    def starved(self) -> list[str]:
+        """The budgets a model call must not exceed that have run out ("tokens", "time")."""
+        return [name for name in self.exhausted(0) if name != "pages"]
+
+    def model(self, role: str) -> ChatModel:
+        """The chat model for one role."""
+        return self.models.for_role(role)
+
+    def tokens(self) -> int:
+        """Model tokens used so far in this session."""
+        return tokens_used(self.models.usage) - self.tokens_base
+
+    def exhausted(self, pages_fetched: int) -> list[str]:
+        """Which budgets have run out."""
+        return exhausted(self.limits, pages_fetched=pages_fetched, tokens=self.tokens(), clock=self.clock)
+
+    def budget(self, pages_fetched: int, round_no: int) -> dict[str, Any]:
+        """What is left of each budget (for events)."""
+        return snapshot(
+            self.limits, pages_fetched=pages_fetched, tokens=self.tokens(), clock=self.clock, round_no=round_no
+        )
+
+
+Rt = Runtime[RunContext]
+
+
+def emit(runtime: Rt, run_id: str, type: str, **data: Any) -> None:
+    """Send one progress event through LangGraph's custom stream."""
+    event: dict[str, Any] = {"type": type, "run_id": run_id, "ts": time.time()}
+    event.update(data)
+    runtime.stream_writer(event)

@@ -1,0 +1,169 @@
+"""The drafter: one section at a time, every sentence citing chunk ids it was given.
+
+Guarantees: the schema of each section's answer restricts cited ids to an enum of the chunks shown
+for that section (hybrid retrieval over this run's sources plus the chunks its findings cite), so a
+report can never cite a page that was not fetched; a section with too little support is sent back
+for more research once, within budget; a run that read nothing drafts nothing and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import prompts
+from agents.budget import may_search_again, round_allowance
+from agents.context import Rt, RunContext, emit
+from agents.llm import acomplete
+from agents.planner import make_subquestions
+from agents.reading import passage_dicts
+from agents.state import FindingRecord, ResearchState
+
+MAX_SENTENCES = 8
+MAX_CHUNKS = 12
+MIN_SUPPORT = 2  # distinct passages a section needs before it is drafted without more research
+NOTHING_FOUND = "Quarry found no source it could read on this question, so this report makes no claims."
+
+
+def draft_schema(chunk_ids: list[str]) -> dict[str, Any]:
+    """Schema of one section: sentences whose citations are ids from ``chunk_ids`` only."""
+    sentence = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "minLength": 3, "maxLength": 400},
+            "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
+        },
+        "required": ["text", "chunk_ids"],
+    }
+    return {
+        "title": "Section",
+        "type": "object",
+        "properties": {"sentences": {"type": "array", "items": sentence, "maxItems": MAX_SENTENCES}},
+        "required": ["sentences"],
+    }
+
+
+def run_source_ids(fetches: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The sources this run read (fetched now or reused from memory), in order."""
+    return list(
+        dict.fromkeys(f["source_id"] for f in fetches if f["source_id"] and f["status"] in ("fetched", "memory"))
+    )
+
+
+def section_findings(section: str, state: ResearchState) -> list[FindingRecord]:
+    """The findings of the sub-questions that serve ``section``."""
+    subs = [*state["plan"]["subquestions"], *state.get("searches", [])]
+    questions = {s["question"] for s in subs if s["section"] == section}
+    return [f for f in state.get("findings", []) if f["question"] in questions]
+
+
+def related(items: list[dict[str, Any]], chunk_ids: set[str], limit: int) -> list[dict[str, Any]]:
+    """Facts or contradictions whose evidence is among ``chunk_ids``."""
+    return [i for i in items if chunk_ids.intersection(i.get("chunk_ids", []))][:limit]
+
+
+def clean_sentences(answer: dict[str, Any], allowed: set[str]) -> list[dict[str, Any]]:
+    """Sentences with text and at least one allowed id (anything else is dropped)."""
+    out = []
+    for item in answer.get("sentences", [])[:MAX_SENTENCES]:
+        text = " ".join(str(item.get("text", "")).split())
+        ids = list(dict.fromkeys(i for i in item.get("chunk_ids", []) if i in allowed))
+        if text and ids:
+            out.append({"text": text, "chunk_ids": ids})
+    return out
+
+
+def _gather(ctx: RunContext, query: str, sources: list[str], cited: list[str]) -> list[dict[str, str]]:
+    hits = ctx.memory.search(query, ctx.limits.chunks_per_prompt, ctx.filters(source_ids=sources)) if sources else []
+    shown = passage_dicts(hits)
+    have = {c["id"] for c in shown}
+    missing = [i for i in cited if i not in have]
+    if missing:
+        titles = {s: getattr(ctx.memory.get_source(s), "title", "") for s in sources}
+        for chunk in ctx.memory.get_chunks(missing):
+            shown.append({"id": chunk.id, "title": titles.get(chunk.source_id, ""), "text": chunk.text[:1200]})
+    return shown[:MAX_CHUNKS]
+
+
+async def section_passages(ctx: RunContext, state: ResearchState, section: str) -> list[dict[str, str]]:
+    """The passages the drafter may cite for ``section``."""
+    cited = [i for f in section_findings(section, state) for i in f["chunk_ids"]]
+    sources = run_source_ids(state.get("fetches", []))
+    query = f"{section}. {state['question']}"
+    return await asyncio.to_thread(_gather, ctx, query, sources, list(dict.fromkeys(cited)))
+
+
+async def draft_section(
+    runtime: Rt, state: ResearchState, section: str, chunks: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Draft one section's sentences from its passages, findings and graph neighbourhood."""
+    ctx = runtime.context
+    ids = [c["id"] for c in chunks]
+    idset = set(ids)
+    messages = prompts.render(
+        "drafter",
+        question=state["question"],
+        brief=state["plan"]["brief"],
+        section=section,
+        language=ctx.language,
+        findings=section_findings(section, state)[:12],
+        chunks=chunks,
+        facts=related(state.get("facts", []), idset, 10),
+        contradictions=related(state.get("contradictions", []), idset, 5),
+    )
+    answer = await acomplete(ctx.model("drafter"), messages, schema=draft_schema(ids))
+    return clean_sentences(answer, idset)
+
+
+def more_research(state: ResearchState, thin: list[str], breadth: int) -> list[Any]:
+    """Sub-questions that send thin sections back for more research."""
+    raw = [
+        {"question": f"{state['question']} — {s}", "queries": [f"{s} {state['question']}"[:200]], "section": s}
+        for s in thin
+    ]
+    return make_subquestions(
+        raw, state["plan"]["outline"], round_no=state.get("round", 0) + 1, limit=breadth, skip=state.get("asked", [])
+    )
+
+
+async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
+    """Node: draft every section (or send thin ones back for research once)."""
+    ctx, run_id = runtime.context, state["run_id"]
+    emit(runtime, run_id, "phase", phase="draft")
+    outline = state["plan"]["outline"]
+    if not run_source_ids(state.get("fetches", [])):
+        return {"sections": [], "pending": [], "notes": [NOTHING_FOUND]}
+    support = {s: await section_passages(ctx, state, s) for s in outline}
+    thin = [s for s in outline if len(support[s]) < MIN_SUPPORT]
+    used_up = ctx.exhausted(state.get("pages_fetched", 0))
+    if (
+        thin
+        and not state.get("redraft_used")
+        and may_search_again(ctx.limits, round_no=0, exhausted_now=used_up, followups=len(thin))
+    ):
+        subs = more_research(state, thin, ctx.limits.breadth)
+        if subs:
+            emit(runtime, run_id, "more_research", sections=thin, subquestions=[s["question"] for s in subs])
+            allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(subs))
+            return {"pending": subs, "redraft_used": True, "round": state.get("round", 0) + 1, "allowance": allowance}
+    sections: list[dict[str, Any]] = []
+    notes: list[str] = []
+    out: list[str] = []
+    for title in outline:
+        if ctx.starved():
+            notes.append(f'The budget ran out before the section "{title}" was drafted.')
+            out += ctx.starved()
+            continue
+        sentences = await draft_section(runtime, state, title, support[title]) if support[title] else []
+        sections.append({"title": title, "sentences": sentences})
+        emit(
+            runtime,
+            run_id,
+            "section_drafted",
+            section=title,
+            sentences=len(sentences),
+            tokens=ctx.tokens(),
+            budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)),
+        )
+    return {"sections": sections, "pending": [], "notes": notes, "budget_out": out}

@@ -1,0 +1,218 @@
+"""The knowledge-graph agent: facts with provenance from findings, then gaps and follow-up questions.
+
+Guarantees: its cost is bounded — it reads only the findings it has not read yet and the chunks they
+cite, ``kg_batch`` findings per model call and at most ``kg_batches`` calls per round, and stops when
+the token or time budget runs out. Every relation cites chunk ids it was shown, so each fact has
+provenance (chunks and their sources). Entities are resolved against memory (names, aliases,
+embedding neighbours) before they are merged. Contradictions are passed on to the drafter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import prompts
+from agents import graphs
+from agents.budget import may_search_again, round_allowance
+from agents.context import Rt, RunContext, emit
+from agents.llm import acomplete
+from agents.planner import make_subquestions, plan_schema
+from agents.state import FindingRecord, ResearchState, SubQuestion
+
+MAX_ENTITIES = 12
+MAX_RELATIONS = 12
+CHUNK_CHARS = 1000
+
+
+def kg_schema(chunk_ids: list[str]) -> dict[str, Any]:
+    """Schema of one extraction: entities and relations citing the passages shown."""
+    entity = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 80},
+            "type": {"type": "string", "maxLength": 40},
+            "aliases": {"type": "array", "items": {"type": "string", "maxLength": 80}, "maxItems": 4},
+            "description": {"type": "string", "maxLength": 200},
+        },
+        "required": ["name", "type"],
+    }
+    relation = {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string", "minLength": 1, "maxLength": 80},
+            "relation": {"type": "string", "minLength": 1, "maxLength": 60},
+            "object": {"type": "string", "minLength": 1, "maxLength": 120},
+            "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
+        },
+        "required": ["subject", "relation", "object", "chunk_ids"],
+    }
+    return {
+        "title": "GraphFacts",
+        "type": "object",
+        "properties": {
+            "entities": {"type": "array", "items": entity, "maxItems": MAX_ENTITIES},
+            "relations": {"type": "array", "items": relation, "maxItems": MAX_RELATIONS},
+        },
+        "required": ["entities", "relations"],
+    }
+
+
+def batch_findings(findings: list[FindingRecord], size: int, max_batches: int) -> list[list[FindingRecord]]:
+    """Split findings into at most ``max_batches`` batches of ``size``."""
+    batches = [findings[i : i + size] for i in range(0, len(findings), max(size, 1))]
+    return batches[:max_batches]
+
+
+def _resolve(ctx: RunContext, name: str) -> Any:
+    candidates = ctx.memory.find_entities(name, k=5)
+    return graphs.resolve_entity(name, candidates)
+
+
+def _merge(ctx: RunContext, run_id: str, answer: dict[str, Any], chunk_sources: dict[str, str]) -> list[dict[str, Any]]:
+    """Upsert the extracted entities and relations; returns this batch's facts."""
+    types = {graphs.norm(e["name"]): e for e in answer.get("entities", [])}
+    entities: dict[str, Any] = {}
+
+    def entity(name: str, source_ids: list[str]) -> Any:
+        key = graphs.norm(name)
+        if key not in entities:
+            spec = types.get(key, {})
+            known = _resolve(ctx, name)
+            canonical = known.name if known is not None else name
+            aliases = [a for a in [name, *spec.get("aliases", [])] if graphs.norm(a) != graphs.norm(canonical)]
+            entities[key] = ctx.memory.upsert_entity(
+                canonical,
+                str(spec.get("type") or (known.type if known else "thing")),
+                aliases=tuple(aliases),
+                description=str(spec.get("description", "")),
+                source_ids=tuple(source_ids),
+                run_id=run_id,
+            )
+        return entities[key]
+
+    facts = []
+    with ctx.memory_lock:
+        for rel in answer.get("relations", []):
+            ids = [i for i in rel.get("chunk_ids", []) if i in chunk_sources]
+            if not ids:
+                continue
+            sources = sorted({chunk_sources[i] for i in ids})
+            subj, obj = entity(rel["subject"], sources), entity(rel["object"], sources)
+            stored = ctx.memory.upsert_relation(
+                subj.id,
+                rel["relation"].strip(),
+                obj.id,
+                evidence_chunk_ids=tuple(ids),
+                source_ids=tuple(sources),
+                run_id=run_id,
+            )
+            facts.append(
+                {
+                    "id": stored.id,
+                    "subject": subj.name,
+                    "subject_id": subj.id,
+                    "relation": rel["relation"].strip(),
+                    "object": obj.name,
+                    "object_id": obj.id,
+                    "chunk_ids": ids,
+                    "source_ids": sources,
+                }
+            )
+        for spec in answer.get("entities", []):
+            entity(spec["name"], [])
+    return facts
+
+
+async def extract_facts(runtime: Rt, run_id: str, batch: list[FindingRecord]) -> list[dict[str, Any]]:
+    """One bounded extraction over a batch of findings and the chunks they cite."""
+    ctx = runtime.context
+    ids = list(dict.fromkeys(i for f in batch for i in f["chunk_ids"]))[: ctx.limits.chunks_per_prompt]
+    chunks = await asyncio.to_thread(ctx.memory.get_chunks, ids)
+    if not chunks:
+        return []
+    shown = [{"id": c.id, "text": c.text[:CHUNK_CHARS]} for c in chunks]
+    messages = prompts.render("kg_extract", findings=batch, chunks=shown)
+    answer = await acomplete(ctx.model("extractor"), messages, schema=kg_schema([c.id for c in chunks]))
+    sources = {c.id: c.source_id for c in chunks}
+    return await asyncio.to_thread(_merge, ctx, run_id, answer, sources)
+
+
+async def propose_followups(runtime: Rt, state: ResearchState, analysis: dict[str, Any]) -> list[SubQuestion]:
+    """Ask the model for follow-up sub-questions that fill the gaps; deduplicated against those asked."""
+    ctx = runtime.context
+    plan = state["plan"]
+    messages = prompts.render(
+        "kg_reflect",
+        question=state["question"],
+        outline=plan["outline"],
+        gaps=analysis["gaps"],
+        contradictions=analysis["contradictions"],
+        bridges=analysis["bridges"],
+        asked=state.get("asked", []),
+        findings=[f["text"] for f in state.get("findings", [])][-30:],
+        breadth=ctx.limits.breadth,
+    )
+    schema = plan_schema(ctx.limits.breadth)["properties"]["subquestions"]
+    schema = {
+        "title": "FollowUps",
+        "type": "object",
+        "properties": {"subquestions": {**schema, "minItems": 0}},
+        "required": ["subquestions"],
+    }
+    answer = await acomplete(ctx.model("planner"), messages, schema=schema)
+    return make_subquestions(
+        answer.get("subquestions", []),
+        plan["outline"],
+        round_no=state.get("round", 0) + 1,
+        limit=ctx.limits.breadth,
+        skip=state.get("asked", []),
+    )
+
+
+async def build_graph(state: ResearchState, runtime: Rt) -> dict[str, Any]:
+    """Node: extract facts from new findings, analyse the graph, and queue follow-ups within budget."""
+    ctx, run_id = runtime.context, state["run_id"]
+    emit(runtime, run_id, "phase", phase="graph")
+    seen = set(state.get("kg_seen", []))
+    new = [f for f in state.get("findings", []) if f["id"] not in seen]
+    facts: list[dict[str, Any]] = []
+    read: list[str] = []
+    for batch in batch_findings(new, ctx.limits.kg_batch, ctx.limits.kg_batches):
+        if ctx.starved():
+            break
+        facts += await extract_facts(runtime, run_id, batch)
+        read += [f["id"] for f in batch]
+    all_facts = graphs.merge_facts(state.get("facts", []), facts)
+    analysis = graphs.analyse(state["plan"], state.get("searches", []), state.get("findings", []), all_facts)
+    emit(
+        runtime,
+        run_id,
+        "graph",
+        facts=len(all_facts),
+        new_facts=len(facts),
+        gaps=analysis["gaps"],
+        contradictions=len(analysis["contradictions"]),
+        tokens=ctx.tokens(),
+        budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)),
+    )
+    round_no = state.get("round", 0)
+    used_up = ctx.exhausted(state.get("pages_fetched", 0))
+    update: dict[str, Any] = {
+        "facts": facts,
+        "kg_seen": [*state.get("kg_seen", []), *read],
+        "contradictions": analysis["contradictions"],
+        "gaps": analysis["gaps"],
+        "pending": [],
+    }
+    wanted = bool(analysis["gaps"] or analysis["contradictions"] or analysis["bridges"])
+    if wanted and may_search_again(ctx.limits, round_no=round_no, exhausted_now=used_up, followups=1):
+        followups = await propose_followups(runtime, state, analysis)
+        if followups:
+            allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(followups))
+            update.update(pending=followups, round=round_no + 1, allowance=allowance)
+            emit(runtime, run_id, "followups", round=round_no + 1, subquestions=[f["question"] for f in followups])
+    elif wanted:
+        update["notes"] = graphs.stop_notes(ctx.limits, used_up, round_no)
+        update["budget_out"] = used_up or ["rounds"]
+    return update

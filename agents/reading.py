@@ -1,0 +1,193 @@
+"""Reading for the search agents: fetch-or-reuse pages, store them in memory, show passages, keep findings.
+
+Guarantees: a URL whose source memory already holds fresh (or a local document) is never fetched
+again, so a resumed run refetches nothing it stored before it was killed; every store goes through
+one lock so parallel agents never interleave writes; passages shown to a model are chunks that exist
+in memory, so every id a model can cite resolves to stored text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from agents.context import Rt, RunContext, emit
+from agents.state import FetchRecord, FindingRecord
+from tools.errors import ToolError
+from tools.types import FetchResult, Link, SearchResult
+
+PASSAGE_CHARS = 1200
+
+
+def normalize_url(url: str) -> str:
+    """A URL folded for deduplication: lower-case scheme and host, no fragment, no trailing slash."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def dump_output(output: Any) -> Any:
+    """A tool's output as JSON-friendly data (for the run's memo)."""
+    if isinstance(output, list):
+        return {"results": [dataclasses.asdict(r) for r in output if isinstance(r, SearchResult)]}
+    return {"text": str(output)}
+
+
+def load_output(data: Any) -> Any:
+    """The inverse of ``dump_output``."""
+    if "results" in data:
+        return [SearchResult(**r) for r in data["results"]]
+    return str(data.get("text", ""))
+
+
+def candidate_links(links: list[Link], *, seen: set[str], limit: int) -> list[Link]:
+    """Links worth offering for a hop: http(s), not already read, distinct, at most ``limit``."""
+    out: list[Link] = []
+    keys = {normalize_url(u) for u in seen}
+    for link in links:
+        if urlsplit(link.url).scheme not in ("http", "https"):
+            continue
+        key = normalize_url(link.url)
+        if key in keys:
+            continue
+        keys.add(key)
+        out.append(link)
+        if len(out) >= limit:
+            break
+    return out
+
+
+@dataclass
+class PagesRead:
+    """What one reading step produced."""
+
+    source_ids: list[str] = field(default_factory=list)
+    records: list[FetchRecord] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    fetched: int = 0  # pages requested over the network (the page budget counts these)
+
+    def merge(self, other: PagesRead) -> None:
+        """Add another step's results to this one."""
+        self.source_ids += [s for s in other.source_ids if s not in self.source_ids]
+        self.records += other.records
+        self.links += other.links
+        self.fetched += other.fetched
+
+
+def _record(
+    url: str, status: str, *, source_id: str = "", result: FetchResult | None = None, error: str = ""
+) -> FetchRecord:
+    return FetchRecord(
+        url=url,
+        status=status,
+        source_id=source_id,
+        fetched_at=result.fetched_at if result else "",
+        http_status=result.status if result else 0,
+        content_hash="" if result is None else _sha256(result.body),
+        error=error,
+    )
+
+
+def _sha256(body: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(body).hexdigest()
+
+
+def _reusable(ctx: RunContext, url: str) -> Any:
+    source = ctx.memory.source_by_url(url)
+    if source is None:
+        return None
+    if getattr(source, "kind", "web") == "local" or ctx.memory.is_fresh(url, ctx.freshness_days):
+        return source
+    return None
+
+
+def _store(ctx: RunContext, run_id: str, result: FetchResult) -> tuple[str, list[Link]]:
+    document = ctx.extract(result)
+    if not document.text.strip():
+        raise ValueError("the page has no readable text")
+    with ctx.memory_lock:
+        source, _chunks = ctx.memory.add_source(
+            result.url,
+            document.title or result.url,
+            document.text,
+            run_id=run_id,
+            fetched_at=result.fetched_at,
+            pages=document.pages,
+            kind="web",
+            metadata={"final_url": result.final_url, "content_type": result.content_type},
+        )
+    return source.id, list(document.links)
+
+
+async def read_pages(runtime: Rt, run_id: str, sub_id: str, urls: list[str], *, hop: bool = False) -> PagesRead:
+    """Reuse what memory holds fresh, fetch the rest concurrently, extract and store them."""
+    ctx = runtime.context
+    out = PagesRead()
+    to_fetch: list[str] = []
+    for url in urls:
+        source = await asyncio.to_thread(_reusable, ctx, url)
+        if source is None:
+            to_fetch.append(url)
+            continue
+        out.source_ids.append(source.id)
+        out.records.append(_record(url, "memory", source_id=source.id))
+        emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="memory", hop=hop)
+    results = await ctx.fetcher.fetch_many(to_fetch) if to_fetch else []
+    out.fetched = len(to_fetch)
+    for url, result in zip(to_fetch, results, strict=True):
+        if not isinstance(result, FetchResult):
+            status = "refused" if type(result).__name__ == "RefusedURLError" else "failed"
+            out.records.append(_record(url, status, error=str(result)))
+            emit(runtime, run_id, "page", subquestion=sub_id, url=url, status=status, error=str(result), hop=hop)
+            continue
+        try:
+            source_id, links = await asyncio.to_thread(_store, ctx, run_id, result)
+        except (ToolError, ValueError) as err:
+            out.records.append(_record(url, "failed", result=result, error=str(err)))
+            emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="failed", error=str(err), hop=hop)
+            continue
+        if source_id not in out.source_ids:
+            out.source_ids.append(source_id)
+        out.links += links
+        out.records.append(_record(url, "fetched", source_id=source_id, result=result))
+        emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="fetched", source_id=source_id, hop=hop)
+    return out
+
+
+def passage_dicts(hits: list[Any]) -> list[dict[str, str]]:
+    """Hits as the prompts show them: id, source title, text (trimmed)."""
+    return [{"id": h.chunk.id, "title": h.source.title, "text": h.chunk.text[:PASSAGE_CHARS]} for h in hits]
+
+
+async def passages(ctx: RunContext, question: str, source_ids: list[str]) -> list[dict[str, str]]:
+    """The passages of ``source_ids`` most relevant to ``question``."""
+    if not source_ids:
+        return []
+    filters = ctx.filters(source_ids=list(source_ids))
+    hits = await asyncio.to_thread(ctx.memory.search, question, ctx.limits.chunks_per_prompt, filters)
+    return passage_dicts(hits)
+
+
+def _add_findings(
+    ctx: RunContext, run_id: str, question: str, found: list[tuple[str, list[str]]]
+) -> list[FindingRecord]:
+    records: list[FindingRecord] = []
+    with ctx.memory_lock:
+        for text, ids in found:
+            finding = ctx.memory.add_finding(run_id, question, text, ids)
+            records.append(FindingRecord(id=finding.id, question=question, text=text, chunk_ids=list(ids)))
+    return records
+
+
+async def record_findings(
+    ctx: RunContext, run_id: str, question: str, found: list[tuple[str, list[str]]]
+) -> list[FindingRecord]:
+    """Store findings in memory (idempotent there) and return them as state records."""
+    if not found:
+        return []
+    return await asyncio.to_thread(_add_findings, ctx, run_id, question, found)

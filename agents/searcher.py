@@ -1,0 +1,272 @@
+"""The web-search agent: one sub-question in, sources in memory and cited findings out.
+
+One agent runs per sub-question, in parallel (``Send``). It chooses tool calls with a
+schema-constrained call over the registry's call schema (a real tool name with valid arguments),
+picks the results worth reading by number (it can only read URLs a tool returned), fetches them
+concurrently (or reuses fresh copies from memory: nothing is fetched twice), stores them, writes
+findings that cite only chunk ids it was shown, and follows at most ``hop_allowance`` links. Page text
+reaches the model only inside ``prompts.untrusted`` blocks. Every tool call is reported as an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import prompts
+from agents import reading
+from agents.context import Rt, RunContext, emit
+from agents.llm import acomplete
+from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
+from tools.types import Link, SearchResult
+
+MAX_FINDINGS = 5
+# The agent reads pages itself (fetch, store in memory, cite chunks), so the page-reading tool is
+# not offered: text it returned could not be cited or verified.
+READ_TOOLS = frozenset({"fetch_url"})
+
+
+def tool_calls_schema(call_schema: dict[str, Any], max_calls: int) -> dict[str, Any]:
+    """Schema of the tool-choice answer: one to ``max_calls`` valid tool calls."""
+    return {
+        "title": "ToolCalls",
+        "type": "object",
+        "properties": {"calls": {"type": "array", "items": call_schema, "minItems": 1, "maxItems": max_calls}},
+        "required": ["calls"],
+    }
+
+
+def pick_schema(n_results: int, allowance: int) -> dict[str, Any]:
+    """Schema of the reading choice: result numbers from the list, at most ``allowance``."""
+    return {
+        "title": "Picks",
+        "type": "object",
+        "properties": {
+            "picks": {
+                "type": "array",
+                "items": {"type": "integer", "enum": list(range(1, n_results + 1))},
+                "maxItems": max(allowance, 1),
+            }
+        },
+        "required": ["picks"],
+    }
+
+
+def findings_schema(chunk_ids: list[str], n_links: int) -> dict[str, Any]:
+    """Schema of the findings answer: cited ids limited to the passages shown."""
+    finding = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "minLength": 3, "maxLength": 400},
+            "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
+        },
+        "required": ["text", "chunk_ids"],
+    }
+    props: dict[str, Any] = {"findings": {"type": "array", "items": finding, "maxItems": MAX_FINDINGS}}
+    required = ["findings"]
+    if n_links:
+        props["follow"] = {"anyOf": [{"type": "integer", "enum": list(range(1, n_links + 1))}, {"type": "null"}]}
+        required.append("follow")
+    return {"title": "Findings", "type": "object", "properties": props, "required": required}
+
+
+def collect_results(outputs: list[list[SearchResult]], skip: set[str]) -> list[SearchResult]:
+    """Merge result lists: interleaved by rank, deduplicated by normalized URL, ``skip`` left out."""
+    seen = set(skip)
+    merged: list[SearchResult] = []
+    depth = max((len(o) for o in outputs), default=0)
+    for i in range(depth):
+        for output in outputs:
+            if i < len(output):
+                key = reading.normalize_url(output[i].url)
+                if key not in seen:
+                    seen.add(key)
+                    merged.append(output[i])
+    return merged
+
+
+def picked_urls(picks: list[int], results: list[SearchResult], allowance: int) -> list[str]:
+    """The URLs of the picked result numbers (valid, distinct, at most ``allowance``)."""
+    urls: list[str] = []
+    for n in picks:
+        if 1 <= n <= len(results) and results[n - 1].url not in urls:
+            urls.append(results[n - 1].url)
+    return urls[:allowance]
+
+
+def clean_findings(answer: dict[str, Any], allowed: set[str]) -> list[tuple[str, list[str]]]:
+    """Findings with text and at least one allowed chunk id (ids outside the shown set dropped)."""
+    out = []
+    for item in answer.get("findings", [])[:MAX_FINDINGS]:
+        text = " ".join(str(item.get("text", "")).split())
+        ids = list(dict.fromkeys(i for i in item.get("chunk_ids", []) if i in allowed))
+        if text and ids:
+            out.append((text, ids))
+    return out
+
+
+def outcome_text(output: Any) -> str:
+    """A short description of a tool's output for events and the manifest."""
+    if isinstance(output, list):
+        return f"{len(output)} results"
+    return f"text ({len(str(output))} chars)"
+
+
+def memo_key(tool: str, arguments: dict[str, Any]) -> str:
+    """The key of one tool call in the run's memo."""
+    import json
+
+    return json.dumps([tool, arguments], sort_keys=True, default=str)
+
+
+async def _call_tool(ctx: RunContext, tool: str, arguments: dict[str, Any]) -> tuple[Any, ToolCallRecord]:
+    """Run one tool call (or answer it from the run's memo) and describe it."""
+    key = memo_key(tool, arguments)
+    if key in ctx.memo:
+        output = reading.load_output(ctx.memo[key])
+        return output, ToolCallRecord(
+            subquestion="",
+            tool=tool,
+            arguments=arguments,
+            duration_s=0.0,
+            ok=True,
+            outcome="memo: " + outcome_text(output),
+        )
+    started = time.monotonic()
+    outcome = await ctx.registry.call(tool, arguments)
+    duration = round(getattr(outcome, "duration_s", time.monotonic() - started), 4)
+    if outcome.ok:
+        ctx.memo[key] = reading.dump_output(outcome.output)
+        text = outcome_text(outcome.output)
+    else:
+        text = str(outcome.error)
+    return (outcome.output if outcome.ok else None), ToolCallRecord(
+        subquestion="", tool=tool, arguments=arguments, duration_s=duration, ok=bool(outcome.ok), outcome=text
+    )
+
+
+async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> tuple[list[Any], list[ToolCallRecord]]:
+    """Ask the model for tool calls, run them concurrently; returns their outputs and records."""
+    ctx, sub = runtime.context, task["sub"]
+    usable = [t for t in ctx.registry.tools() if t.name not in READ_TOOLS]
+    schema = tool_calls_schema(ctx.registry.call_schema([t.name for t in usable]), ctx.limits.max_tool_calls)
+    tools = [{"name": t.name, "description": t.description} for t in usable]
+    messages = prompts.render(
+        "searcher_tools",
+        question=task["question"],
+        subquestion=sub["question"],
+        queries=sub["queries"],
+        already=already[-20:],
+        tools=tools,
+        max_calls=ctx.limits.max_tool_calls,
+    )
+    answer = await acomplete(ctx.model("searcher"), messages, schema=schema)
+    calls = [(c["tool"], dict(c.get("arguments") or {})) for c in answer["calls"]][: ctx.limits.max_tool_calls]
+    done = await asyncio.gather(*(_call_tool(ctx, name, args) for name, args in calls))
+    records = []
+    for _output, record in done:
+        record["subquestion"] = sub["id"]
+        records.append(record)
+        emit(
+            runtime,
+            task["run_id"],
+            "tool_call",
+            subquestion=sub["id"],
+            **{k: v for k, v in record.items() if k != "subquestion"},
+        )
+    return [output for output, _ in done], records
+
+
+async def pick_results(ctx: RunContext, sub: SubQuestion, results: list[SearchResult], allowance: int) -> list[str]:
+    """Ask the model which results to read; returns their URLs."""
+    if not results or allowance <= 0:
+        return []
+    shown = results[:20]
+    listing = [{"n": i + 1, "title": r.title, "url": r.url, "snippet": r.snippet[:300]} for i, r in enumerate(shown)]
+    messages = prompts.render("searcher_pick", subquestion=sub["question"], results=listing, allowance=allowance)
+    answer = await acomplete(ctx.model("searcher"), messages, schema=pick_schema(len(shown), allowance))
+    return picked_urls([int(n) for n in answer.get("picks", [])], shown, allowance)
+
+
+async def write_findings(
+    ctx: RunContext, sub: SubQuestion, chunks: list[dict[str, str]], links: list[Link], observations: list[str]
+) -> tuple[list[tuple[str, list[str]]], Link | None]:
+    """Ask the model for findings over the passages shown; returns them and a link to follow."""
+    ids = [c["id"] for c in chunks]
+    listed = [{"n": i + 1, "url": link.url, "text": link.text[:120]} for i, link in enumerate(links)]
+    messages = prompts.render(
+        "searcher_findings", subquestion=sub["question"], chunks=chunks, links=listed, observations=observations
+    )
+    answer = await acomplete(ctx.model("searcher"), messages, schema=findings_schema(ids, len(links)))
+    follow = answer.get("follow")
+    link = links[follow - 1] if isinstance(follow, int) and 1 <= follow <= len(links) else None
+    return clean_findings(answer, set(ids)), link
+
+
+async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
+    """Node: research one sub-question (runs in parallel with its siblings)."""
+    ctx, sub, run_id = runtime.context, task["sub"], task["run_id"]
+    emit(runtime, run_id, "search_started", subquestion=sub["id"], question=sub["question"])
+    outputs, calls = await choose_and_call(runtime, task, [])
+    lists = [o for o in outputs if isinstance(o, list)]
+    observations = [str(o)[:1500] for o in outputs if isinstance(o, str) and o.strip()]
+    results = collect_results(lists, set())
+    urls = await pick_results(ctx, sub, results, task["page_allowance"]) if not ctx.starved() else []
+    pages = await reading.read_pages(runtime, run_id, sub["id"], urls)
+    found: list[tuple[str, list[str]]] = []
+    hops = 0
+    source_ids = pages.source_ids
+    links = reading.candidate_links(pages.links, seen=set(urls), limit=8) if task["hop_allowance"] else []
+    while source_ids and not ctx.starved():
+        chunks = await reading.passages(ctx, sub["question"], source_ids)
+        if not chunks:
+            break
+        more, link = await write_findings(ctx, sub, chunks, links, observations)
+        found.extend(more)
+        observations = []
+        if (
+            link is None
+            or hops >= task["hop_allowance"]
+            or pages.fetched >= task["page_allowance"] + task["hop_allowance"]
+        ):
+            break
+        hops += 1
+        hop = await reading.read_pages(runtime, run_id, sub["id"], [link.url], hop=True)
+        pages.merge(hop)
+        source_ids = hop.source_ids
+        links = reading.candidate_links(hop.links, seen={*urls, link.url}, limit=8)
+    records = await reading.record_findings(ctx, run_id, sub["question"], found)
+    for rec in records:
+        emit(runtime, run_id, "finding", subquestion=sub["id"], text=rec["text"], chunk_ids=rec["chunk_ids"])
+    report = SearchReport(
+        id=sub["id"],
+        question=sub["question"],
+        section=sub["section"],
+        queries=[str(c["arguments"]) for c in calls],
+        pages=pages.fetched,
+        findings=len(records),
+        hops=hops,
+    )
+    emit(
+        runtime,
+        run_id,
+        "search_done",
+        subquestion=sub["id"],
+        pages=pages.fetched,
+        findings=len(records),
+        tokens=ctx.tokens(),
+    )
+    return {
+        "searches": [report],
+        "findings": records,
+        "fetches": pages.records,
+        "tool_calls": calls,
+        "queries": [str(c["arguments"].get("query", "")) for c in calls if c["arguments"].get("query")],
+        "pages_fetched": pages.fetched,
+        "hops_used": hops,
+        "asked": [sub["question"]],
+    }
+
+
+__all__ = ["FindingRecord", "search_subquestion"]

@@ -1,0 +1,229 @@
+"""The citation verifier: every cited sentence checked against the text of the chunks it cites.
+
+A fast lexical screen runs first: a sentence whose content words are (nearly) all in its cited
+passages is supported; one that shares almost nothing with its passages *or* any other passage of its
+section is removed without a model call. Everything in between goes to the model as judge, whose
+schema allows only: supported, re-cite (ids from the section's passages), rewrite (a narrower
+sentence), or remove. A re-citation or rewrite must itself pass the screen, else the sentence is
+removed. The counts form the report's verification summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import prompts
+from agents.context import Rt, RunContext, emit
+from agents.llm import acomplete
+from agents.state import ResearchState
+
+SUPPORTED = 0.75  # share of content words found in the cited text: supported without a model call
+UNSUPPORTED = 0.2  # below this (and no better passage in the section): removed without a model call
+REWRITE_MIN = 0.5  # a rewritten sentence must reach this against its citations
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "from",
+        "by",
+        "with",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "which",
+        "who",
+        "whom",
+        "than",
+        "then",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "not",
+        "no",
+        "can",
+        "could",
+        "may",
+        "might",
+        "will",
+        "would",
+        "should",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "also",
+        "more",
+        "most",
+        "less",
+        "such",
+        "into",
+        "over",
+        "under",
+        "about",
+        "between",
+        "per",
+        "each",
+        "other",
+        "some",
+        "any",
+        "all",
+        "both",
+        "only",
+        "very",
+    ]
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased content words (stop words dropped, plural ``s`` folded; numbers kept)."""
+    words = set()
+    for word in re.findall(r"[\w.%-]+", text.casefold()):
+        word = word.strip(".-")
+        if not word or word in _STOP or (len(word) < 3 and not word[0].isdigit()):
+            continue
+        words.add(word[:-1] if len(word) > 4 and word.endswith("s") else word)
+    return words
+
+
+def support_score(sentence: str, passages: list[str]) -> float:
+    """Share of the sentence's content words that occur in the passages (0..1)."""
+    wanted = content_words(sentence)
+    if not wanted:
+        return 0.0
+    have: set[str] = set()
+    for passage in passages:
+        have |= content_words(passage)
+    return len(wanted & have) / len(wanted)
+
+
+def screen(sentence: str, cited: list[str], others: list[str]) -> str:
+    """Lexical verdict: "supported", "unsupported" or "judge" (ask the model)."""
+    score = support_score(sentence, cited)
+    if score >= SUPPORTED:
+        return "supported"
+    best_other = max((support_score(sentence, [o]) for o in others), default=0.0)
+    if score < UNSUPPORTED and best_other < UNSUPPORTED:
+        return "unsupported"
+    return "judge"
+
+
+def judge_schema(candidate_ids: list[str]) -> dict[str, Any]:
+    """Schema of the judge's verdict; ids limited to the section's passages."""
+    return {
+        "title": "Verdict",
+        "type": "object",
+        "properties": {
+            "verdict": {"enum": ["supported", "recite", "rewrite", "remove"]},
+            "chunk_ids": {"type": "array", "items": {"enum": candidate_ids}, "maxItems": 3},
+            "rewrite": {"type": "string", "maxLength": 400},
+        },
+        "required": ["verdict", "chunk_ids", "rewrite"],
+    }
+
+
+def apply_verdict(sentence: dict[str, Any], verdict: dict[str, Any], texts: dict[str, str]) -> dict[str, Any] | None:
+    """The sentence after the judge's verdict, re-screened; None when it must be removed."""
+    kind = verdict.get("verdict")
+    cited = sentence["chunk_ids"]
+    if kind == "supported":
+        return {**sentence, "status": "supported"}
+    ids = [i for i in verdict.get("chunk_ids", []) if i in texts] or cited
+    if kind == "recite" and support_score(sentence["text"], [texts[i] for i in ids]) >= UNSUPPORTED:
+        return {**sentence, "chunk_ids": ids, "status": "recited"}
+    new_text = " ".join(str(verdict.get("rewrite", "")).split())
+    if kind == "rewrite" and new_text and support_score(new_text, [texts[i] for i in ids]) >= REWRITE_MIN:
+        return {"text": new_text, "chunk_ids": ids, "status": "rewritten"}
+    return None
+
+
+def _texts(ctx: RunContext, sections: list[dict[str, Any]]) -> dict[str, str]:
+    ids = list(dict.fromkeys(i for s in sections for sent in s["sentences"] for i in sent["chunk_ids"]))
+    return {c.id: c.text for c in ctx.memory.get_chunks(ids)} if ids else {}
+
+
+async def judge(ctx: RunContext, sentence: dict[str, Any], texts: dict[str, str], pool: list[str]) -> dict[str, Any]:
+    """Ask the model whether the sentence is supported; returns its verdict."""
+    cited = [{"id": i, "text": texts[i]} for i in sentence["chunk_ids"] if i in texts]
+    others = [{"id": i, "text": texts[i]} for i in pool if i not in sentence["chunk_ids"]][:6]
+    messages = prompts.render("verifier", sentence=sentence["text"], cited=cited, others=others)
+    result: dict[str, Any] = await acomplete(ctx.model("verifier"), messages, schema=judge_schema(pool or ["none"]))
+    return result
+
+
+async def verify_section(
+    runtime: Rt, section: dict[str, Any], texts: dict[str, str], counts: dict[str, int]
+) -> dict[str, Any]:
+    """Check every sentence of one section; returns the section with verified sentences only."""
+    ctx = runtime.context
+    pool = list(dict.fromkeys(i for s in section["sentences"] for i in s["chunk_ids"] if i in texts))
+    kept = []
+    for sentence in section["sentences"]:
+        counts["checked"] += 1
+        cited = [texts[i] for i in sentence["chunk_ids"] if i in texts]
+        others = [texts[i] for i in pool if i not in sentence["chunk_ids"]]
+        verdict = "unsupported" if not cited else screen(sentence["text"], cited, others)
+        if verdict == "judge" and ctx.starved():
+            verdict = "unsupported"  # no budget left to judge: keep only what the screen supports
+        result: dict[str, Any] | None
+        if verdict == "supported":
+            result = {**sentence, "status": "supported"}
+        elif verdict == "judge":
+            result = apply_verdict(sentence, await judge(ctx, sentence, texts, pool), texts)
+        else:
+            result = None
+        if result is None:
+            counts["removed"] += 1
+        elif result["status"] == "supported":
+            counts["supported"] += 1
+            kept.append(result)
+        else:
+            counts["changed"] += 1
+            kept.append(result)
+    return {"title": section["title"], "sentences": kept}
+
+
+async def verify_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
+    """Node: verify every section; sentences keep only citations that resolve to stored chunks."""
+    ctx, run_id = runtime.context, state["run_id"]
+    emit(runtime, run_id, "phase", phase="verify")
+    sections = state.get("sections", [])
+    texts = await asyncio.to_thread(_texts, ctx, sections)
+    counts = {"checked": 0, "supported": 0, "changed": 0, "removed": 0}
+    verified = [await verify_section(runtime, s, texts, counts) for s in sections]
+    emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens())
+    return {"sections": verified, "verification": counts}
