@@ -1,0 +1,111 @@
+"""Reading past runs from the data directory for the browser UI (``runs/<run_id>/``).
+
+Guarantees: readers never raise for a missing or malformed file (they return ``None`` or an empty
+value, so a half-written run still lists); run ids are checked so no path outside ``runs/`` is ever
+read or deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents.report import Report
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One past run as the history page lists it."""
+
+    run_id: str
+    question: str
+    status: str
+    created: str
+    has_report: bool
+
+
+def run_dir(runs_dir: Path, run_id: str) -> Path:
+    """The folder of one run; raises ``ValueError`` for an id that is not a plain name."""
+    if not _RUN_ID.match(run_id):
+        raise ValueError(f"{run_id!r} is not a run id; pick a run from the History page.")
+    return runs_dir / run_id
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or ``None`` when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_report(runs_dir: Path, run_id: str) -> Report | None:
+    """The run's ``report.json`` as a ``Report``, or ``None``."""
+    data = read_json(run_dir(runs_dir, run_id) / "report.json")
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Report.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def load_sources(runs_dir: Path, run_id: str) -> list[dict[str, Any]]:
+    """The run's ``sources.json`` entries (a list, or a dict holding ``sources``)."""
+    data = read_json(run_dir(runs_dir, run_id) / "sources.json")
+    if isinstance(data, dict):
+        data = data.get("sources", [])
+    return [s for s in data if isinstance(s, dict)] if isinstance(data, list) else []
+
+
+def load_graph(runs_dir: Path, run_id: str) -> dict[str, Any] | None:
+    """The run's ``graph.json`` (node-link data), or ``None``."""
+    data = read_json(run_dir(runs_dir, run_id) / "graph.json")
+    return data if isinstance(data, dict) else None
+
+
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Every run folder, newest first, with its question and status."""
+    if not runs_dir.is_dir():
+        return []
+    out = []
+    for folder in runs_dir.iterdir():
+        if not folder.is_dir() or not _RUN_ID.match(folder.name):
+            continue
+        manifest = read_json(folder / "manifest.json") or {}
+        report = read_json(folder / "report.json") or {}
+        if not isinstance(manifest, dict):
+            manifest = {}
+        if not isinstance(report, dict):
+            report = {}
+        out.append(RunSummary(
+            run_id=folder.name,
+            question=str(report.get("question") or manifest.get("question") or ""),
+            status=str(report.get("status") or manifest.get("status") or "unfinished"),
+            created=str(report.get("created_at") or manifest.get("started_at") or manifest.get("created_at") or ""),
+            has_report=(folder / "report.json").is_file(),
+        ))
+    return sorted(out, key=lambda r: (r.created, r.run_id), reverse=True)
+
+
+def delete_run(runs_dir: Path, run_id: str) -> bool:
+    """Remove a run's folder; True when there was one."""
+    folder = run_dir(runs_dir, run_id)
+    if not folder.is_dir():
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def export_files(runs_dir: Path, run_id: str) -> list[Path]:
+    """The report files already written in the run folder (report.md, .html, .pdf, .json)."""
+    folder = run_dir(runs_dir, run_id)
+    return sorted(p for p in folder.glob("report.*") if p.is_file()) if folder.is_dir() else []
