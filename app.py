@@ -14,17 +14,20 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.errors import AgentError
 from agents.settings import Settings, SettingsError, load_settings
 from memory.errors import MemoryStoreError
 from tools.errors import ToolError
 
+if TYPE_CHECKING:
+    from tools.fetch import Fetcher
+
 __version__ = "0.1.0"
 
 # Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
-COMMANDS: tuple[str, ...] = ("doctor",)
+COMMANDS: tuple[str, ...] = ("doctor", "fetch")
 
 USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ToolError, MemoryStoreError, SettingsError)
 
@@ -35,6 +38,18 @@ class App:
 
     settings: Settings
     _parts: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def fetcher(self) -> Fetcher:
+        """The shared web fetcher (built once): ``settings.fetch``, HTTP cache under the data directory."""
+        if "fetcher" not in self._parts:
+            from tools.fetch import Fetcher, FetchOptions
+
+            options = FetchOptions.from_mapping(
+                self.settings.fetch.model_dump(), cache_dir=self.settings.http_cache_dir
+            )
+            self._parts["fetcher"] = Fetcher(options)
+        fetcher: Fetcher = self._parts["fetcher"]
+        return fetcher
 
     def close(self) -> None:
         """Release what the parts hold (model memory, clients, subprocesses)."""

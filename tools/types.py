@@ -76,3 +76,4 @@ class FetchResult:
     from_cache: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    truncated: bool = False  # the body was cut at the fetcher's size cap

@@ -1,0 +1,508 @@
+"""A loopback fixture web: a threaded HTTP server on 127.0.0.1 (ephemeral port) for tests and benches.
+
+Use the pytest fixture ``fixture_web`` (function-scoped, started and stopped around a test) or run it
+standalone: ``python -m tests.fixture_web [--port 8765] [--latency 0.1] [--generated 200]``.
+Fetch it through the guard with ``FetchOptions(allow=("127.0.0.1",))``.
+
+API: ``FixtureWeb(pages=None, *, latency=0.0, defaults=True)``; ``.start()``/``.stop()`` (or ``with``);
+``.base_url``, ``.host``, ``.port``, ``.url(path)``; ``.requests`` (list of ``Request``: method, path,
+query, headers, ts); ``.hits(path)``; ``.max_in_flight`` (most requests answered at once);
+``.set_latency(seconds)`` (every request waits that long before answering);
+``.add_page(path, body, content_type="text/html; charset=utf-8", *, status=200, headers=None,
+latency=None, searchable=True)``; ``.add_generated(n) -> list[path]`` (filler articles at
+``/gen/<i>.html`` linking to their neighbours); ``.search(query, k)`` (what /search answers).
+``pages=`` takes ``{path: html_str | bytes | Page}``.
+
+Pages served by default (all paths absolute):
+  /                           home page listing the articles
+  /articles/<slug>.html       five articles on perovskite solar cells (tests.fixture_pages.ARTICLES) with
+                              nav, cookie banner, JSON-LD, related links, an ad and a footer
+  /injection.html             an article whose text says "Ignore previous instructions…" (also hidden)
+  /notes.md, /plain.txt       Markdown and plain text; /page.xhtml application/xhtml+xml
+  /report.pdf                 a 2-page PDF with one line of text per page (fixture_pages.PDF_PAGES)
+  /image.png                  a PNG (a content type the fetcher refuses)
+  /binary.html                random bytes labelled text/html
+  /charset/lying.html         header says utf-8, body is windows-1252 ("Café crème — naïve façade")
+  /charset/meta.html          no charset in the header, <meta charset="windows-1251">, Russian text
+  /charset/utf8-as-latin1.html  header says iso-8859-1, body is UTF-8 ("Zürich Straße")
+  /robots.txt                 disallows /private/ for every agent; /private/secret.html exists
+  /search?q=...&format=json   SearXNG-compatible JSON search over the searchable pages
+  /redirect/to/<path>         302 to /<path>;  /redirect/chain/<n>: n hops, then the first article
+  /redirect/loop              redirects to itself;  /redirect/file: to file:///etc/passwd
+  /redirect/private           302 to http://10.0.0.1/admin;  /redirect/metadata: to 169.254.169.254
+  /slow?s=N                   waits N seconds (default 30) before answering
+  /trickle                    sends its body one byte every 0.2 s for a minute (beats read timeouts)
+  /huge?mb=N                  N MiB (default 20) of HTML, chunked, no Content-Length
+  /gzip-bomb?mb=N             gzip body inflating to N MiB (default 1024) of zeros, labelled text/html
+  /brotli-bomb?mb=N           the same with brotli (default 256 MiB)
+  /retry/429/<key>?after=S    429 with Retry-After: S (default 1) on the first request per key, then 200
+  /retry/503/<key>?times=N    503 for the first N requests per key (default 1), then 200
+  /always-429?after=S         always 429 with Retry-After: S (default 3600)
+  /error/500                  always 500;  /status/<code>: that status
+  /cached/etag                ETag "v1" + Cache-Control: no-cache; answers 304 to If-None-Match "v1"
+  /cached/last-modified       Last-Modified date; answers 304 to If-Modified-Since
+  /cached/fresh               Cache-Control: max-age=3600
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests import fixture_pages as fp
+
+
+@dataclass(frozen=True)
+class Page:
+    """A static page: body bytes, headers and an optional latency of its own."""
+
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    latency: float | None = None
+    searchable: bool = True
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the fixture web received."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    ts: float
+
+
+_TAG = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.S | re.I)
+_TITLE = re.compile(r"<title>(.*?)</title>", re.S | re.I)
+_WORD = re.compile(r"\w+")
+LAST_MODIFIED = "Wed, 01 May 2024 10:00:00 GMT"
+
+
+def _text_of(html_bytes: bytes) -> tuple[str, str]:
+    text = html_bytes.decode("utf-8", errors="replace")
+    title = _TITLE.search(text)
+    plain = re.sub(r"\s+", " ", _TAG.sub(" ", text)).strip()
+    return (title.group(1).strip() if title else ""), plain
+
+
+class FixtureWeb:
+    """The server, its pages and its request log (see the module docstring for the pages)."""
+
+    def __init__(self, pages: dict[str, str | bytes | Page] | None = None, *, latency: float = 0.0,
+                 defaults: bool = True) -> None:
+        self.pages: dict[str, Page] = {}
+        self.requests: list[Request] = []
+        self.latency = latency
+        self.counters: dict[str, int] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests being answered at once since start
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._bombs: dict[tuple[str, int], bytes] = {}
+        if defaults:
+            self._add_defaults()
+        for path, page in (pages or {}).items():
+            self.add_page(path, page)
+
+    # ------------------------------------------------------------ lifecycle and addresses
+    def start(self) -> FixtureWeb:
+        """Start serving on an ephemeral port of 127.0.0.1 (or the port given to ``serve``)."""
+        return self.serve(0)
+
+    def serve(self, port: int) -> FixtureWeb:
+        """Start serving on ``port`` (0: ephemeral) in a daemon thread."""
+        server = _Server(("127.0.0.1", port), _Handler)
+        server.daemon_threads = True
+        server.request_queue_size = 256
+        server.web = self  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; slow handlers still running give up promptly."""
+        self._closing.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FixtureWeb:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def host(self) -> str:
+        """The server's IP address (always 127.0.0.1)."""
+        return "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        """The server's port."""
+        assert self._server is not None, "the fixture web is not running"
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        """The absolute URL of ``path``."""
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    # ------------------------------------------------------------ pages
+    def set_latency(self, seconds: float) -> None:
+        """Make every request wait ``seconds`` before it is answered."""
+        self.latency = seconds
+
+    def add_page(self, path: str, body: str | bytes | Page, content_type: str = "text/html; charset=utf-8",
+                 *, status: int = 200, headers: dict[str, str] | None = None, latency: float | None = None,
+                 searchable: bool = True) -> str:
+        """Serve ``body`` at ``path``; returns the path."""
+        if isinstance(body, Page):
+            page = body
+        else:
+            data = body.encode("utf-8") if isinstance(body, str) else body
+            page = Page(data, content_type, status, dict(headers or {}), latency, searchable)
+        self.pages[path] = page
+        return path
+
+    def add_generated(self, n: int) -> list[str]:
+        """Add ``n`` filler articles at ``/gen/<i>.html``; returns their paths."""
+        return [self.add_page(f"/gen/{i}.html", fp.generated_page(i, n), searchable=False) for i in range(n)]
+
+    def hits(self, path: str) -> int:
+        """How many requests reached ``path`` (query string ignored)."""
+        with self._lock:
+            return sum(1 for r in self.requests if r.path == path)
+
+    def search(self, query: str, k: int = 10) -> list[dict[str, Any]]:
+        """Searchable pages ranked by query-term frequency (title terms count triple)."""
+        terms = [t.lower() for t in _WORD.findall(query) if len(t) > 2]
+        scored: list[tuple[float, str, str, str]] = []
+        for path, page in list(self.pages.items()):
+            if not page.searchable or not page.content_type.startswith("text/html"):
+                continue
+            title, text = _text_of(page.body)
+            low_title, low_text = title.lower(), text.lower()
+            score = sum(low_text.count(t) + 3 * low_title.count(t) for t in terms)
+            if score:
+                first = min((low_text.find(t) for t in terms if t in low_text), default=0)
+                snippet = text[max(0, first - 60): first + 200]
+                scored.append((score, path, title, snippet))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [
+            {"url": self.url(path), "title": title, "content": snippet, "engine": "fixture",
+             "engines": ["fixture"], "score": float(score), "category": "general", "positions": [rank]}
+            for rank, (score, path, title, snippet) in enumerate(scored[:k], start=1)
+        ]
+
+    def bomb(self, kind: str, megabytes: int) -> bytes:
+        """A cached gzip or brotli bomb of ``megabytes`` MiB."""
+        key = (kind, megabytes)
+        if key not in self._bombs:
+            make = fp.gzip_bomb if kind == "gzip" else fp.brotli_bomb
+            self._bombs[key] = make(megabytes)
+        return self._bombs[key]
+
+    def _count(self, key: str) -> int:
+        with self._lock:
+            self.counters[key] = self.counters.get(key, 0) + 1
+            return self.counters[key]
+
+    def _record(self, request: Request) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _enter(self, delta: int) -> None:
+        with self._lock:
+            self.in_flight += delta
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _add_defaults(self) -> None:
+        self.add_page("/", fp.index_html())
+        for article in fp.ARTICLES:
+            self.add_page(fp.article_path(article.slug), fp.article_html(article))
+        self.add_page("/injection.html", fp.injection_html())
+        self.add_page("/notes.md", "# Field notes\n\n- Perovskite cells are cheap to print.\n", "text/markdown")
+        self.add_page("/plain.txt", "Plain text notes about tandem cells.\n", "text/plain; charset=utf-8")
+        self.add_page("/page.xhtml", '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/'
+                      'xhtml"><head><title>XHTML page</title></head><body><p>Strict markup.</p></body></html>',
+                      "application/xhtml+xml")
+        self.add_page("/report.pdf", fp.make_pdf(fp.PDF_PAGES), "application/pdf")
+        self.add_page("/image.png", fp.PNG_1PX, "image/png")
+        self.add_page("/binary.html", fp.binary_blob(), "text/html", searchable=False)
+        lying = "<html><head><title>Café</title></head><body><p>Café crème — naïve façade</p></body></html>"
+        self.add_page("/charset/lying.html", lying.encode("cp1252"), "text/html; charset=utf-8")
+        russian = ('<html><head><meta charset="windows-1251"><title>Солнце</title></head>'
+                   "<body><p>Солнечные элементы на основе перовскита</p></body></html>")
+        self.add_page("/charset/meta.html", russian.encode("cp1251"), "text/html")
+        zurich = "<html><head><title>Zürich</title></head><body><p>Zürich Straße</p></body></html>"
+        self.add_page("/charset/utf8-as-latin1.html", zurich.encode("utf-8"), "text/html; charset=iso-8859-1")
+        self.add_page("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain")
+        self.add_page("/private/secret.html", "<html><body><p>Robots may not read this.</p></body></html>",
+                      searchable=False)
+        self.add_page("/empty.html", b"", searchable=False)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up early (timeouts, size caps) are expected here, not errors."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+Route = Callable[["_Handler", dict[str, list[str]], list[str]], None]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "QuarryFixtureWeb/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence the default stderr log
+        return
+
+    @property
+    def web(self) -> FixtureWeb:
+        return self.server.web  # type: ignore[attr-defined]
+
+    def do_CONNECT(self) -> None:
+        self._record()
+        self._send(403, b"the fixture web is not a proxy", "text/plain")
+        self.close_connection = True
+
+    def do_GET(self) -> None:
+        self.web._enter(1)
+        try:
+            self._get()
+        finally:
+            self.web._enter(-1)
+
+    def _get(self) -> None:
+        parts = urlsplit(self.path)
+        self._record()
+        page = self.web.pages.get(parts.path)
+        delay = page.latency if page is not None and page.latency is not None else self.web.latency
+        if delay and self.web._closing.wait(delay):
+            return
+        query = parse_qs(parts.query)
+        segments = [s for s in parts.path.split("/") if s]
+        route = _ROUTES.get(segments[0] if segments else "")
+        if page is not None:
+            self._send(page.status, page.body, page.content_type, page.headers)
+        elif route is not None:
+            route(self, query, segments[1:])
+        else:
+            self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html; charset=utf-8")
+
+    def _record(self) -> None:
+        parts = urlsplit(self.path)
+        self.web._record(Request(self.command, parts.path, parts.query, dict(self.headers.items()), time.time()))
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _redirect(self, location: str, status: int = 302) -> None:
+        self._send(status, b"", "text/html", {"Location": location})
+
+    def _stream(self, content_type: str, chunks: Iterator[bytes], headers: dict[str, str] | None = None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            for chunk in chunks:
+                if self.web._closing.is_set():
+                    break
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped reading: expected here
+            pass
+        self.close_connection = True
+
+
+def _num(query: dict[str, list[str]], name: str, default: float) -> float:
+    try:
+        return float(query.get(name, [default])[0])
+    except ValueError:
+        return default
+
+
+def _first_article() -> str:
+    return fp.article_path(fp.ARTICLES[0].slug)
+
+
+def _route_search(h: _Handler, query: dict[str, list[str]], _rest: list[str]) -> None:
+    q = query.get("q", [""])[0]
+    if query.get("format", ["html"])[0] != "json":
+        h._send(403, b"format not enabled", "text/plain")
+        return
+    results = h.web.search(q, k=int(_num(query, "count", 10)))
+    payload = {"query": q, "number_of_results": len(results), "results": results, "answers": [],
+               "corrections": [], "infoboxes": [], "suggestions": [], "unresponsive_engines": []}
+    h._send(200, json.dumps(payload).encode(), "application/json")
+
+
+def _route_redirect(h: _Handler, query: dict[str, list[str]], rest: list[str]) -> None:
+    kind = rest[0] if rest else ""
+    if kind == "to":
+        h._redirect("/" + "/".join(rest[1:]))
+    elif kind == "chain":
+        n = int(rest[1]) if len(rest) > 1 and rest[1].isdigit() else 1
+        h._redirect(f"/redirect/chain/{n - 1}" if n > 1 else _first_article(), 301)
+    elif kind == "loop":
+        h._redirect("/redirect/loop")
+    elif kind == "file":
+        h._redirect("file:///etc/passwd")
+    elif kind == "private":
+        h._redirect("http://10.0.0.1/admin")
+    elif kind == "metadata":
+        h._redirect("http://169.254.169.254/latest/meta-data/")
+    else:
+        h._send(404, b"unknown redirect", "text/plain")
+
+
+def _route_slow(h: _Handler, query: dict[str, list[str]], _rest: list[str]) -> None:
+    if h.web._closing.wait(_num(query, "s", 30.0)):
+        return
+    h._send(200, b"<html><body><p>Finally.</p></body></html>", "text/html; charset=utf-8")
+
+
+def _route_trickle(h: _Handler, _query: dict[str, list[str]], _rest: list[str]) -> None:
+    def drip() -> Iterator[bytes]:
+        yield b"<html><body><p>"
+        for _ in range(300):
+            if h.web._closing.wait(0.2):
+                return
+            yield b"."
+
+    h._stream("text/html; charset=utf-8", drip())
+
+
+def _route_huge(h: _Handler, query: dict[str, list[str]], _rest: list[str]) -> None:
+    megabytes = int(_num(query, "mb", 20))
+    line = b"<p>" + b"All work and no play makes a huge page. " * 25 + b"</p>\n"
+    chunk = line * ((1 << 20) // len(line))
+    h._stream("text/html; charset=utf-8", (chunk for _ in range(megabytes)))
+
+
+def _route_bomb(kind: str) -> Route:
+    def route(h: _Handler, query: dict[str, list[str]], _rest: list[str]) -> None:
+        megabytes = int(_num(query, "mb", 1024 if kind == "gzip" else 256))
+        body = h.web.bomb(kind, megabytes)
+        h._send(200, body, "text/html; charset=utf-8", {"Content-Encoding": kind if kind == "gzip" else "br"})
+
+    return route
+
+
+def _route_retry(h: _Handler, query: dict[str, list[str]], rest: list[str]) -> None:
+    code = rest[0] if rest else "429"
+    count = h.web._count("/retry/" + "/".join(rest))
+    failures = int(_num(query, "times", 1))
+    if count <= failures:
+        headers = {"Retry-After": str(int(_num(query, "after", 1)))} if code == "429" else {}
+        h._send(int(code), b"try again", "text/plain", headers)
+    else:
+        h._send(200, fp.article_html(fp.ARTICLES[1]).encode(), "text/html; charset=utf-8")
+
+
+def _route_always_429(h: _Handler, query: dict[str, list[str]], _rest: list[str]) -> None:
+    h._send(429, b"slow down", "text/plain", {"Retry-After": str(int(_num(query, "after", 3600)))})
+
+
+def _route_status(h: _Handler, _query: dict[str, list[str]], rest: list[str]) -> None:
+    code = int(rest[0]) if rest and rest[0].isdigit() else 500
+    h._send(code, f"status {code}".encode(), "text/plain")
+
+
+def _route_error(h: _Handler, _query: dict[str, list[str]], _rest: list[str]) -> None:
+    h._send(500, b"<html><body>Internal Server Error</body></html>", "text/html")
+
+
+def _route_cached(h: _Handler, _query: dict[str, list[str]], rest: list[str]) -> None:
+    kind = rest[0] if rest else ""
+    body = fp.article_html(fp.ARTICLES[2]).encode()
+    ctype = "text/html; charset=utf-8"
+    if kind == "etag":
+        headers = {"ETag": '"v1"', "Cache-Control": "no-cache"}
+        if h.headers.get("If-None-Match") == '"v1"':
+            h._send(304, b"", ctype, headers)
+            return
+    elif kind == "last-modified":
+        headers = {"Last-Modified": LAST_MODIFIED}
+        if h.headers.get("If-Modified-Since") == LAST_MODIFIED:
+            h._send(304, b"", ctype, headers)
+            return
+    else:
+        headers = {"Cache-Control": "max-age=3600"}
+    h._send(200, body, ctype, headers)
+
+
+_ROUTES: dict[str, Route] = {
+    "search": _route_search, "redirect": _route_redirect, "slow": _route_slow, "trickle": _route_trickle,
+    "huge": _route_huge, "gzip-bomb": _route_bomb("gzip"), "brotli-bomb": _route_bomb("brotli"),
+    "retry": _route_retry, "always-429": _route_always_429, "status": _route_status, "error": _route_error,
+    "cached": _route_cached,
+}
+
+
+@pytest.fixture
+def fixture_web() -> Iterator[FixtureWeb]:
+    """A running fixture web with the default pages (stopped after the test)."""
+    web = FixtureWeb().start()
+    try:
+        yield web
+    finally:
+        web.stop()
+
+
+def main() -> None:
+    """Serve the fixture web until interrupted."""
+    parser = argparse.ArgumentParser(description="Serve Quarry's loopback fixture web.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every request waits")
+    parser.add_argument("--generated", type=int, default=0, help="add N filler pages at /gen/<i>.html")
+    args = parser.parse_args()
+    web = FixtureWeb(latency=args.latency)
+    web.add_generated(args.generated)
+    web.serve(args.port)
+    print(f"fixture web at {web.base_url} (Ctrl-C stops it)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        web.stop()
+
+
+if __name__ == "__main__":
+    main()
