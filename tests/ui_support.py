@@ -117,7 +117,8 @@ def search_events(run_id: str, plan: dict[str, Any]) -> list[dict[str, Any]]:
                                  {"type": "phase", "run_id": run_id, "ts": t, "phase": "search"}]
     for sub in plan["subquestions"]:
         out += [
-            {"type": "search_started", "run_id": run_id, "ts": t, "subquestion": sub["id"], "question": sub["question"]},
+            {"type": "search_started", "run_id": run_id, "ts": t, "subquestion": sub["id"],
+             "question": sub["question"]},
             {"type": "page", "run_id": run_id, "ts": t, "subquestion": sub["id"], "url": "http://127.0.0.1:1/a.html",
              "status": "fetched", "hop": 0},
             {"type": "search_done", "run_id": run_id, "ts": t, "subquestion": sub["id"], "pages": 1, "findings": 2,

@@ -91,7 +91,8 @@ def reference_lines(report: Report) -> list[str]:
     for ref in report.references:
         pages = f", pages {', '.join(str(p) for p in ref.pages)}" if ref.pages else ""
         where = "" if safe_url(ref.url) else f" — {md_escape(ref.url)}"
-        lines.append(f"{ref.n}\\. {md_link(ref.title or ref.url, ref.url)}{where}{pages} \\(accessed {md_escape(ref.accessed)}\\)")
+        accessed = f" \\(accessed {md_escape(ref.accessed)}\\)"
+        lines.append(f"{ref.n}\\. {md_link(ref.title or ref.url, ref.url)}{where}{pages}{accessed}")
     return lines
 
 
@@ -105,7 +106,8 @@ def source_rows(report: Report | None, sources: list[dict[str, Any]] | None = No
             for cite in sentence.citations:
                 counts[cite.ref] += 1
                 sections_by_ref[cite.ref].add(section.title)
-    fetched = {str(s.get("source_id") or s.get("id") or ""): s for s in sources or [] if s.get("status", "fetched") != "failed"}
+    good = [s for s in sources or [] if s.get("status", "fetched") != "failed"]
+    fetched = {str(s.get("source_id") or s.get("id") or ""): s for s in good}
     by_url = {str(s.get("url", "")): s for s in sources or []}
     rows: list[dict[str, Any]] = []
     listed: set[str] = set()

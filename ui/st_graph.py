@@ -1,0 +1,104 @@
+"""The knowledge-graph page: the run's entities and relations, interactive.
+
+Guarantees: drawn with Vega-Lite (``st.altair_chart``), which renders names as SVG/canvas text,
+never HTML; nodes are sized by degree, contradictions drawn in red; clicking a node (or picking it
+from the list) shows its facts and their sources. Nothing here loads a page's images or scripts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from agents.report import Report
+from ui import run_files
+from ui.safe import md_escape, md_link
+from ui.st_common import Ctx, current_report, current_run_id, no_run_message
+from ui.views import GraphView, graph_view
+
+
+def chart(view: GraphView) -> Any:
+    """Edges as rules, nodes as circles sized by degree; red marks contradictions."""
+    colour = alt.condition("datum.contradiction", alt.value("#d62728"), alt.value("#4c78a8"))
+    edges = pd.DataFrame(view.edges or [{"x": 0.0, "y": 0.0, "x2": 0.0, "y2": 0.0, "contradiction": False}])
+    nodes = pd.DataFrame(view.nodes)
+    pick = alt.selection_point(name="node", fields=["id"], on="click")
+    rules = alt.Chart(edges).mark_rule(opacity=0.5).encode(
+        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), x2="x2:Q", y2="y2:Q", color=colour,
+    )
+    dots = alt.Chart(nodes).mark_circle(opacity=0.9).encode(
+        x="x:Q", y="y:Q",
+        size=alt.Size("degree:Q", scale=alt.Scale(range=[80, 900]), legend=None),
+        color=colour,
+        tooltip=[alt.Tooltip("name:N"), alt.Tooltip("type:N"), alt.Tooltip("degree:Q")],
+    ).add_params(pick)
+    labels = alt.Chart(nodes).mark_text(dy=-12, fontSize=11).encode(x="x:Q", y="y:Q", text="name:N")
+    return alt.layer(rules, dots, labels).properties(height=480)
+
+
+def selected_node(state: Any) -> str | None:
+    """The node id a chart click selected, if any."""
+    try:
+        points = state["selection"]["node"]
+    except (KeyError, TypeError):
+        return None
+    if isinstance(points, list) and points and isinstance(points[0], dict):
+        value = points[0].get("id")
+        return str(value) if value else None
+    return None
+
+
+def render(ctx: Ctx) -> None:
+    """Draw the graph of the viewed run and the facts of the chosen node."""
+    st.title("Knowledge graph")
+    run_id = current_run_id()
+    if not run_id:
+        no_run_message()
+        return
+    report = current_report(ctx)
+    try:
+        data = run_files.load_graph(ctx.runs_dir, run_id)
+    except ValueError:
+        data = None
+    view = graph_view(data, report)
+    if not view.nodes:
+        st.info("No graph yet: it is written when the run publishes its report.")
+        return
+    st.caption(f"{len(view.nodes)} entities, {len(view.edges)} facts; red marks a contradiction between sources.")
+    state = st.altair_chart(chart(view), on_select="rerun", key="kg_chart", width="stretch")
+    clicked = selected_node(state)
+    ids = [n["id"] for n in sorted(view.nodes, key=lambda n: (-n["degree"], n["name"]))]
+    names = {n["id"]: n["name"] for n in view.nodes}
+    index = ids.index(clicked) if clicked in ids else 0
+    chosen = st.selectbox("Entity", ids, index=index, format_func=lambda i: names.get(i, i), key="kg_node")
+    facts_panel(view, chosen, report)
+
+
+def facts_panel(view: GraphView, node_id: str, report: Report | None) -> None:
+    """The chosen node's facts, each with the sources it came from."""
+    node = view.node(node_id)
+    if node is None:
+        return
+    st.subheader(md_escape(node["name"]))
+    if node["type"]:
+        st.caption(f"type: {md_escape(node['type'])} · degree {node['degree']}")
+    titles = {r.source_id: (r.n, r.title, r.url) for r in report.references} if report else {}
+    facts = view.facts(node_id)
+    if not facts:
+        st.text("No facts recorded for this entity.")
+    for fact in facts:
+        flag = " ⚠ contradiction" if fact["contradiction"] else ""
+        st.markdown(f"- {md_escape(fact['subject'])} — *{md_escape(fact['relation'])}* — "
+                    f"{md_escape(fact['object'])}{flag}")
+        links = []
+        for sid in fact["sources"]:
+            if sid in titles:
+                n, title, url = titles[sid]
+                links.append(f"\\[{n}\\] " + md_link(title, url))
+            else:
+                links.append(md_escape(sid))
+        if links:
+            st.caption("sources: " + "; ".join(links))

@@ -1,0 +1,64 @@
+"""The history page: past runs from the data directory, to open, resume or delete.
+
+Guarantees: lists every run folder (newest first) plus this session's live runs; "Open" makes the
+run the one this session views (its report, sources and graph); "Resume" continues an unfinished
+run in the background from its checkpoint; "Delete" removes the run folder after a confirmation
+(memory keeps what it learned). A running run cannot be deleted.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import run_files
+from ui.safe import shorten
+from ui.st_common import Ctx, go, view_run
+
+
+def rows(ctx: Ctx) -> list[dict[str, str]]:
+    """Past runs on disk and this session's live runs, one row each, newest first."""
+    out: dict[str, dict[str, str]] = {}
+    for handle in ctx.registry.runs_for(ctx.owner):
+        out[handle.run_id] = {"run": handle.run_id, "question": handle.question, "status": handle.status,
+                              "date": ""}
+    for run in run_files.list_runs(ctx.runs_dir):
+        live = ctx.registry.get(run.run_id)
+        status = live.status if live is not None and live.active else run.status
+        out[run.run_id] = {"run": run.run_id, "question": run.question or out.get(run.run_id, {}).get("question", ""),
+                           "status": status, "date": run.created}
+    return sorted(out.values(), key=lambda r: (r["date"], r["run"]), reverse=True)
+
+
+def render(ctx: Ctx) -> None:
+    """Draw the runs table and the open / resume / delete actions for the chosen run."""
+    st.title("History")
+    table = rows(ctx)
+    if not table:
+        st.info("No runs yet.")
+        return
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+    labels = {r["run"]: f"{r['run']} — {shorten(r['question'], 70)} ({r['status']})" for r in table}
+    chosen = st.selectbox("Run", list(labels), format_func=lambda r: labels[r], key="hist_run")
+    if chosen is None:
+        return
+    handle = ctx.registry.get(chosen)
+    running = handle is not None and handle.active
+    c1, c2, c3 = st.columns(3)
+    if c1.button("Open", key="hist_open", type="primary"):
+        view_run(chosen)
+        report = run_files.load_report(ctx.runs_dir, chosen)
+        go("report" if report is not None or (handle and handle.report) else "progress")
+    status = next(r["status"] for r in table if r["run"] == chosen)
+    if c2.button("Resume", key="hist_resume", disabled=running or status == "complete"):
+        ctx.registry.resume(chosen, ctx.owner, question=next(r["question"] for r in table if r["run"] == chosen))
+        view_run(chosen)
+        go("progress")
+    confirm = c3.checkbox("Confirm delete", key="hist_confirm", disabled=running)
+    if c3.button("Delete", key="hist_delete", disabled=running or not confirm):
+        run_files.delete_run(ctx.runs_dir, chosen)
+        ctx.registry.forget(chosen)
+        if st.session_state.get("run_id") == chosen:
+            view_run(None)
+        st.session_state.pop("hist_confirm", None)
+        st.rerun()
