@@ -1,0 +1,187 @@
+"""List, show, resume and delete past research runs (``runs/<run_id>/`` in the data directory).
+
+``runs`` lists them (id, date, status, question); ``runs show ID`` prints one run's summary and
+files; ``runs resume ID`` continues a paused, failed or interrupted run from its last checkpoint
+(same options and exit codes as ``research --resume``); ``runs delete ID`` removes the run folder
+and its checkpoints, while memory keeps what the run learned unless ``--forget`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ui.errors import BadInputError, RunNotFoundError
+
+if TYPE_CHECKING:
+    from app import App
+
+HELP = "list past runs; show, resume or delete one"
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One past run as ``runs`` lists it."""
+
+    run_id: str
+    created: str
+    status: str
+    question: str
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``runs``."""
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    sub.add_parser("list", help="list past runs (the default)")
+    show = sub.add_parser("show", help="show one run: question, status, budget use, files")
+    show.add_argument("run_id", metavar="ID")
+    resume = sub.add_parser("resume", help="continue a run from its last checkpoint")
+    resume.add_argument("run_id", metavar="ID")
+    from ui.cli import add_output_arguments
+
+    add_output_arguments(resume)
+    delete = sub.add_parser("delete", help="delete a run's folder and checkpoints")
+    delete.add_argument("run_id", metavar="ID")
+    delete.add_argument("--forget", action="store_true",
+                        help="also remove from memory the sources this run fetched")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def run_folder(runs_dir: Path, run_id: str) -> Path:
+    """The folder of an existing run; ``RunNotFoundError`` when there is none."""
+    if not _RUN_ID.match(run_id):
+        raise BadInputError(f"{run_id!r} is not a run id; list runs with `quarry runs`.")
+    folder = runs_dir / run_id
+    if not folder.is_dir():
+        raise RunNotFoundError(f"There is no run {run_id!r} in {runs_dir}; list runs with `quarry runs`.")
+    return folder
+
+
+def list_runs(runs_dir: Path) -> list[RunRow]:
+    """Every run folder, newest first (run.json, else report.json and manifest.json)."""
+    rows = []
+    for folder in sorted(runs_dir.iterdir()) if runs_dir.is_dir() else []:
+        if not folder.is_dir() or not _RUN_ID.match(folder.name):
+            continue
+        info, report = _read(folder / "run.json"), _read(folder / "report.json")
+        manifest = _read(folder / "manifest.json")
+        status = report.get("status") or info.get("status") or manifest.get("status") or "unknown"
+        if info.get("status") in ("failed", "paused", "running") and not report:
+            status = info["status"]
+        rows.append(RunRow(
+            run_id=folder.name,
+            created=str(info.get("created") or report.get("created_at") or manifest.get("created_at") or ""),
+            status=str(status),
+            question=str(info.get("question") or report.get("question") or manifest.get("question") or ""),
+        ))
+    return sorted(rows, key=lambda r: (r.created, r.run_id), reverse=True)
+
+
+def show_run(runs_dir: Path, run_id: str) -> dict[str, Any]:
+    """One run's summary: question, status, options, budget use, verification, files."""
+    folder = run_folder(runs_dir, run_id)
+    info, report, manifest = (_read(folder / n) for n in ("run.json", "report.json", "manifest.json"))
+    tokens = manifest.get("tokens", {})
+    return {
+        "run_id": run_id, "question": info.get("question") or report.get("question", ""),
+        "status": report.get("status") or info.get("status", "unknown"),
+        "created": info.get("created", ""), "updated": info.get("updated", ""),
+        "options": info.get("options", {}), "pages_fetched": manifest.get("pages_fetched"),
+        "queries": len(manifest.get("queries", [])),
+        "tokens": sum(int(u.get("prompt_tokens", 0)) + int(u.get("completion_tokens", 0)) for u in tokens.values())
+        if isinstance(tokens, dict) else None,
+        "phases": manifest.get("phases", {}), "budget_out": manifest.get("budget_out", []),
+        "verification": report.get("verification", {}), "references": len(report.get("references", [])),
+        "folder": str(folder), "files": sorted(p.name for p in folder.iterdir() if p.is_file()),
+    }
+
+
+def delete_checkpoints(checkpoints_path: Path, run_id: str) -> bool:
+    """Remove a run's checkpoints (LangGraph thread id = run id); False when there is no store."""
+    if not checkpoints_path.is_file():
+        return False
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    with SqliteSaver.from_conn_string(str(checkpoints_path)) as saver:
+        saver.delete_thread(run_id)
+    return True
+
+
+def forget_sources(memory: Any, folder: Path) -> int:
+    """Remove from memory the sources the run fetched itself (not those it reused); returns chunks removed."""
+    path = folder / "sources.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    ids = dict.fromkeys(str(s["source_id"]) for s in data
+                        if isinstance(s, dict) and s.get("status") == "fetched" and s.get("source_id"))
+    return sum(int(memory.forget_source(sid)) for sid in ids)
+
+
+def _print_list(rows: list[RunRow], console: Console) -> None:
+    if not rows:
+        console.print("No runs yet: start one with `quarry research \"your question\"`.")
+        return
+    table = Table(title="Runs", title_justify="left")
+    for name in ("id", "date", "status", "question"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(row.run_id, row.created, row.status, Text(row.question))
+    console.print(table)
+
+
+def _print_show(data: dict[str, Any], console: Console) -> None:
+    table = Table(show_header=False, title=f"Run {data['run_id']}", title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for key, value in data.items():
+        shown = value if isinstance(value, str) else json.dumps(value, default=str)
+        table.add_row(key, Text(shown))
+    console.print(table)
+
+
+def run(args: argparse.Namespace, app: App) -> int:
+    """Dispatch ``runs`` and its actions; returns the exit code."""
+    runs_dir = app.settings.runs_dir
+    console = Console()
+    action = args.action or "list"
+    if action == "list":
+        rows = list_runs(runs_dir)
+        if args.json:
+            print(json.dumps([asdict(r) for r in rows], indent=2))
+        else:
+            _print_list(rows, console)
+        return 0
+    if action == "show":
+        data = show_run(runs_dir, args.run_id)
+        print(json.dumps(data, indent=2, default=str)) if args.json else _print_show(data, console)
+        return 0
+    if action == "resume":
+        run_folder(runs_dir, args.run_id)
+        from ui.cli import run_research
+
+        args.resume, args.question, args.batch = args.run_id, None, None
+        return run_research(args, app)
+    folder = run_folder(runs_dir, args.run_id)
+    forgotten = forget_sources(app.memory(), folder) if args.forget else 0  # type: ignore[attr-defined]
+    shutil.rmtree(folder)
+    delete_checkpoints(app.settings.checkpoints_path, args.run_id)
+    note = f"{forgotten} chunks forgotten from memory" if args.forget else "memory keeps what it learned"
+    print(f"Deleted run {args.run_id} and its checkpoints; {note}.")
+    return 0
