@@ -23,11 +23,14 @@ from tools.errors import ToolError
 
 if TYPE_CHECKING:
     from tools.fetch import Fetcher
+    from tools.search import SearchChain
+    from tools.types import SearchResult
+    from tools.registry import ToolRegistry
 
 __version__ = "0.1.0"
 
 # Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
-COMMANDS: tuple[str, ...] = ("doctor", "fetch")
+COMMANDS: tuple[str, ...] = ("doctor", "fetch", "tools")
 
 USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ToolError, MemoryStoreError, SettingsError)
 
@@ -50,6 +53,58 @@ class App:
             self._parts["fetcher"] = Fetcher(options)
         fetcher: Fetcher = self._parts["fetcher"]
         return fetcher
+
+    def registry(self) -> ToolRegistry:
+        """The tool registry (built once): built-ins, entry-point plugins, and MCP servers per session."""
+        if "registry" not in self._parts:
+            from tools.builtin import BuiltinTools
+            from tools.extract import extract_result
+            from tools.mcp_client import McpServerOptions
+            from tools.registry import build_registry
+
+            builtins = BuiltinTools(fetch=lambda url: self.fetcher().fetch(url), extract=extract_result)
+            servers = {
+                name: McpServerOptions(s.command, tuple(s.args), dict(s.env), s.timeout_s)
+                for name, s in self.settings.mcp_servers.items()
+            }
+            self._parts["registry"] = build_registry(
+                builtins=builtins.functions(),
+                plugin_load=self.settings.plugins.load,
+                mcp_servers=servers,
+                tool_timeout_s=self.settings.plugins.tool_timeout_s,
+                log_dir=self.settings.home / "logs",
+            )
+        registry: ToolRegistry = self._parts["registry"]
+        return registry
+
+    def search(self) -> SearchChain:
+        """The search chain (built once): ``settings.search`` backends in order, keys from the environment."""
+        if "search" not in self._parts:
+            import os
+
+            from tools.search import LocalBackend, SearchOptions, build_search
+
+            s = self.settings.search
+            options = SearchOptions.from_mapping(
+                s.model_dump(),
+                tavily_api_key=os.environ.get(s.tavily_key_env),
+                brave_api_key=os.environ.get(s.brave_key_env),
+            )
+            local = LocalBackend(self._local_search) if "local" in s.backends else None
+            self._parts["search"] = build_search(options, local)
+        chain: SearchChain = self._parts["search"]
+        return chain
+
+    def _local_search(self, query: str, k: int) -> list[SearchResult]:
+        """The user's own documents from memory, as search results (the ``local`` backend)."""
+        from memory.store import Filters
+        from tools.types import SearchResult
+
+        hits = self.memory().search(query, k=k, filters=Filters(kind="local"))  # type: ignore[attr-defined]
+        return [
+            SearchResult(title=h.source.title, url=h.source.url, snippet=h.chunk.text[:300], rank=i, backend="local")
+            for i, h in enumerate(hits, start=1)
+        ]
 
     def close(self) -> None:
         """Release what the parts hold (model memory, clients, subprocesses)."""
