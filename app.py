@@ -62,7 +62,11 @@ class App:
             from tools.mcp_client import McpServerOptions
             from tools.registry import build_registry
 
-            builtins = BuiltinTools(fetch=lambda url: self.fetcher().fetch(url), extract=extract_result)
+            builtins = BuiltinTools(
+                search=lambda query, k: self.search().search(query, k),
+                fetch=lambda url: self.fetcher().fetch(url),
+                extract=extract_result,
+            )
             servers = {
                 name: McpServerOptions(s.command, tuple(s.args), dict(s.env), s.timeout_s)
                 for name, s in self.settings.mcp_servers.items()
