@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload, runtime_chec
 from pydantic import BaseModel
 
 from agents.structured import Generation, Message, Schema, generate_structured
+from agents.structured import json_schema as structured_json_schema
 
 if TYPE_CHECKING:
     from agents.settings import ModelSettings, Settings
@@ -69,13 +70,9 @@ class ChatModel(Protocol):
     name: str
 
     @overload
-    def complete(
-        self, messages: Sequence[Message], *, schema: None = None, max_tokens: int | None = None
-    ) -> str: ...
+    def complete(self, messages: Sequence[Message], *, schema: None = None, max_tokens: int | None = None) -> str: ...
     @overload
-    def complete(
-        self, messages: Sequence[Message], *, schema: type[T], max_tokens: int | None = None
-    ) -> T: ...
+    def complete(self, messages: Sequence[Message], *, schema: type[T], max_tokens: int | None = None) -> T: ...
     @overload
     def complete(
         self, messages: Sequence[Message], *, schema: dict[str, Any], max_tokens: int | None = None
@@ -100,6 +97,7 @@ async def acomplete(
     max_tokens: int | None = None,
 ) -> Any:
     """Call ``model.complete`` in a worker thread so the event loop keeps running."""
+
     def call() -> Any:
         return model.complete(messages, schema=schema, max_tokens=max_tokens)
 
@@ -117,16 +115,24 @@ class BaseChatModel(ABC):
         self._local = threading.local()
 
     @abstractmethod
-    def _generate(
-        self, messages: Sequence[Message], json_schema: dict[str, Any] | None, max_tokens: int
-    ) -> Generation:
+    def _generate(self, messages: Sequence[Message], json_schema: dict[str, Any] | None, max_tokens: int) -> Generation:
         """One raw call to the backend (grammar- or schema-constrained when ``json_schema`` is set)."""
+
+    def generate(
+        self, messages: Sequence[Message], *, schema: Schema | None = None, max_tokens: int | None = None
+    ) -> Generation:
+        """One raw call: the model's text (constrained when ``schema`` is given), not validated."""
+        spec = None if schema is None else structured_json_schema(schema)
+        return self._generate(messages, spec, self._limit(max_tokens))
+
+    def _limit(self, max_tokens: int | None) -> int:
+        return min(max(1, max_tokens or self.default_max_tokens), self.max_tokens_cap)
 
     def complete(
         self, messages: Sequence[Message], *, schema: Schema | None = None, max_tokens: int | None = None
     ) -> Any:
         """Answer the conversation; a validated object when ``schema`` is given."""
-        limit = min(max(1, max_tokens or self.default_max_tokens), self.max_tokens_cap)
+        limit = self._limit(max_tokens)
         generations: list[Generation] = []
 
         def call(msgs: Sequence[Message], spec: dict[str, Any] | None, n: int) -> Generation:

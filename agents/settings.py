@@ -63,6 +63,7 @@ class LLMSettings(_Section):
     timeout_s: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=4, ge=0, le=10)
     prefix_cache_mb: int = Field(default=2048, ge=0)  # RAM for reused prompt prefixes
+    hf_endpoint: str | None = None  # Hugging Face mirror for model downloads (None: huggingface.co)
     roles: dict[Role, ModelSettings] = Field(default_factory=dict)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from agents.settings import Settings
 
-pytest_plugins: list[str] = ["tests.fixture_web", "tests.plugin_support"]
+pytest_plugins: list[str] = ["tests.fixture_web", "tests.plugin_support", "tests.fixture_gguf"]
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -1,0 +1,75 @@
+"""Model references → local GGUF files.
+
+``resolve_model(reference, models_dir)`` guarantees a path to an existing file or a
+``ModelNotFoundError`` whose one sentence says how to fix it. A reference is either a local path
+(``~/models/x.gguf``, ``./x.gguf``, ``/abs/x.gguf``) or a Hugging Face reference
+``owner/repo/file.gguf`` (the file may sit in a folder: ``owner/repo/sub/file.gguf``). A Hugging
+Face file is downloaded once, with a progress bar, to ``models_dir/owner/repo/file.gguf``; later
+calls find it there and touch no network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+
+from agents.errors import ModelNotFoundError
+
+_LOCAL_HINT = "set QUARRY_LLM__MODEL=/path/to/model.gguf (or llm.model in quarry.toml) to use a local file"
+
+
+def is_hub_reference(reference: str) -> bool:
+    """True when ``reference`` reads as ``owner/repo/file.gguf`` rather than a local path."""
+    if reference.startswith(("/", "./", "../", "~")) or (os.sep != "/" and os.sep in reference):
+        return False
+    parts = reference.split("/")
+    return len(parts) >= 3 and all(parts) and reference.lower().endswith(".gguf")
+
+
+def cached_path(reference: str, models_dir: Path) -> Path | None:
+    """Where a reference's file already is (local path or earlier download), else None."""
+    local = Path(reference).expanduser()
+    if local.is_file():
+        return local
+    if is_hub_reference(reference):
+        target = Path(models_dir, *reference.split("/"))
+        if target.is_file():
+            return target
+    return None
+
+
+def resolve_model(reference: str, models_dir: Path, *, endpoint: str | None = None) -> Path:
+    """A local path for ``reference``, downloading a Hugging Face file once if needed."""
+    found = cached_path(reference, models_dir)
+    if found is not None:
+        return found
+    if not is_hub_reference(reference):
+        raise ModelNotFoundError(
+            f"The model file {reference} does not exist; check the path, or name a Hugging Face "
+            "file as owner/repo/file.gguf."
+        )
+    return download(reference, models_dir, endpoint=endpoint)
+
+
+def download(reference: str, models_dir: Path, *, endpoint: str | None = None) -> Path:
+    """Download ``owner/repo/file.gguf`` into ``models_dir/owner/repo/`` with a progress bar."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled
+
+    owner, repo, *rest = reference.split("/")
+    filename = "/".join(rest)
+    local_dir = Path(models_dir, owner, repo)
+    try:
+        local_dir.mkdir(parents=True, exist_ok=True)
+        path = hf_hub_download(repo_id=f"{owner}/{repo}", filename=filename, local_dir=local_dir, endpoint=endpoint)
+    except (EntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, httpx.HTTPError, OSError) as exc:
+        reason = type(exc).__name__
+        if isinstance(exc, EntryNotFoundError | HfHubHTTPError) and not isinstance(exc, OfflineModeIsEnabled):
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            reason = f"{reason}, HTTP {status}" if status else reason
+        raise ModelNotFoundError(
+            f"Could not download {reference} from Hugging Face ({reason}); download it yourself and {_LOCAL_HINT}."
+        ) from exc
+    return Path(path)
