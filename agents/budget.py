@@ -90,14 +90,19 @@ def tokens_used(usage: Mapping[str, Any]) -> int:
     return sum(int(u.total_tokens) for u in usage.values())
 
 
-def exhausted(limits: Limits, *, pages_fetched: int, tokens: int, clock: Clock) -> list[str]:
-    """The names of the budgets that have run out ("pages", "tokens", "time")."""
+# Research (search rounds, graph building) stops at this share of the token and time budgets, so
+# that drafting and verifying always have something left to work with.
+RESEARCH_SHARE = 0.75
+
+
+def exhausted(limits: Limits, *, pages_fetched: int, tokens: int, clock: Clock, share: float = 1.0) -> list[str]:
+    """The names of the budgets that have run out ("pages", "tokens", "time"); ``share`` scales tokens and time."""
     out: list[str] = []
     if pages_left(limits, pages_fetched) <= 0:
         out.append("pages")
-    if tokens >= limits.max_tokens:
+    if tokens >= limits.max_tokens * share:
         out.append("tokens")
-    if clock.expired():
+    if clock.elapsed_s() >= limits.max_minutes * 60.0 * share:
         out.append("time")
     return out
 

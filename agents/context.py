@@ -8,6 +8,7 @@ use, so the graph depends on contracts, not on the parts' internals.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
 
-from agents.budget import Clock, Limits, exhausted, snapshot, tokens_used
+from agents.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
 from agents.llm import ChatModel
 from tools.types import Document, FetchResult
 
@@ -130,7 +131,6 @@ class RunContext:
     extract: Callable[[FetchResult], Document]
     filters: Filters
     limits: Limits = field(default_factory=Limits)
-    review: bool = False
     freshness_days: float = 7.0
     language: str = "en"
     clock: Clock = field(default_factory=lambda: Clock(30.0))
@@ -139,10 +139,19 @@ class RunContext:
     run_dir: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # version, settings, models: for the manifest
     tokens_base: int = 0  # tokens the shared models had used before this session started
+    url_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one reader per URL at a time
 
-    def starved(self) -> list[str]:
+    def url_lock(self, url: str) -> asyncio.Lock:
+        """The lock that makes parallel agents read one URL once (the second finds it in memory)."""
+        return self.url_locks.setdefault(url, asyncio.Lock())
+
+    def starved(self, share: float = RESEARCH_SHARE) -> list[str]:
         """The budgets a model call must not exceed that have run out ("tokens", "time")."""
-        return [name for name in self.exhausted(0) if name != "pages"]
+        return [name for name in self.exhausted(0, share) if name != "pages"]
+
+    def out_of_tokens(self) -> bool:
+        """Whether the whole token budget is spent (drafting and verifying stop here)."""
+        return self.tokens() >= self.limits.max_tokens
 
     def model(self, role: str) -> ChatModel:
         """The chat model for one role."""
@@ -152,9 +161,9 @@ class RunContext:
         """Model tokens used so far in this session."""
         return tokens_used(self.models.usage) - self.tokens_base
 
-    def exhausted(self, pages_fetched: int) -> list[str]:
-        """Which budgets have run out."""
-        return exhausted(self.limits, pages_fetched=pages_fetched, tokens=self.tokens(), clock=self.clock)
+    def exhausted(self, pages_fetched: int, share: float = RESEARCH_SHARE) -> list[str]:
+        """Which budgets have run out (for research decisions: at ``RESEARCH_SHARE`` of tokens and time)."""
+        return exhausted(self.limits, pages_fetched=pages_fetched, tokens=self.tokens(), clock=self.clock, share=share)
 
     def budget(self, pages_fetched: int, round_no: int) -> dict[str, Any]:
         """What is left of each budget (for events)."""

@@ -151,9 +151,9 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     notes: list[str] = []
     out: list[str] = []
     for title in outline:
-        if ctx.starved():
-            notes.append(f'The budget ran out before the section "{title}" was drafted.')
-            out += ctx.starved()
+        if ctx.out_of_tokens():
+            notes.append(f'The token budget ran out before the section "{title}" was drafted.')
+            out.append("tokens")
             continue
         sentences = await draft_section(runtime, state, title, support[title]) if support[title] else []
         sections.append({"title": title, "sentences": sentences})

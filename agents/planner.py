@@ -148,7 +148,7 @@ def review_plan(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     """Node: with review on, pause for the user to approve or edit the plan; then queue its searches."""
     ctx = runtime.context
     plan = state["plan"]
-    if ctx.review:
+    if state.get("review"):
         value = interrupt({"type": "plan_review", "run_id": state["run_id"], "plan": dict(plan)})
         plan = edited_plan(value, plan, state["question"], ctx.limits.breadth)
         emit(runtime, state["run_id"], "plan_approved", plan=dict(plan))

@@ -29,9 +29,14 @@ def number_references(
     """Sections with numbered citations, and the reference list (one entry per cited source)."""
     refs: dict[str, Reference] = {}
     out: list[Section] = []
+    said: set[str] = set()
     for section in sections:
         sentences = []
         for sent in section["sentences"]:
+            key = " ".join(sent["text"].casefold().split())
+            if key in said:  # the same sentence drafted for two sections is kept once
+                continue
+            said.add(key)
             citations = []
             for chunk_id in sent["chunk_ids"]:
                 chunk = chunks.get(chunk_id)
@@ -122,7 +127,8 @@ def build_report(ctx: RunContext, state: ResearchState) -> Report:
     chunks = {c.id: c for c in ctx.memory.get_chunks(ids)} if ids else {}
     sources = {sid: ctx.memory.get_source(sid) for sid in {c.source_id for c in chunks.values()}}
     numbered, references = number_references(sections, chunks, {k: v for k, v in sources.items() if v is not None})
-    budget_out = list(dict.fromkeys([*state.get("budget_out", []), *ctx.exhausted(state.get("pages_fetched", 0))]))
+    now_out = ctx.exhausted(state.get("pages_fetched", 0), share=1.0)
+    budget_out = list(dict.fromkeys([*state.get("budget_out", []), *now_out]))
     status = run_status(state, budget_out, numbered)
     notes = list(state.get("notes", []))
     if status == "nothing_found" and NOTHING_FOUND not in notes:

@@ -124,38 +124,42 @@ def _store(ctx: RunContext, run_id: str, result: FetchResult) -> tuple[str, list
     return source.id, list(document.links)
 
 
-async def read_pages(runtime: Rt, run_id: str, sub_id: str, urls: list[str], *, hop: bool = False) -> PagesRead:
-    """Reuse what memory holds fresh, fetch the rest concurrently, extract and store them."""
+async def _read_one(runtime: Rt, run_id: str, sub_id: str, url: str, hop: bool) -> PagesRead:
+    """Read one URL: reuse it from memory when fresh, else fetch, extract and store it."""
     ctx = runtime.context
     out = PagesRead()
-    to_fetch: list[str] = []
-    for url in urls:
+    async with ctx.url_lock(url):  # a sibling agent reading the same URL finishes first; we reuse it
         source = await asyncio.to_thread(_reusable, ctx, url)
-        if source is None:
-            to_fetch.append(url)
-            continue
-        out.source_ids.append(source.id)
-        out.records.append(_record(url, "memory", source_id=source.id))
-        emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="memory", hop=hop)
-    results = await ctx.fetcher.fetch_many(to_fetch) if to_fetch else []
-    out.fetched = len(to_fetch)
-    for url, result in zip(to_fetch, results, strict=True):
+        if source is not None:
+            out.source_ids.append(source.id)
+            out.records.append(_record(url, "memory", source_id=source.id))
+            emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="memory", hop=hop)
+            return out
+        (result,) = await ctx.fetcher.fetch_many([url])
+        out.fetched = 1
         if not isinstance(result, FetchResult):
             status = "refused" if type(result).__name__ == "RefusedURLError" else "failed"
             out.records.append(_record(url, status, error=str(result)))
             emit(runtime, run_id, "page", subquestion=sub_id, url=url, status=status, error=str(result), hop=hop)
-            continue
+            return out
         try:
             source_id, links = await asyncio.to_thread(_store, ctx, run_id, result)
         except (ToolError, ValueError) as err:
             out.records.append(_record(url, "failed", result=result, error=str(err)))
             emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="failed", error=str(err), hop=hop)
-            continue
-        if source_id not in out.source_ids:
-            out.source_ids.append(source_id)
-        out.links += links
-        out.records.append(_record(url, "fetched", source_id=source_id, result=result))
-        emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="fetched", source_id=source_id, hop=hop)
+            return out
+    out.source_ids.append(source_id)
+    out.links = links
+    out.records.append(_record(url, "fetched", source_id=source_id, result=result))
+    emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="fetched", source_id=source_id, hop=hop)
+    return out
+
+
+async def read_pages(runtime: Rt, run_id: str, sub_id: str, urls: list[str], *, hop: bool = False) -> PagesRead:
+    """Read ``urls`` concurrently (fresh copies in memory are reused, never fetched again)."""
+    out = PagesRead()
+    for part in await asyncio.gather(*(_read_one(runtime, run_id, sub_id, url, hop) for url in urls)):
+        out.merge(part)
     return out
 
 

@@ -121,7 +121,7 @@ class Runner:
                 "options": options.to_json(),
             },
         )
-        start = {"run_id": run_id, "question": question}
+        start = {"run_id": run_id, "question": question, "review": options.review}
         return self._iterate(run_id, start, options)
 
     def resume(
@@ -246,7 +246,6 @@ class Runner:
             extract=parts.extract,
             filters=parts.filters,
             limits=options.limits,
-            review=options.review,
             freshness_days=parts.freshness_days,
             language=options.language,
             clock=Clock(options.limits.max_minutes),

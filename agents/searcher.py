@@ -266,6 +266,7 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
         "pages_fetched": pages.fetched,
         "hops_used": hops,
         "asked": [sub["question"]],
+        "budget_out": ctx.starved(),
     }
 
 

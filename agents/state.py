@@ -111,6 +111,7 @@ class ResearchState(TypedDict, total=False):
     run_id: str
     question: str
     language: str
+    review: bool  # pause after planning for the user to approve or edit the plan (set when the run starts)
     memory_notes: list[str]  # what memory already held when the run started
     plan: Plan
     round: int

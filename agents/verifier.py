@@ -197,7 +197,7 @@ async def verify_section(
         cited = [texts[i] for i in sentence["chunk_ids"] if i in texts]
         others = [texts[i] for i in pool if i not in sentence["chunk_ids"]]
         verdict = "unsupported" if not cited else screen(sentence["text"], cited, others)
-        if verdict == "judge" and ctx.starved():
+        if verdict == "judge" and ctx.out_of_tokens():
             verdict = "unsupported"  # no budget left to judge: keep only what the screen supports
         result: dict[str, Any] | None
         if verdict == "supported":
