@@ -92,7 +92,7 @@ def research_with(
     app = factory(settings) if owned else app
     try:
         base = Limits.from_settings(app.settings.budget, results_per_query=app.settings.search.results_per_query)
-        outcome = execute(app.runner(), request, on_event or (lambda event: None), base=base)
+        outcome = execute(app.runner(), request, on_event or (lambda event: None), base=base, settings=app.settings)
     finally:
         if owned:
             app.close()

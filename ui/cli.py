@@ -114,8 +114,9 @@ def apply_overrides(app: App, args: argparse.Namespace, *, model_and_search: boo
 
 
 def _check_model_path(model: str) -> None:
-    looks_local = model.startswith(("/", "./", "../", "~")) or model.count("/") < 2
-    if looks_local and not Path(model).expanduser().is_file():
+    from agents.hub import is_hub_reference
+
+    if not is_hub_reference(model) and not Path(model).expanduser().is_file():
         raise BadInputError(f"The model file {model} does not exist; give a GGUF path or owner/repo/file.gguf.")
 
 
@@ -201,7 +202,7 @@ def run_one(app: App, args: argparse.Namespace, request: ResearchRequest, review
                                                    question=request.question))
     try:
         outcome = execute(app.runner(), request, sink, base=limits,  # type: ignore[attr-defined]
-                          reviewer=(reviewer or terminal_review) if request.review else None)
+                          reviewer=(reviewer or terminal_review) if request.review else None, settings=app.settings)
     finally:
         sink.close()
     report_outcome(outcome, mode)
@@ -217,7 +218,7 @@ def run_batch_command(app: App, args: argparse.Namespace, defaults: ResearchRequ
 
     def one(item: BatchItem) -> ResearchOutcome:
         request = item_request(item, defaults)
-        return execute(runner, request, json_sink or (lambda event: None), base=limits)
+        return execute(runner, request, json_sink or (lambda event: None), base=limits, settings=app.settings)
 
     def done(result: BatchResult) -> None:
         if mode == "json":

@@ -24,8 +24,10 @@ from agents.budget import Limits
 from agents.errors import RunError
 from agents.report import Report
 from agents.run import RunOptions, new_run_id
+from agents.settings import Settings
 from ui.errors import BadInputError, ExportError
 from ui.export import DEFAULT_FORMATS, export, load_bundle
+from ui.manifest import QUARRY_VERSION, complete_manifest
 
 Event = dict[str, Any]
 Sink = Callable[[Event], None]
@@ -147,8 +149,11 @@ def _pump(events: Iterator[Event], sink: Sink) -> Event | None:
 
 
 def execute(runner: RunnerPort, request: ResearchRequest, sink: Sink, *, base: Limits,
-            reviewer: Reviewer | None = None) -> ResearchOutcome:
-    """Run (or resume) one research run to its end and export the report; see the module docstring."""
+            reviewer: Reviewer | None = None, settings: Settings | None = None) -> ResearchOutcome:
+    """Run (or resume) one research run to its end and export the report; see the module docstring.
+
+    With ``settings`` the run's manifest is completed (version, settings, model hashes, budget use).
+    """
     started = time.monotonic()
     run_id = request.resume or request.run_id or new_run_id()
     options = run_options(runner, request, base)
@@ -168,13 +173,16 @@ def execute(runner: RunnerPort, request: ResearchRequest, sink: Sink, *, base: L
         return ResearchOutcome(run_id, "interrupted", EXIT_INTERRUPTED, runner.folder(run_id),
                                error=f"Stopped; resume with `quarry research --resume {run_id}`.",
                                seconds=time.monotonic() - started)
-    return finish(runner, request, run_id, started)
+    return finish(runner, request, run_id, started, settings)
 
 
-def finish(runner: RunnerPort, request: ResearchRequest, run_id: str, started: float) -> ResearchOutcome:
-    """Export a finished run's report and build its outcome."""
+def finish(runner: RunnerPort, request: ResearchRequest, run_id: str, started: float,
+           settings: Settings | None = None) -> ResearchOutcome:
+    """Complete the manifest, export a finished run's report and build its outcome."""
     folder = runner.folder(run_id)
     report = runner.report(run_id)
+    if settings is not None and report is not None:
+        complete_manifest(folder, settings, QUARRY_VERSION)
     if report is None:
         return ResearchOutcome(run_id, "failed", EXIT_FAILED, folder, seconds=time.monotonic() - started,
                                error=f"Run {run_id} ended without a report; resume it with "

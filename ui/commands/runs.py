@@ -12,6 +12,7 @@ import argparse
 import json
 import re
 import shutil
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ui.errors import BadInputError, RunNotFoundError
+from ui.errors import BadInputError, RunNotFoundError, UIError
 
 if TYPE_CHECKING:
     from app import App
@@ -157,7 +158,15 @@ def _print_show(data: dict[str, Any], console: Console) -> None:
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    """Dispatch ``runs`` and its actions; returns the exit code."""
+    """Dispatch ``runs`` and its actions; returns the exit code (2 for an unknown run id)."""
+    try:
+        return _dispatch(args, app)
+    except UIError as err:
+        print(f"quarry: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+def _dispatch(args: argparse.Namespace, app: App) -> int:
     runs_dir = app.settings.runs_dir
     console = Console()
     action = args.action or "list"

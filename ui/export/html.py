@@ -18,8 +18,8 @@ from markupsafe import Markup
 from agents.report import Report, Sentence
 from ui.export.common import RunBundle, graph_from_json, safe_url, source_url
 from ui.export.figure import pick_nodes, render_svg
+from ui.manifest import QUARRY_VERSION
 
-QUARRY_VERSION = "0.1.0"  # kept in step with app.__version__ (ui may not import app)
 MAX_GRAPH_NODES = 40
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),

@@ -1,0 +1,98 @@
+"""Complete a run's ``manifest.json`` so it is enough to audit or repeat the run.
+
+``agents/publish.py`` writes what the graph knows (queries, every URL with time, status and content
+hash, tokens per role, phases, limits, budget outcome). ``complete_manifest`` adds, without
+overwriting anything already there: the Quarry version, the settings (secrets are never in
+settings, only the *names* of their variables), each role's model with its file's size and
+SHA-256, the search backends, and a ``budget_use`` table (used / limit per budget). Model hashes
+are cached by (path, size, mtime) under the data directory, so a multi-GB GGUF is hashed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from agents.hub import cached_path
+from agents.settings import ROLES, Settings
+
+QUARRY_VERSION = "0.1.0"  # kept in step with app.__version__ (ui may not import app)
+_CHUNK = 4 * 1024 * 1024
+
+
+def file_sha256(path: Path, cache_file: Path | None = None) -> str:
+    """SHA-256 of a file, remembered in ``cache_file`` by path, size and modification time."""
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    cache: dict[str, str] = {}
+    if cache_file is not None and cache_file.is_file():
+        try:
+            cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cache = {}
+    if key in cache:
+        return cache[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_CHUNK):
+            digest.update(block)
+    cache[key] = digest.hexdigest()
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(cache_file.name + ".part")
+        tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    return cache[key]
+
+
+def model_record(settings: Settings, role: str) -> dict[str, Any]:
+    """One role's backend and model; for a local GGUF also its path, size and SHA-256."""
+    spec = settings.model_for(role)  # type: ignore[arg-type]
+    record: dict[str, Any] = {"backend": spec.backend, "model": spec.model, "base_url": spec.base_url}
+    if spec.backend == "llama" and spec.model:
+        path = cached_path(spec.model, settings.models_dir)
+        if path is not None:
+            record.update(path=str(path), size=path.stat().st_size,
+                          sha256=file_sha256(path, settings.cache_dir / "model-hashes.json"))
+    return record
+
+
+def budget_use(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Used and limit per budget, from what publish recorded."""
+    limits = manifest.get("limits") or manifest.get("options", {}).get("limits") or {}
+    tokens = manifest.get("tokens") or {}
+    used_tokens = sum(int(u.get("prompt_tokens", 0)) + int(u.get("completion_tokens", 0))
+                      for u in tokens.values() if isinstance(u, dict))
+    minutes = float(manifest.get("session_elapsed_s") or sum((manifest.get("phases") or {}).values())) / 60
+    return {
+        "pages": {"used": manifest.get("pages_fetched", 0), "limit": limits.get("max_pages")},
+        "tokens": {"used": used_tokens, "limit": limits.get("max_tokens")},
+        "minutes": {"used": round(minutes, 2), "limit": limits.get("max_minutes")},
+        "rounds": {"used": manifest.get("rounds", 0), "limit": limits.get("depth")},
+        "hops": {"used": manifest.get("hops_used", 0), "limit": limits.get("max_hops")},
+        "ran_out": manifest.get("budget_out", []),
+    }
+
+
+def complete_manifest(folder: Path, settings: Settings, version: str) -> dict[str, Any]:
+    """Add the version, settings, models with hashes, backends and budget use to ``manifest.json``."""
+    path = folder / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data.setdefault("quarry_version", version)
+    data.setdefault("settings", settings.model_dump(mode="json"))
+    data.setdefault("models", {role: model_record(settings, role) for role in ROLES})
+    data.setdefault("search_backends", list(settings.search.backends))
+    data["budget_use"] = budget_use(data)
+    tmp = path.with_name(path.name + ".part")
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+    return data
