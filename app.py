@@ -23,9 +23,9 @@ from tools.errors import ToolError
 
 if TYPE_CHECKING:
     from tools.fetch import Fetcher
+    from tools.registry import ToolRegistry
     from tools.search import SearchChain
     from tools.types import SearchResult
-    from tools.registry import ToolRegistry
 
 __version__ = "0.1.0"
 
@@ -102,9 +102,11 @@ class App:
     def _local_search(self, query: str, k: int) -> list[SearchResult]:
         """The user's own documents from memory, as search results (the ``local`` backend)."""
         from memory.store import Filters
+
         from tools.types import SearchResult
 
-        hits = self.memory().search(query, k=k, filters=Filters(kind="local"))  # type: ignore[attr-defined]
+        memory = getattr(self, "memory")()  # noqa: B009  App.memory() belongs to the memory part
+        hits = memory.search(query, k=k, filters=Filters(kind="local"))
         return [
             SearchResult(title=h.source.title, url=h.source.url, snippet=h.chunk.text[:300], rank=i, backend="local")
             for i, h in enumerate(hits, start=1)

@@ -9,7 +9,8 @@ API: ``FixtureWeb(pages=None, *, latency=0.0, defaults=True)``; ``.start()``/``.
 query, headers, ts); ``.hits(path)``; ``.max_in_flight`` (most requests answered at once);
 ``.set_latency(seconds)`` (every request waits that long before answering);
 ``.add_page(path, body, content_type="text/html; charset=utf-8", *, status=200, headers=None,
-latency=None, searchable=True)``; ``.add_generated(n) -> list[path]`` (filler articles at
+latency=None, searchable=True)``; ``.add_handler(path, fn)`` (``fn(request, body) -> Page`` answers
+GET and POST there: API stand-ins); ``.add_generated(n) -> list[path]`` (filler articles at
 ``/gen/<i>.html`` linking to their neighbours); ``.search(query, k)`` (what /search answers).
 ``pages=`` takes ``{path: html_str | bytes | Page}``.
 
@@ -98,6 +99,9 @@ def _text_of(html_bytes: bytes) -> tuple[str, str]:
     return (title.group(1).strip() if title else ""), plain
 
 
+Handler = Callable[[Request, bytes], Page]
+
+
 class FixtureWeb:
     """The server, its pages and its request log (see the module docstring for the pages)."""
 
@@ -114,6 +118,7 @@ class FixtureWeb:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._bombs: dict[tuple[str, int], bytes] = {}
+        self.handlers: dict[str, Handler] = {}
         if defaults:
             self._add_defaults()
         for path, page in (pages or {}).items():
@@ -184,6 +189,11 @@ class FixtureWeb:
             data = body.encode("utf-8") if isinstance(body, str) else body
             page = Page(data, content_type, status, dict(headers or {}), latency, searchable)
         self.pages[path] = page
+        return path
+
+    def add_handler(self, path: str, handler: Handler) -> str:
+        """Answer GET and POST at ``path`` with ``handler(request, body) -> Page`` (API stand-ins)."""
+        self.handlers[path] = handler
         return path
 
     def add_generated(self, n: int) -> list[str]:
@@ -276,6 +286,11 @@ class _Server(ThreadingHTTPServer):
 Route = Callable[["_Handler", dict[str, list[str]], list[str]], None]
 
 
+def json_page(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Page:
+    """A JSON response for ``add_handler`` stand-ins."""
+    return Page(json.dumps(payload).encode(), "application/json", status, dict(headers or {}), searchable=False)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "QuarryFixtureWeb/1.0"
@@ -299,12 +314,28 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.web._enter(-1)
 
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = self._record()
+        handler = self.web.handlers.get(urlsplit(self.path).path)
+        if handler is None:
+            self._send(405, b"method not allowed", "text/plain")
+            return
+        page = handler(request, body)
+        self._send(page.status, page.body, page.content_type, page.headers)
+
     def _get(self) -> None:
         parts = urlsplit(self.path)
-        self._record()
+        request = self._record()
         page = self.web.pages.get(parts.path)
         delay = page.latency if page is not None and page.latency is not None else self.web.latency
         if delay and self.web._closing.wait(delay):
+            return
+        handler = self.web.handlers.get(parts.path)
+        if handler is not None:
+            page = handler(request, b"")
+            self._send(page.status, page.body, page.content_type, page.headers)
             return
         query = parse_qs(parts.query)
         segments = [s for s in parts.path.split("/") if s]
@@ -316,9 +347,12 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"<html><body><h1>Not found</h1></body></html>", "text/html; charset=utf-8")
 
-    def _record(self) -> None:
+    def _record(self) -> Request:
         parts = urlsplit(self.path)
-        self.web._record(Request(self.command, parts.path, parts.query, dict(self.headers.items()), time.time()))
+        path = self.path if self.command == "CONNECT" else parts.path
+        request = Request(self.command, path, parts.query, dict(self.headers.items()), time.time())
+        self.web._record(request)
+        return request
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)

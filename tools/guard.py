@@ -46,6 +46,14 @@ _NOT_GLOBAL_V6 = tuple(
         "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
     )
 )
+# Special-purpose ranges (this-network, documentation, benchmarking, IETF) named "reserved" in messages.
+_RESERVED = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+        "100::/64", "2001:db8::/32", "2001:10::/28", "2001:20::/28",
+    )
+)
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 
 
@@ -128,6 +136,8 @@ def _describe(ip: IPAddress) -> str:
             return text
     if isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.IPv4Network("100.64.0.0/10"):
         return "a carrier-grade NAT address"
+    if ip.is_reserved or any(ip.version == net.version and ip in net for net in _RESERVED):
+        return "a reserved address"
     if ip.is_private:
         return "a private address"
     return "a reserved address"
