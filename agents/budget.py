@@ -102,7 +102,7 @@ def exhausted(limits: Limits, *, pages_fetched: int, tokens: int, clock: Clock, 
         out.append("pages")
     if tokens >= limits.max_tokens * share:
         out.append("tokens")
-    if clock.elapsed_s() >= limits.max_minutes * 60.0 * share:
+    if clock.elapsed_s() >= clock.max_minutes * 60.0 * share:
         out.append("time")
     return out
 
