@@ -46,7 +46,9 @@ def test_list_and_show(tmp_path: Path) -> None:
         show_run(tmp_path, "../etc")
 
 
-def test_runs_command_end_to_end(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_runs_command_end_to_end(settings: Settings, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     make_runs(settings.runs_dir)
     assert quarry.main(["runs", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
