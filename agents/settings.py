@@ -64,6 +64,9 @@ class LLMSettings(_Section):
     max_retries: int = Field(default=4, ge=0, le=10)
     prefix_cache_mb: int = Field(default=2048, ge=0)  # RAM for reused prompt prefixes
     hf_endpoint: str | None = None  # Hugging Face mirror for model downloads (None: huggingface.co)
+    # How the openai backend asks for JSON: the OpenAI standard, or llama-cpp-python's server form
+    # {"type": "json_object", "schema": ...}. Answers are validated either way.
+    openai_schema_mode: Literal["json_schema", "json_object"] = "json_schema"
     roles: dict[Role, ModelSettings] = Field(default_factory=dict)
 
 
