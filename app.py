@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tools.registry import ToolRegistry
     from tools.search import SearchChain
     from tools.types import SearchResult
+    from ui.api import ResearchResult
 
 __version__ = "0.1.0"
 
@@ -124,6 +125,13 @@ class App:
 def build_app(settings: Settings | None = None, **overrides: Any) -> App:
     """Build the application from settings (read once here when not given)."""
     return App(settings=settings if settings is not None else load_settings(**overrides))
+
+
+def research(question: str = "", **options: Any) -> ResearchResult:
+    """Python API: research ``question`` and return its report (README, "Python API"; ``ui.api``)."""
+    from ui.api import research_with
+
+    return research_with(build_app, question, **options)
 
 
 def _command(name: str) -> ModuleType:
