@@ -73,7 +73,7 @@ def test_progress_then_plan_review_edits_reach_the_run(ctx: Ctx) -> None:
     at = page(ctx, "progress", handle.run_id).run()
     assert not at.exception
     assert "Waiting for your plan review" in _markdown(at)
-    assert [s.label for s in at.status] == ["Planning"]
+    assert [getattr(s, "label", "") for s in at.status] == ["Planning"]
     rid = handle.run_id
     at.text_input(key=f"rv_q_{rid}_s1").input("What does moisture do to perovskites?")
     at.checkbox(key=f"rv_x_{rid}_s2").check()
@@ -91,7 +91,7 @@ def test_progress_then_plan_review_edits_reach_the_run(ctx: Ctx) -> None:
     assert plan["outline"] == ["Degradation", "Outlook"]
     at.run()
     assert "Finished" in _markdown(at)
-    assert [s.label for s in at.status] == ["Planning", "Searching and reading", "Drafting",
+    assert [getattr(s, "label", "") for s in at.status] == ["Planning", "Searching and reading", "Drafting",
                                             "Verifying citations", "Publishing"]
     assert at.metric[1].value == "2"  # pages fetched
 
@@ -115,7 +115,7 @@ def test_report_page_escapes_and_shows_citations(ctx: Ctx) -> None:
     assert "](javascript" not in text and "javascript\\:alert" in text
     assert '"Moisture ingress is the main degradation path."' in text  # hover title of [1]
     assert [m.value for m in at.metric] == ["3", "2", "1", "0"]
-    labels = sorted(b.label for b in at.get("download_button"))
+    labels = sorted(getattr(b, "label", "") for b in at.get("download_button"))
     assert labels == ["Download HTML", "Download JSON", "Download MD", "Download PDF"]
     assert any("budget ran out" in i.value for i in at.info)
 

@@ -35,7 +35,8 @@ def sample_plan() -> dict[str, Any]:
     }
 
 
-def sample_report(run_id: str = "r1", sections: list[str] | None = None) -> Report:
+def sample_report(run_id: str = "r1", sections: list[str] | None = None,
+                  question: str = "How do perovskite cells degrade?") -> Report:
     """A report with two sources (one hostile), citations with quotes and a contradiction."""
     refs = [
         Reference(n=1, source_id="src1", title="Perovskite stability review", url="http://127.0.0.1:1/a.html",
@@ -54,7 +55,7 @@ def sample_report(run_id: str = "r1", sections: list[str] | None = None) -> Repo
     secs += [Section(title=t, sentences=[Sentence(text=f"{t} is discussed.", citations=[
         Citation(chunk_id="c3", ref=1, quote="Encapsulation slows moisture ingress.")])]) for t in titles[1:]]
     return Report(
-        run_id=run_id, question="How do perovskite cells degrade?", title="Perovskite degradation",
+        run_id=run_id, question=question, title="Perovskite degradation",
         sections=secs, references=refs, verification=Verification(checked=3, supported=2, changed=1, removed=0),
         contradictions=[Contradiction(subject="Perovskite", relation="lifetime", objects=["5 years", "20 years"],
                                       source_ids=["src1", "src2"])],
@@ -136,11 +137,13 @@ class StepBackend:
     """A scripted research backend: pauses for review, then reports on exactly the approved plan."""
 
     def __init__(self, runs_dir: Path | None = None, *, review: bool = True,
-                 fail_with: Exception | None = None, gate: threading.Event | None = None) -> None:
+                 fail_with: Exception | None = None, gate: threading.Event | None = None,
+                 delay: float = 0.0) -> None:
         self.runs_dir = runs_dir
         self.review = review
         self.fail_with = fail_with
         self.gate = gate  # when given, the search phase waits for it (to observe a running run)
+        self.delay = delay  # seconds between events (a browser test watches the progress page move)
         self.approved: dict[str, dict[str, Any] | None] = {}
         self.requests: dict[str, RunRequest] = {}
 
@@ -149,6 +152,7 @@ class StepBackend:
         self.requests[run_id] = request
         plan = sample_plan()
         for event in graph_events(run_id, plan):
+            time.sleep(self.delay)
             emit(event)
         if self.fail_with is not None:
             raise self.fail_with
@@ -167,8 +171,11 @@ class StepBackend:
                 while not self.gate.wait(0.01):
                     if stopped():
                         return Outcome(status="cancelled")
+            time.sleep(self.delay)
             emit(event)
-        report = sample_report(run_id, [s for s in plan.get("outline", [])] or None)
+        request = self.requests.get(run_id)
+        question = request.question if request else "How do perovskite cells degrade?"
+        report = sample_report(run_id, [s for s in plan.get("outline", [])] or None, question=question)
         if self.runs_dir is not None:
             write_run(self.runs_dir, report)
         return Outcome(status="complete", report=report)
