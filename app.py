@@ -22,6 +22,7 @@ from memory.errors import MemoryStoreError
 from tools.errors import ToolError
 
 if TYPE_CHECKING:
+    from memory.store import Memory
     from tools.fetch import Fetcher
     from tools.registry import ToolRegistry
     from tools.search import SearchChain
@@ -100,13 +101,41 @@ class App:
         chain: SearchChain = self._parts["search"]
         return chain
 
+    def memory(self) -> Memory:
+        """The shared memory store (built once): Chroma in the data directory, or the configured server."""
+        if "memory" not in self._parts:
+            from agents.hub import resolve_model
+            from memory.embeddings import build_embedder
+            from memory.store import Memory, MemoryOptions
+
+            m = self.settings.memory
+            model = m.embedding_model
+            if m.embedding_backend == "llama":  # download once into the models folder, like the chat model
+                model = str(resolve_model(model, self.settings.models_dir))
+            self._parts["embedder"] = build_embedder(
+                m.embedding_backend,
+                model,
+                cache_dir=self.settings.models_dir,
+                base_url=m.embedding_base_url,
+                api_key_env=self.settings.llm.api_key_env,
+                n_gpu_layers=self.settings.llm.n_gpu_layers,
+            )
+            self._parts["memory"] = Memory.open(
+                None if m.chroma_host else self.settings.chroma_dir,
+                host=m.chroma_host,
+                port=m.chroma_port,
+                embedder=self._parts["embedder"],
+                options=MemoryOptions(chunk_tokens=m.chunk_tokens, chunk_overlap=m.chunk_overlap),
+            )
+        memory: Memory = self._parts["memory"]
+        return memory
+
     def _local_search(self, query: str, k: int) -> list[SearchResult]:
         """The user's own documents from memory, as search results (the ``local`` backend)."""
         from memory.store import Filters
-
         from tools.types import SearchResult
 
-        memory = getattr(self, "memory")()  # noqa: B009  App.memory() belongs to the memory part
+        memory = self.memory()
         hits = memory.search(query, k=k, filters=Filters(kind="local"))
         return [
             SearchResult(title=h.source.title, url=h.source.url, snippet=h.chunk.text[:300], rank=i, backend="local")

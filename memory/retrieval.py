@@ -1,0 +1,221 @@
+"""Lexical retrieval (BM25), rank fusion (weighted RRF) and diversity (MMR).
+
+``BM25Index`` is our own small inverted index rather than ``bm25s``: the memory needs incremental
+adds and removals as sources arrive during a run (bm25s indexes a fixed corpus and re-indexes from
+scratch) and a per-query mask for the run/source/kind/time filters, both cheap here. Scoring is
+Lucene's BM25 (k1=1.2, b=0.75, idf = ln(1 + (N - df + .5)/(df + .5))) over Snowball-stemmed,
+stop-word-filtered tokens. Guarantees: results are deterministic (ties broken by insertion order),
+removed documents never come back, and a mask restricts results without rebuilding anything.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import Stemmer
+
+_WORD = re.compile(r"[^\W_]+")
+_STOPWORD_TEXT = """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not of off on once only or other our ours ourselves out over own same she should so some
+    such than that the their theirs them themselves then there these they this those through to too under
+    until up very was we were what when where which while who whom why will with would you your yours
+    yourself yourselves"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+class Tokenizer:
+    """Lower-cased word tokens without stop words, Snowball-stemmed (stems cached)."""
+
+    def __init__(self, language: str = "english") -> None:
+        self._stem = Stemmer.Stemmer(language).stemWord
+        self._cache: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> list[str]:
+        out = []
+        cache = self._cache
+        for word in _WORD.findall(text.lower()):
+            if word in STOPWORDS:
+                continue
+            stem = cache.get(word)
+            if stem is None:
+                stem = self._stem(word)
+                with self._lock:
+                    if len(cache) < 500_000:
+                        cache[word] = stem
+            out.append(stem)
+        return out
+
+
+class BM25Index:
+    """An incremental BM25 index over string ids with optional per-query masks."""
+
+    def __init__(self, tokenizer: Callable[[str], list[str]] | None = None, k1: float = 1.2, b: float = 0.75):
+        self.tokenize = tokenizer or Tokenizer()
+        self.k1, self.b = k1, b
+        self._lock = threading.RLock()
+        self._vocab: dict[str, int] = {}
+        self._post_docs: list[list[int]] = []
+        self._post_tfs: list[list[int]] = []
+        self._frozen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._df: list[int] = []
+        self.ids: list[str] = []
+        self._row: dict[str, int] = {}
+        self._terms: list[np.ndarray] = []
+        self._len = np.zeros(0, dtype=np.float32)
+        self._alive = np.zeros(0, dtype=bool)
+        self._total_len = 0.0
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._row
+
+    def add(self, doc_id: str, text: str) -> None:
+        """Index (or re-index) one document."""
+        self.add_many([(doc_id, text)])
+
+    def add_many(self, docs: Iterable[tuple[str, str]]) -> None:
+        """Index several documents; an id already present is replaced."""
+        tokenized = [(doc_id, Counter(self.tokenize(text))) for doc_id, text in docs]
+        with self._lock:
+            start = len(self.ids)
+            self._grow(start + len(tokenized))
+            for doc_id, counts in tokenized:
+                if doc_id in self._row:
+                    self._remove_locked(doc_id)
+                row = len(self.ids)
+                self.ids.append(doc_id)
+                self._row[doc_id] = row
+                term_ids = []
+                for term, tf in counts.items():
+                    tid = self._vocab.get(term)
+                    if tid is None:
+                        tid = self._vocab[term] = len(self._df)
+                        self._df.append(0)
+                        self._post_docs.append([])
+                        self._post_tfs.append([])
+                    self._post_docs[tid].append(row)
+                    self._post_tfs[tid].append(tf)
+                    self._df[tid] += 1
+                    self._frozen.pop(tid, None)
+                    term_ids.append(tid)
+                self._terms.append(np.asarray(term_ids, dtype=np.int32))
+                n = sum(counts.values())
+                self._len[row] = n
+                self._alive[row] = True
+                self._total_len += n
+
+    def _grow(self, size: int) -> None:
+        if size > len(self._len):
+            cap = max(size, 2 * len(self._len), 1024)
+            self._len = np.resize(self._len, cap)
+            self._alive = np.concatenate([self._alive, np.zeros(cap - len(self._alive), dtype=bool)])
+
+    def remove(self, doc_ids: Iterable[str]) -> int:
+        """Drop documents; returns how many were indexed."""
+        with self._lock:
+            return sum(self._remove_locked(d) for d in doc_ids if d in self._row)
+
+    def _remove_locked(self, doc_id: str) -> int:
+        row = self._row.pop(doc_id)
+        self._alive[row] = False
+        self._total_len -= float(self._len[row])
+        for tid in self._terms[row]:
+            self._df[tid] -= 1
+        return 1
+
+    def _postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        frozen = self._frozen.get(tid)
+        if frozen is None:
+            frozen = (
+                np.asarray(self._post_docs[tid], dtype=np.int64),
+                np.asarray(self._post_tfs[tid], dtype=np.float32),
+            )
+            self._frozen[tid] = frozen
+        return frozen
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row for ``query`` (removed rows score 0)."""
+        terms = Counter(self.tokenize(query))
+        with self._lock:
+            n_docs = len(self._row)
+            out = np.zeros(len(self.ids), dtype=np.float32)
+            if not n_docs:
+                return out
+            avgdl = max(self._total_len / n_docs, 1e-9)
+            lengths = self._len[: len(self.ids)]
+            for term, qtf in terms.items():
+                tid = self._vocab.get(term)
+                if tid is None or self._df[tid] <= 0:
+                    continue
+                df = self._df[tid]
+                idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+                docs, tfs = self._postings(tid)
+                norm = self.k1 * (1.0 - self.b + self.b * lengths[docs] / avgdl)
+                out[docs] += qtf * idf * tfs * (self.k1 + 1.0) / (tfs + norm)
+            out *= self._alive[: len(self.ids)]
+        return out
+
+    def search(self, query: str, k: int, only: Iterable[str] | None = None) -> list[tuple[str, float]]:
+        """The ``k`` best (id, score) pairs with a positive score, restricted to ids in ``only`` if given."""
+        scores = self.scores(query)
+        if only is not None:
+            with self._lock:
+                rows = np.asarray([self._row[d] for d in only if d in self._row], dtype=np.int64)
+            keep = np.zeros(len(scores), dtype=bool)
+            keep[rows] = True
+            scores = scores * keep
+        hits = np.flatnonzero(scores > 0)
+        if len(hits) > k:
+            hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
+        ranked = sorted(hits.tolist(), key=lambda h: (-scores[h], h))
+        return [(self.ids[h], float(scores[h])) for h in ranked]
+
+
+def rrf(
+    rankings: Sequence[Sequence[str]], *, k: float = 60.0, weights: Sequence[float] | None = None
+) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion: sum over rankings of weight / (k + rank), rank 1-based."""
+    fused: dict[str, float] = {}
+    for i, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[i]
+        for rank, doc in enumerate(ranking, start=1):
+            fused[doc] = fused.get(doc, 0.0) + w / (k + rank)
+    return fused
+
+
+def mmr(
+    candidates: Mapping[str, np.ndarray],
+    relevance: Mapping[str, float],
+    k: int,
+    *,
+    lambda_: float = 0.7,
+) -> list[str]:
+    """Maximal marginal relevance: pick ``k`` ids trading relevance against similarity to those picked."""
+    ids = [c for c in candidates if c in relevance]
+    if not ids:
+        return []
+    vecs = np.stack([candidates[c] for c in ids]).astype(np.float32)
+    rel = np.asarray([relevance[c] for c in ids], dtype=np.float32)
+    span = float(rel.max() - rel.min())
+    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+    sim = vecs @ vecs.T
+    chosen: list[int] = []
+    best_sim = np.full(len(ids), -np.inf, dtype=np.float32)
+    while len(chosen) < min(k, len(ids)):
+        penalty = np.where(np.isfinite(best_sim), best_sim, 0.0)
+        score = lambda_ * rel - (1.0 - lambda_) * penalty
+        score[chosen] = -np.inf
+        pick = int(np.argmax(score))
+        chosen.append(pick)
+        best_sim = np.maximum(best_sim, sim[pick])
+    return [ids[i] for i in chosen]

@@ -1,0 +1,409 @@
+"""The shared memory: one Chroma store for sources, chunks, findings and the knowledge graph.
+
+Guarantees:
+- Writes are idempotent upserts keyed by content hashes (``memory.ids``): ingesting the same text
+  twice, resuming an interrupted ingest or repeating a run duplicates nothing, and the same content
+  seen under several URLs is one source listing all of them. Chunks are written before their source
+  record, so a source that exists is complete.
+- Every collection records the embedder's fingerprint; opening a store with another embedding model
+  raises ``EmbeddingMismatchError`` naming ``python app.py memory reindex``.
+- ``search`` fuses dense (Chroma HNSW, cosine) and lexical (BM25) rankings with weighted
+  reciprocal-rank fusion, optionally diversified with MMR, under the same filters on both sides.
+- Telemetry is off. Local mode uses ``PersistentClient``; ``host`` selects ``HttpClient``.
+
+Record layouts are documented in ``memory.records``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError, NotFoundError
+
+from memory import records as rec
+from memory.chunking import chunk_text
+from memory.embeddings import QuarryEmbedder
+from memory.errors import EmbeddingMismatchError, MemoryStoreError
+from memory.ids import chunk_id, content_hash, normalize_url, source_id
+from memory.knowledge import KnowledgeMixin
+from memory.retrieval import BM25Index, rrf
+from memory.retrieval import mmr as mmr_order
+from memory.types import Chunk, Hit, Source
+
+
+@dataclass(frozen=True)
+class MemoryOptions:
+    """Chunking and retrieval settings (app.py maps ``Settings.memory`` onto these)."""
+
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
+    candidates: int = 100  # per retriever, before fusion
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    mmr_lambda: float = 0.7
+    embed_batch: int = 64
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search: to a run, to sources, to a kind ("web"|"local"), to a fetch-time window (ISO)."""
+
+    run_id: str | None = None
+    source_ids: Sequence[str] | None = None
+    kind: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def where(self) -> dict[str, Any] | None:
+        """The Chroma ``where`` clause for chunks."""
+        clauses: list[dict[str, Any]] = []
+        if self.run_id:
+            clauses.append({"run_ids": {"$contains": self.run_id}})
+        if self.source_ids is not None:
+            clauses.append({"source_id": {"$in": list(self.source_ids) or ["-"]}})
+        if self.kind:
+            clauses.append({"kind": self.kind})
+        if self.since:
+            clauses.append({"fetched_ts": {"$gte": rec.iso_to_ts(self.since)}})
+        if self.until:
+            clauses.append({"fetched_ts": {"$lte": rec.iso_to_ts(self.until)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class _Lexical:
+    index: BM25Index = field(default_factory=BM25Index)
+    synced: bool = False
+
+
+class Memory(KnowledgeMixin):
+    """Sources, chunks, findings, entities and relations in one Chroma store."""
+
+    def __init__(self, client: Any, embedder: QuarryEmbedder, options: MemoryOptions, where: str) -> None:
+        self._client = client
+        self.embedder = embedder
+        self.options = options
+        self.where = where
+        self._lock = threading.RLock()
+        self._lex = _Lexical()
+        try:
+            self._cols = {name: self._collection(name) for name in rec.COLLECTIONS}
+        except MemoryStoreError:
+            self.close()
+            raise
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path | None,
+        *,
+        host: str | None = None,
+        port: int = 8000,
+        embedder: QuarryEmbedder,
+        options: MemoryOptions | None = None,
+    ) -> Memory:
+        """Open (or create) the store in ``path``, or on the Chroma server at ``host:port``."""
+        settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if host:
+                client = chromadb.HttpClient(host=host, port=port, settings=settings)
+                where = f"http://{host}:{port}"
+            elif path is not None:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(path=str(path), settings=settings)
+                where = str(path)
+            else:
+                client, where = chromadb.EphemeralClient(settings=settings), "(in memory)"
+        except (ValueError, OSError, ChromaError) as exc:
+            target = f"the Chroma server at {host}:{port}" if host else f"the memory store in {path}"
+            raise MemoryStoreError(f"Cannot open {target} ({exc}); check the path or that the server runs.") from exc
+        return cls(client, embedder, options or MemoryOptions(), where)
+
+    def _collection(self, name: str) -> Any:
+        fingerprint = self.embedder.fingerprint
+        try:
+            existing = self._client.get_collection(name, embedding_function=None)
+        except (NotFoundError, ValueError):
+            existing = None
+        if existing is not None:
+            recorded = (existing.metadata or {}).get("embedding")
+            if recorded != fingerprint:
+                raise EmbeddingMismatchError(
+                    f"The memory in {self.where} was embedded with {recorded} but {fingerprint} is configured; "
+                    "run `python app.py memory reindex` (or configure the original model)."
+                )
+        return self._client.get_or_create_collection(
+            name,
+            metadata={"embedding": fingerprint, "schema": rec.SCHEMA_VERSION},
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=self.embedder,
+        )
+
+    # -- embeddings ---------------------------------------------------------------------------
+    def _embed(self, texts: Sequence[str]) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        step = self.options.embed_batch
+        for lo in range(0, len(texts), step):
+            out.extend(np.asarray(v, dtype=np.float32) for v in self.embedder(list(texts[lo : lo + step])))
+        return out
+
+    def _upsert(self, name: str, ids: list[str], docs: list[str], metas: list[dict[str, Any]]) -> None:
+        """Upsert records of one collection, embedding them as ``records.embed_text`` says."""
+        if not ids:
+            return
+        vectors = self._embed([rec.embed_text(name, d, m) for d, m in zip(docs, metas, strict=True)])
+        step = max(1, min(self._client.get_max_batch_size(), 1000))
+        for lo in range(0, len(ids), step):
+            self._cols[name].upsert(
+                ids=ids[lo : lo + step],
+                documents=docs[lo : lo + step],
+                metadatas=metas[lo : lo + step],
+                embeddings=vectors[lo : lo + step],
+            )
+
+    # -- sources and chunks -------------------------------------------------------------------
+    def add_source(
+        self,
+        url: str,
+        title: str,
+        text: str,
+        *,
+        run_id: str,
+        fetched_at: str | None = None,
+        pages: Iterable[Any] = (),
+        kind: str = "web",
+        metadata: dict[str, Any] | None = None,
+    ) -> tuple[Source, list[Chunk]]:
+        """Store a source and its chunks (idempotent; the same content under another URL is merged)."""
+        if not text.strip():
+            raise MemoryStoreError(f"The source {url} has no text to store; skip it or extract it again.")
+        fetched_at = fetched_at or rec.now_iso()
+        fetched_ts = rec.iso_to_ts(fetched_at)
+        digest = content_hash(text)
+        sid = source_id(digest)
+        with self._lock:
+            got = self._cols["sources"].get(ids=[sid], include=["metadatas"])
+            if got["ids"]:
+                return self._merge_source(sid, got["metadatas"][0], url, run_id, fetched_at, fetched_ts)
+            spans = chunk_text(
+                text,
+                max_tokens=self.options.chunk_tokens,
+                overlap=self.options.chunk_overlap,
+                pages=_page_tuples(pages),
+            )
+            chunks = [
+                Chunk(
+                    chunk_id(sid, i, text[s.start : s.end]),
+                    sid,
+                    text[s.start : s.end],
+                    i,
+                    s.start,
+                    s.end,
+                    s.page,
+                    s.heading,
+                    (run_id,),
+                )
+                for i, s in enumerate(spans)
+            ]
+            cmetas = [rec.chunk_meta(c, title=title, kind=kind, fetched_ts=fetched_ts) for c in chunks]
+            self._upsert("chunks", [c.id for c in chunks], [c.text for c in chunks], cmetas)
+            self._index([(c.id, rec.chunk_embed_text(c.text, m)) for c, m in zip(chunks, cmetas, strict=True)])
+            source = Source(
+                sid, url, title, fetched_at, digest, "ok", (normalize_url(url),), kind, dict(metadata or {})
+            )
+            smeta = rec.source_meta(source, fetched_ts=fetched_ts, run_ids=[run_id], n_chunks=len(chunks))
+            self._upsert("sources", [sid], [rec.source_document(source)], [smeta])
+            return rec.to_source(sid, smeta), chunks
+
+    def _merge_source(
+        self, sid: str, meta: dict[str, Any], url: str, run_id: str, fetched_at: str, fetched_ts: float
+    ) -> tuple[Source, list[Chunk]]:
+        """The source exists: add this URL and run, refresh the fetch time, tag its chunks with the run."""
+        urls = rec.merged(meta.get("urls") or [], [normalize_url(url)])
+        runs = rec.merged(meta.get("run_ids") or [], [run_id])
+        meta = {**meta, "urls": urls, "run_ids": runs}
+        if fetched_ts > float(meta.get("fetched_ts", 0)):
+            meta.update(fetched_at=fetched_at, fetched_ts=fetched_ts)
+        source = rec.to_source(sid, meta)
+        self._cols["sources"].update(ids=[sid], metadatas=[meta], documents=[rec.source_document(source)])
+        got = self._cols["chunks"].get(where={"source_id": sid}, include=["documents", "metadatas"])
+        stale = [i for i, m in enumerate(got["metadatas"]) if run_id not in (m.get("run_ids") or [])]
+        if stale:
+            metas = [
+                {
+                    **got["metadatas"][i],
+                    "run_ids": rec.merged(got["metadatas"][i].get("run_ids") or [], [run_id]),
+                    "fetched_ts": meta["fetched_ts"],
+                }
+                for i in stale
+            ]
+            self._cols["chunks"].update(ids=[got["ids"][i] for i in stale], metadatas=metas)
+            for i, m in zip(stale, metas, strict=True):
+                got["metadatas"][i] = m
+        chunks = [rec.to_chunk(c, d, m) for c, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        return source, sorted(chunks, key=lambda c: c.position)
+
+    def get_source(self, id: str) -> Source | None:
+        """A source by id, or None."""
+        got = self._cols["sources"].get(ids=[id], include=["metadatas"])
+        return rec.to_source(got["ids"][0], got["metadatas"][0]) if got["ids"] else None
+
+    def source_by_url(self, url: str) -> Source | None:
+        """The most recently fetched source seen under ``url`` (any of its URLs), or None."""
+        got = self._cols["sources"].get(where={"urls": {"$contains": normalize_url(url)}}, include=["metadatas"])
+        if not got["ids"]:
+            return None
+        best = max(range(len(got["ids"])), key=lambda i: float(got["metadatas"][i].get("fetched_ts", 0)))
+        return rec.to_source(got["ids"][best], got["metadatas"][best])
+
+    def sources(self, kind: str | None = None) -> list[Source]:
+        """Every source (optionally of one kind), most recent first."""
+        got = self._cols["sources"].get(where={"kind": kind} if kind else None, include=["metadatas"])
+        pairs = sorted(zip(got["ids"], got["metadatas"], strict=True), key=lambda p: -float(p[1].get("fetched_ts", 0)))
+        return [rec.to_source(i, m) for i, m in pairs]
+
+    def is_fresh(self, url: str, days: float) -> bool:
+        """Whether ``url`` was fetched successfully within the last ``days`` days."""
+        source = self.source_by_url(url)
+        if source is None or source.status != "ok":
+            return False
+        return time.time() - rec.iso_to_ts(source.fetched_at) <= days * 86400.0
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        """Chunks by id, in the order asked (unknown ids are skipped)."""
+        if not ids:
+            return []
+        got = self._cols["chunks"].get(ids=list(dict.fromkeys(ids)), include=["documents", "metadatas"])
+        found = {
+            c: rec.to_chunk(c, d, m) for c, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        """Every chunk of a source, in order."""
+        got = self._cols["chunks"].get(where={"source_id": source}, include=["documents", "metadatas"])
+        chunks = [rec.to_chunk(c, d, m) for c, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        return sorted(chunks, key=lambda c: c.position)
+
+    def forget_source(self, id_or_url: str) -> int:
+        """Remove a source and its chunks; returns the number of chunks removed (0 if unknown)."""
+        with self._lock:
+            source = self.get_source(id_or_url) or self.source_by_url(id_or_url)
+            if source is None:
+                return 0
+            got = self._cols["chunks"].get(where={"source_id": source.id}, include=[])
+            if got["ids"]:
+                self._cols["chunks"].delete(ids=got["ids"])
+            self._cols["sources"].delete(ids=[source.id])
+            self._lex.index.remove(got["ids"])
+            return len(got["ids"])
+
+    # -- retrieval ----------------------------------------------------------------------------
+    def _index(self, docs: list[tuple[str, str]]) -> None:
+        if self._lex.synced:
+            self._lex.index.add_many(docs)
+
+    def _sync_lexical(self) -> BM25Index:
+        """The BM25 index, (re)built from the chunks collection when it is missing or out of date."""
+        lex = self._lex
+        if lex.synced and len(lex.index) == self._cols["chunks"].count():
+            return lex.index
+        with self._lock:
+            index, offset, page = BM25Index(), 0, 5000
+            while True:
+                got = self._cols["chunks"].get(include=["documents", "metadatas"], limit=page, offset=offset)
+                index.add_many(
+                    (c, rec.chunk_embed_text(d, m))
+                    for c, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                )
+                if len(got["ids"]) < page:
+                    break
+                offset += page
+            self._lex = _Lexical(index, True)
+            return index
+
+    def _allowed(self, where: dict[str, Any] | None) -> set[str] | None:
+        if where is None:
+            return None
+        return set(self._cols["chunks"].get(where=where, include=[])["ids"])
+
+    def rank(
+        self, query: str, filters: Filters | None = None, *, mode: str = "hybrid", n: int | None = None
+    ) -> list[tuple[str, float]]:
+        """Ranked (chunk id, score) pairs; ``mode`` is "hybrid", "dense" or "lexical"."""
+        n = n or self.options.candidates
+        where = filters.where() if filters else None
+        dense: list[str] = []
+        lexical: list[str] = []
+        if mode in ("hybrid", "dense"):
+            total = self._cols["chunks"].count()
+            if total:
+                qvec = self.embedder.embed_query([query])[0]
+                res = self._cols["chunks"].query(
+                    query_embeddings=[qvec], n_results=min(n, total), where=where, include=["distances"]
+                )
+                dense = res["ids"][0]
+                if mode == "dense":
+                    return [(c, 1.0 - float(d)) for c, d in zip(dense, res["distances"][0], strict=True)]
+        if mode in ("hybrid", "lexical"):
+            pairs = self._sync_lexical().search(query, n, self._allowed(where))
+            if mode == "lexical":
+                return pairs
+            lexical = [c for c, _ in pairs]
+        o = self.options
+        fused = rrf([dense, lexical], k=o.rrf_k, weights=(o.dense_weight, o.lexical_weight))
+        return sorted(fused.items(), key=lambda p: -p[1])
+
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, *, mmr: bool = False, mode: str = "hybrid"
+    ) -> list[Hit]:
+        """The ``k`` best chunks for ``query`` with their sources and scores (higher is better)."""
+        ranked = self.rank(query, filters, mode=mode, n=max(self.options.candidates, k))
+        if mmr and ranked:
+            pool = dict(ranked[: max(4 * k, 20)])
+            got = self._cols["chunks"].get(ids=list(pool), include=["embeddings"])
+            vecs = {c: np.asarray(v, dtype=np.float32) for c, v in zip(got["ids"], got["embeddings"], strict=True)}
+            order = mmr_order(vecs, pool, k, lambda_=self.options.mmr_lambda)
+            ranked = [(c, pool[c]) for c in order]
+        top = dict(ranked[:k])
+        chunks = self.get_chunks(list(top))
+        sources = {s: self.get_source(s) for s in {c.source_id for c in chunks}}
+        return [Hit(c, src, top[c.id]) for c in chunks if (src := sources.get(c.source_id)) is not None]
+
+    # -- administration -----------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Counts per collection, sources per kind, the embedding model and where the store is."""
+        counts = {name: col.count() for name, col in self._cols.items()}
+        kinds = {k: len(self._cols["sources"].get(where={"kind": k}, include=[])["ids"]) for k in ("web", "local")}
+        return {"where": self.where, "embedding": self.embedder.fingerprint, "counts": counts, "sources_by_kind": kinds}
+
+    def close(self) -> None:
+        """Release the Chroma client (the embedder belongs to the caller)."""
+        closer = getattr(self._client, "close", None)
+        if callable(closer):
+            closer()
+
+
+def _page_tuples(pages: Iterable[Any]) -> list[tuple[int, int, int]]:
+    """Pages as (number, start, end), from ``PageSpan``-like objects or tuples."""
+    out = []
+    for p in pages:
+        if isinstance(p, (tuple, list)):
+            out.append((int(p[0]), int(p[1]), int(p[2])))
+        else:
+            out.append((int(p.number), int(p.start), int(p.end)))
+    return out
+
+
+__all__ = ["Filters", "Memory", "MemoryOptions"]
