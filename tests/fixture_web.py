@@ -294,6 +294,7 @@ def json_page(payload: Any, status: int = 200, headers: dict[str, str] | None = 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "QuarryFixtureWeb/1.0"
+    disable_nagle_algorithm = True  # headers and body go out as two writes; Nagle would delay the second
 
     def log_message(self, format: str, *args: Any) -> None:  # silence the default stderr log
         return

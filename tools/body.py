@@ -35,6 +35,7 @@ _WESTERN_LOOKALIKES = frozenset({
     "cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_9", "iso8859_13",
     "iso8859_15", "iso8859_16", "mac_latin2", "mac_roman", "mac_iceland", "mac_turkish", "cp850", "cp437",
 })
+_NOT_CONTROL = bytes(range(32, 256)) + b"\t\n\x0c\r"  # deleting these leaves the control bytes
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
@@ -164,7 +165,7 @@ def looks_binary(body: bytes) -> bool:
         return False
     if b"\x00" in sample:
         return True
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    controls = len(sample.translate(None, _NOT_CONTROL))
     return controls / len(sample) > 0.05
 
 

@@ -9,6 +9,8 @@ an ``AsyncConnectionPool``.
 
 from __future__ import annotations
 
+import select
+import socket
 import ssl
 import typing
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -69,9 +71,11 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         last: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
+            else:
+                return _Stream(stream)
         assert last is not None
         raise last
 
@@ -87,6 +91,52 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     async def sleep(self, seconds: float) -> None:
         """Sleep through the inner backend."""
         await self._inner.sleep(seconds)
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """Delegates to anyio's stream but answers "is_readable" straight from the socket.
+
+    The pool asks every idle connection that question for every request it places; anyio builds
+    its whole attribute table to answer it, which dominated the client's CPU time under load.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read up to ``max_bytes``."""
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write all of ``buffer``."""
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        """Close the connection."""
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        """Upgrade to TLS; SNI and certificate checks use ``server_hostname`` (the URL's host)."""
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        """Socket details; "is_readable" (the peer closed or sent data) is answered with one poll."""
+        if info == "is_readable":
+            return self._socket is None or _readable(self._socket)
+        if info == "socket":
+            return self._socket
+        return self._inner.get_extra_info(info)
+
+
+def _readable(sock: socket.socket) -> bool:
+    if sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _Body(httpx.AsyncByteStream):
