@@ -184,16 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line, build the app and run one subcommand; returns the exit code."""
+def main(argv: Sequence[str] | None = None, app: App | None = None) -> int:
+    """Parse the command line, build the app (unless given) and run one subcommand; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    app: App | None = None
     try:
-        app = build_app()
+        app = app if app is not None else build_app()
         return int(args._module.run(args, app))
     except USER_ERRORS as err:
         print(f"quarry: {err}", file=sys.stderr)
