@@ -116,6 +116,11 @@ async def draft_section(
     return clean_sentences(answer, idset)
 
 
+def from_findings(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Sentences made of findings (each already cites its chunks), for drafting without a model."""
+    return [{"text": f["text"], "chunk_ids": list(f["chunk_ids"])} for f in findings][:MAX_SENTENCES]
+
+
 def more_research(state: ResearchState, thin: list[str], breadth: int) -> list[Any]:
     """Sub-questions that send thin sections back for more research."""
     raw = [
@@ -151,11 +156,14 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     notes: list[str] = []
     out: list[str] = []
     for title in outline:
-        if ctx.out_of_tokens():
-            notes.append(f'The token budget ran out before the section "{title}" was drafted.')
+        if ctx.out_of_tokens():  # no model call left: the section lists its cited findings as recorded
+            notes.append(f'The token budget ran out before "{title}" was drafted; it lists the findings as recorded.')
             out.append("tokens")
-            continue
-        sentences = await draft_section(runtime, state, title, support[title]) if support[title] else []
+            sentences = from_findings(section_findings(title, state))
+        elif support[title]:
+            sentences = await draft_section(runtime, state, title, support[title])
+        else:
+            sentences = []
         sections.append({"title": title, "sentences": sentences})
         emit(
             runtime,

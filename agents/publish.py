@@ -68,9 +68,11 @@ def _reference(n: int, source: Any) -> Reference:
 
 def run_status(state: ResearchState, budget_out: list[str], sections: list[Section]) -> str:
     """complete, budget_exhausted or nothing_found."""
+    if budget_out:
+        return "budget_exhausted"
     if not run_source_ids(state.get("fetches", [])) or not sections:
         return "nothing_found"
-    return "budget_exhausted" if budget_out else "complete"
+    return "complete"
 
 
 def render_markdown(report: Report) -> str:
@@ -131,7 +133,7 @@ def build_report(ctx: RunContext, state: ResearchState) -> Report:
     budget_out = list(dict.fromkeys([*state.get("budget_out", []), *now_out]))
     status = run_status(state, budget_out, numbered)
     notes = list(state.get("notes", []))
-    if status == "nothing_found" and NOTHING_FOUND not in notes:
+    if not run_source_ids(state.get("fetches", [])) and NOTHING_FOUND not in notes:
         notes.insert(0, NOTHING_FOUND)
     return Report(
         run_id=state["run_id"],
