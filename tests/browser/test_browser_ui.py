@@ -139,3 +139,19 @@ def test_two_browser_sessions_each_get_their_own_report(server: str, chrome: Any
     bob.reload()
     bob.get_by_text("Question: Bob asks about encapsulation").wait_for(timeout=60_000)
     assert problems == []
+
+
+def test_python_app_py_ui_serves_the_app(chrome: Any, tmp_path: Path) -> None:
+    port = support.free_port()
+    command = [support.python(), str(support.ROOT / "app.py"), "ui", "--port", str(port)]
+    env = support.server_env(tmp_path / "home", OPENAI_API_KEY="sk-never-shown-in-the-page")
+    with support.serve(command, port, env, support.ARTIFACTS / "app_ui.log") as url:
+        problems: list[str] = []
+        page = _new_page(chrome, problems)
+        support.open_app(page, f"{url}/", "New research")
+        page.get_by_role("button", name="Start research").wait_for()
+        support.open_app(page, f"{url}/settings", "API keys")
+        page.get_by_text("Keys come from the environment only", exact=False).wait_for()
+        support.shot(page, "10-settings")
+        assert "sk-never-shown-in-the-page" not in page.content()
+        assert problems == []

@@ -37,6 +37,7 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
     ]
 
 

@@ -1,0 +1,68 @@
+"""The browser UI's research backend over the real ``agents.run.Runner``: review pause, edited plan, report.
+
+Real: the runner, LangGraph with its SQLite checkpointer, a temporary Chroma store, the fetcher and
+the SearXNG search of the loopback fixture web. Scripted: only the chat model (the research brain).
+The "app" handed to ``AppResearch`` is the seam: anything with ``settings`` and ``runner()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.settings import Settings
+from agents.testing import ScriptedChatModel
+from tests.research_brain import Brain
+from tests.research_harness import build_parts, build_runner
+from ui.live import fold
+from ui.research import AppResearch, options_for, settings_for
+from ui.worker import RunRegistry, RunRequest
+
+
+@dataclass
+class _RunnerApp:
+    settings: Settings
+    runner_: Any
+
+    def runner(self) -> Any:
+        return self.runner_
+
+
+def test_review_edit_and_report_through_the_real_runner(tmp_path: Path, fixture_web: Any, settings: Settings) -> None:
+    parts = build_parts(tmp_path, fixture_web.base_url, ScriptedChatModel(default=Brain()))
+    runner = build_runner(tmp_path, parts)
+    registry = RunRegistry(AppResearch(_RunnerApp(settings, runner)))
+    try:
+        request = RunRequest(question="How do perovskite solar cells work?", breadth=2, depth=0, max_pages=6)
+        handle = registry.start(request, owner="alice")
+        assert handle.wait(120), "the run did not pause"
+        assert handle.status == "review", handle.error
+        assert handle.plan is not None
+        plan = dict(handle.plan)
+        plan["subquestions"] = [dict(plan["subquestions"][0], question="What is the perovskite band gap?",
+                                     queries=["perovskite band gap"])]
+        registry.approve(handle.run_id, plan)
+        assert handle.wait(180), "the run did not finish"
+        assert handle.status == "complete", handle.error
+    finally:
+        runner.close()
+    report = handle.report
+    assert report is not None and report.run_id == handle.run_id and report.references
+    view = fold(handle.events())
+    searched = [s.question for s in view.state.subs.values() if s.state == "done"]
+    assert searched == ["What is the perovskite band gap?"]
+    assert view.state.pages_fetched >= 1
+    assert {"Planning", "Searching and reading", "Drafting", "Publishing"} <= {p.label for p in view.phases}
+    assert (tmp_path / "runs" / handle.run_id / "report.json").is_file()
+
+
+def test_request_values_become_settings_and_limits(settings: Settings) -> None:
+    request = RunRequest(question="q", breadth=2, depth=0, max_pages=5, search=("searxng",), model="other.gguf")
+    changed = settings_for(settings, request)
+    assert changed.search.backends == ["searxng"] and changed.llm.model == "other.gguf"
+    assert settings.search.backends == ["duckduckgo"]  # the shared settings are untouched
+    assert settings_for(settings, RunRequest(question="q")) == settings
+    limits = options_for(settings, request).limits
+    assert (limits.breadth, limits.depth, limits.max_pages) == (2, 0, 5)
+    assert limits.max_tokens == settings.budget.max_tokens
