@@ -37,4 +37,7 @@ def fail(reason: str) -> str:
 
 
 if __name__ == "__main__":
+    if os.environ.get("MCP_ECHO_PIDFILE"):  # lets a test find the process after a run
+        with open(os.environ["MCP_ECHO_PIDFILE"], "w") as out:
+            out.write(str(os.getpid()))
     server.run()

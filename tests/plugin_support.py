@@ -57,6 +57,22 @@ def example_plugin() -> metadata.Distribution:
     return metadata.distribution("quarry-plugin-example")
 
 
+def atom_entry(url: str, title: str, summary: str, published: str, authors: list[str]) -> str:
+    """One ``<entry>`` of an arXiv Atom feed."""
+    names = "".join(f"<author><name>{a}</name></author>" for a in authors)
+    return (
+        f"<entry><id>{url}</id><published>{published}T10:00:00Z</published><title>{title}</title>"
+        f"<summary>{summary}</summary>{names}"
+        f'<link href="{url}" rel="alternate" type="text/html"/></entry>'
+    )
+
+
+def atom_feed(entries: list[str]) -> str:
+    """An arXiv-style Atom feed holding ``entries``."""
+    body = "\n".join(entries)
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">{body}</feed>'
+
+
 ATOM_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">
   <title>arXiv Query</title>
@@ -85,16 +101,17 @@ ATOM_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 
 @dataclass
 class ArxivStandIn:
-    """A loopback HTTP server answering ``/api/query`` with a fixed Atom feed; logs the queries."""
+    """A loopback HTTP server answering ``/api/query`` with ``feed``; logs the queries."""
 
-    url: str
+    url: str = ""
     queries: list[dict[str, list[str]]] = field(default_factory=list)
+    feed: str = ATOM_FEED
 
 
 @pytest.fixture
 def arxiv_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ArxivStandIn]:
     """The stand-in, with ``ARXIV_API_URL`` pointing the example plugin at it."""
-    queries: list[dict[str, list[str]]] = []
+    stand_in = ArxivStandIn()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -102,8 +119,8 @@ def arxiv_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ArxivStandIn]:
             if parts.path != "/api/query":
                 self.send_error(404)
                 return
-            queries.append(parse_qs(parts.query))
-            body = ATOM_FEED.encode()
+            stand_in.queries.append(parse_qs(parts.query))
+            body = stand_in.feed.encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -116,10 +133,10 @@ def arxiv_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[ArxivStandIn]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/api/query"
-    monkeypatch.setenv("ARXIV_API_URL", url)
+    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}/api/query"
+    monkeypatch.setenv("ARXIV_API_URL", stand_in.url)
     try:
-        yield ArxivStandIn(url=url, queries=queries)
+        yield stand_in
     finally:
         server.shutdown()
         server.server_close()
