@@ -95,19 +95,22 @@ def render_markdown(blocks: list[Block]) -> str:
 # --- trafilatura XML -> blocks -------------------------------------------------------------
 
 
-def _xml_text(el: etree._Element) -> str:
-    """Inline text of a trafilatura XML element, ``<lb/>`` as a line break."""
+_XML_BLOCKS = {"p", "head", "item", "list", "table", "row", "cell", "quote", "code", "div"}
+
+
+def _xml_text(el: etree._Element, depth: int = 0) -> str:
+    """Inline text of a trafilatura XML element, ``<lb/>`` and nested blocks as line breaks."""
+    if depth > 100:
+        return " ".join(el.itertext())
     out: list[str] = [el.text or ""]
     for child in el:
         if child.tag == "lb":
             out.append("\n")
-        elif child.tag in ("list", "table"):
-            out.append("\n" + _xml_text(child) + "\n")
+        elif child.tag in _XML_BLOCKS:
+            out.append("\n" + _xml_text(child, depth + 1) + "\n")
         else:
-            out.append(_xml_text(child))
+            out.append(_xml_text(child, depth + 1))
         out.append(child.tail or "")
-    if el.tag in ("item", "cell", "row"):
-        return "".join(out)
     return "".join(out)
 
 
@@ -136,35 +139,45 @@ def _xml_table(el: etree._Element) -> Block:
 def blocks_from_xml(body: etree._Element) -> list[Block]:
     """Blocks from the XML body trafilatura returns (``bare_extraction(...).body``)."""
     blocks: list[Block] = []
+    if body.text and body.text.strip():
+        blocks.append(Block("paragraph", text=clean_inline(body.text)))
     for el in body:
-        tag = el.tag
-        if tag == "head":
-            text = clean_inline(_xml_text(el)).replace("\n", " ")
-            rend = el.get("rend") or "h2"
-            level = int(rend[1]) if len(rend) == 2 and rend[1].isdigit() else 2
-            if text:
-                blocks.append(Block("heading", text=text, level=level))
-        elif tag == "list":
-            lst = _xml_list(el)
-            if lst.items:
-                blocks.append(lst)
-        elif tag == "table":
-            tbl = _xml_table(el)
-            if tbl.rows:
-                blocks.append(tbl)
-        elif tag == "code":
-            text = "".join(el.itertext()).strip("\n")
-            if text.strip():
-                blocks.append(Block("code", text=text))
-        elif tag == "quote":
-            text = clean_inline(_xml_text(el))
-            if text:
-                blocks.append(Block("quote", text=text))
-        else:
-            text = clean_inline(_xml_text(el))
-            if text:
-                blocks.append(Block("paragraph", text=text))
+        _xml_block(el, blocks)
+        tail = clean_inline(el.tail or "")
+        if tail:
+            blocks.append(Block("paragraph", text=tail))
     return blocks
+
+
+def _xml_block(el: etree._Element, blocks: list[Block]) -> None:
+    """Append the block(s) for one top-level element of trafilatura's XML body."""
+    tag = el.tag
+    if tag == "head":
+        text = clean_inline(_xml_text(el)).replace("\n", " ")
+        rend = el.get("rend") or "h2"
+        level = int(rend[1]) if len(rend) == 2 and rend[1].isdigit() else 2
+        if text:
+            blocks.append(Block("heading", text=text, level=level))
+    elif tag == "list":
+        lst = _xml_list(el)
+        if lst.items:
+            blocks.append(lst)
+    elif tag == "table":
+        tbl = _xml_table(el)
+        if tbl.rows:
+            blocks.append(tbl)
+    elif tag == "code":
+        text = "".join(el.itertext()).strip("\n")
+        if text.strip():
+            blocks.append(Block("code", text=text))
+    elif tag == "quote":
+        text = clean_inline(_xml_text(el))
+        if text:
+            blocks.append(Block("quote", text=text))
+    else:
+        text = clean_inline(_xml_text(el))
+        if text:
+            blocks.append(Block("paragraph", text=text))
 
 
 def links_from_xml(body: etree._Element, base: str | None) -> list[Link]:
