@@ -167,6 +167,7 @@ class ToolRegistry:
 
     def add(self, tool: Tool) -> None:
         """Register a built ``Tool``; a name already taken raises ``PluginError``."""
+        _check_name(tool.name, tool.origin)
         existing = self._tools.get(tool.name)
         if existing is not None:
             raise PluginError(
