@@ -184,3 +184,27 @@ def test_settings_page_never_shows_keys(ctx: Ctx, monkeypatch: pytest.MonkeyPatc
     everything = repr([e.value for e in at.main if hasattr(e, "value")])
     assert "sk-very-secret-value" not in everything
     assert "No MCP servers configured." in [t.value for t in at.text]
+
+
+def test_history_resume_of_a_run_paused_for_review_shows_the_plan(ctx: Ctx) -> None:
+    import json
+
+    from tests.ui_support import sample_plan
+
+    folder = ctx.runs_dir / "r7"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"run_id": "r7", "question": "Paused question", "status": "paused",
+                                                 "created": "2026-11-22T06:00:00Z"}), encoding="utf-8")
+    events = [{"type": "run_started", "run_id": "r7", "ts": 1.0, "question": "Paused question"},
+              {"type": "phase", "run_id": "r7", "ts": 1.1, "phase": "plan"},
+              {"type": "run_paused", "run_id": "r7", "ts": 2.0, "status": "paused", "plan": sample_plan()}]
+    (folder / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    at = page(ctx, "history").run()
+    assert list(at.dataframe[0].value["status"]) == ["paused"]
+    at.button(key="hist_resume").click().run()
+    handle = ctx.registry.get("r7")
+    assert handle is not None and handle.status == "review" and not handle.active
+    progress = page(ctx, "progress", "r7").run()
+    assert progress.text_input(key="rv_q_r7_s1").value == "Why do perovskite cells degrade?"
+    progress.button(key="rv_ok_r7").click().run()
+    assert handle.wait(5) and handle.status == "complete"

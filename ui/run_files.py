@@ -80,25 +80,56 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
     for folder in runs_dir.iterdir():
         if not folder.is_dir() or not _RUN_ID.match(folder.name):
             continue
-        manifest = read_json(folder / "manifest.json") or {}
-        report = read_json(folder / "report.json") or {}
-        if not isinstance(manifest, dict):
-            manifest = {}
-        if not isinstance(report, dict):
-            report = {}
+        info, manifest, report = (_dict(folder / name) for name in ("run.json", "manifest.json", "report.json"))
+        status = report.get("status") or info.get("status") or manifest.get("status") or "unfinished"
         out.append(RunSummary(
             run_id=folder.name,
-            question=str(report.get("question") or manifest.get("question") or ""),
-            status=str(report.get("status") or manifest.get("status") or "unfinished"),
-            created=str(report.get("created_at") or manifest.get("started_at") or manifest.get("created_at") or ""),
+            question=str(info.get("question") or report.get("question") or manifest.get("question") or ""),
+            status=str(status),
+            created=str(info.get("created") or report.get("created_at") or manifest.get("created_at") or ""),
             has_report=(folder / "report.json").is_file(),
         ))
     return sorted(out, key=lambda r: (r.created, r.run_id), reverse=True)
 
 
-def delete_run(runs_dir: Path, run_id: str) -> bool:
-    """Remove a run's folder; True when there was one."""
+def _dict(path: Path) -> dict[str, Any]:
+    data = read_json(path)
+    return data if isinstance(data, dict) else {}
+
+
+def load_events(runs_dir: Path, run_id: str) -> list[dict[str, Any]]:
+    """The run's ``events.jsonl`` (skipping unreadable lines), oldest first."""
+    path = run_dir(runs_dir, run_id) / "events.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            out.append(event)
+    return out
+
+
+def paused_plan(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The plan a run paused with for review, when its last session ended at the review pause."""
+    finals = [e for e in events if e.get("type") in ("run_finished", "run_paused", "run_failed")]
+    if finals and finals[-1].get("type") == "run_paused" and isinstance(finals[-1].get("plan"), dict):
+        return dict(finals[-1]["plan"])
+    return None
+
+
+def delete_run(runs_dir: Path, run_id: str, checkpoints_path: Path | None = None) -> bool:
+    """Remove a run's folder (and its checkpoints when the store is given); True when there was one."""
     folder = run_dir(runs_dir, run_id)
+    if checkpoints_path is not None:
+        from ui.commands.runs import delete_checkpoints
+
+        delete_checkpoints(checkpoints_path, run_id)
     if not folder.is_dir():
         return False
     shutil.rmtree(folder)

@@ -14,6 +14,7 @@ import streamlit as st
 from ui import run_files
 from ui.safe import shorten
 from ui.st_common import Ctx, go, view_run
+from ui.worker import RunHandle
 
 
 def rows(ctx: Ctx) -> list[dict[str, str]]:
@@ -28,6 +29,12 @@ def rows(ctx: Ctx) -> list[dict[str, str]]:
         out[run.run_id] = {"run": run.run_id, "question": run.question or out.get(run.run_id, {}).get("question", ""),
                            "status": status, "date": run.created}
     return sorted(out.values(), key=lambda r: (r["date"], r["run"]), reverse=True)
+
+
+def _adopt(ctx: Ctx, run_id: str, question: str) -> RunHandle:
+    events = run_files.load_events(ctx.runs_dir, run_id)
+    return ctx.registry.adopt(run_id, ctx.owner, question=question, events=events,
+                              plan=run_files.paused_plan(events), report=run_files.load_report(ctx.runs_dir, run_id))
 
 
 def render(ctx: Ctx) -> None:
@@ -45,18 +52,22 @@ def render(ctx: Ctx) -> None:
     handle = ctx.registry.get(chosen)
     running = handle is not None and handle.active
     c1, c2, c3 = st.columns(3)
+    row = next(r for r in table if r["run"] == chosen)
     if c1.button("Open", key="hist_open", type="primary"):
         view_run(chosen)
         report = run_files.load_report(ctx.runs_dir, chosen)
+        if report is None and not running:
+            _adopt(ctx, chosen, row["question"])
         go("report" if report is not None or (handle and handle.report) else "progress")
-    status = next(r["status"] for r in table if r["run"] == chosen)
-    if c2.button("Resume", key="hist_resume", disabled=running or status == "complete"):
-        ctx.registry.resume(chosen, ctx.owner, question=next(r["question"] for r in table if r["run"] == chosen))
+    if c2.button("Resume", key="hist_resume", disabled=running or row["status"] == "complete"):
+        adopted = _adopt(ctx, chosen, row["question"])
+        if adopted.status != "review":  # paused for review: the progress page shows the plan editor
+            ctx.registry.resume(chosen, ctx.owner, question=row["question"])
         view_run(chosen)
         go("progress")
     confirm = c3.checkbox("Confirm delete", key="hist_confirm", disabled=running)
     if c3.button("Delete", key="hist_delete", disabled=running or not confirm):
-        run_files.delete_run(ctx.runs_dir, chosen)
+        run_files.delete_run(ctx.runs_dir, chosen, ctx.settings.checkpoints_path)
         ctx.registry.forget(chosen)
         if st.session_state.get("run_id") == chosen:
             view_run(None)

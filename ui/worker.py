@@ -150,6 +150,32 @@ class RunRegistry:
         self._launch(handle, lambda emit, stopped: self._backend.resume(run_id, plan, emit, stopped))
         return handle
 
+    def adopt(
+        self,
+        run_id: str,
+        owner: str,
+        *,
+        question: str = "",
+        events: list[Event] | None = None,
+        plan: dict[str, Any] | None = None,
+        report: Report | None = None,
+    ) -> RunHandle:
+        """Attach a run from disk (History) with its past events: in review when it paused with a plan."""
+        with self._lock:
+            handle = self._runs.get(run_id)
+            if handle is None:
+                handle = RunHandle(run_id=run_id, question=question, owner=owner, _events=list(events or []))
+                self._runs[run_id] = handle
+        if handle.active:
+            return handle
+        handle.report = report or handle.report
+        handle.plan = plan if plan is not None else handle.plan
+        handle.status = "review" if plan is not None else ("complete" if handle.report else "cancelled")
+        first = handle.events()[:1]
+        if first and first[0].get("ts"):
+            handle.started = float(first[0]["ts"])
+        return handle
+
     def resume(self, run_id: str, owner: str, question: str = "") -> RunHandle:
         """Resume an interrupted run (from history): attach it to ``owner`` and continue it."""
         with self._lock:
