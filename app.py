@@ -22,6 +22,7 @@ from memory.errors import MemoryStoreError
 from tools.errors import ToolError
 
 if TYPE_CHECKING:
+    from agents.run import Runner, RunParts
     from memory.store import Memory
     from tools.fetch import Fetcher
     from tools.registry import ToolRegistry
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 # Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
-COMMANDS: tuple[str, ...] = ("doctor", "fetch", "tools", "runs", "ui")
+COMMANDS: tuple[str, ...] = ("research", "doctor", "fetch", "tools", "runs", "ui")
 
 USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ToolError, MemoryStoreError, SettingsError)
 
@@ -129,6 +130,32 @@ class App:
             )
         memory: Memory = self._parts["memory"]
         return memory
+
+    def runner(self) -> Runner:
+        """The research runner (built once): runs and checkpoints in the data directory; parts on first run."""
+        if "runner" not in self._parts:
+            from agents.run import Runner
+
+            self._parts["runner"] = Runner(
+                runs_dir=self.settings.runs_dir, checkpoints_path=self.settings.checkpoints_path, parts=self._run_parts
+            )
+        runner: Runner = self._parts["runner"]
+        return runner
+
+    def _run_parts(self) -> RunParts:
+        """What a research run uses: the role models, memory, fetcher, tools (``agents.run.RunParts``)."""
+        from agents.llm import ModelPool
+        from agents.run import RunParts
+        from memory.store import Filters
+        from tools.extract import extract_result
+
+        if "models" not in self._parts:
+            self._parts["models"] = ModelPool.from_settings(self.settings)
+        meta = {"quarry_version": __version__, "settings": self.settings.model_dump(mode="json")}
+        return RunParts(
+            models=self._parts["models"], memory=self.memory(), fetcher=self.fetcher(), registry=self.registry(),
+            extract=extract_result, filters=Filters, freshness_days=self.settings.memory.freshness_days, meta=meta,
+        )
 
     def _local_search(self, query: str, k: int) -> list[SearchResult]:
         """The user's own documents from memory, as search results (the ``local`` backend)."""

@@ -174,6 +174,9 @@ class Runner:
             return
         for fut in list(self._active):
             fut.cancel()
+        closer = getattr(self._parts.fetcher, "aclose", None) if self._parts is not None else None
+        if callable(closer):  # the fetcher's client lives on this loop: close it here, before the loop stops
+            asyncio.run_coroutine_threadsafe(closer(), loop).result(timeout=10)
         if self._saver is not None:
             asyncio.run_coroutine_threadsafe(self._saver.conn.close(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
