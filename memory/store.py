@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,20 +114,25 @@ class Memory(KnowledgeMixin):
         options: MemoryOptions | None = None,
     ) -> Memory:
         """Open (or create) the store in ``path``, or on the Chroma server at ``host:port``."""
-        settings = ChromaSettings(anonymized_telemetry=False)
-        try:
-            if host:
-                client = chromadb.HttpClient(host=host, port=port, settings=settings)
-                where = f"http://{host}:{port}"
-            elif path is not None:
-                Path(path).mkdir(parents=True, exist_ok=True)
-                client = chromadb.PersistentClient(path=str(path), settings=settings)
-                where = str(path)
-            else:
-                client, where = chromadb.EphemeralClient(settings=settings), "(in memory)"
-        except (ValueError, OSError, ChromaError) as exc:
-            target = f"the Chroma server at {host}:{port}" if host else f"the memory store in {path}"
-            raise MemoryStoreError(f"Cannot open {target} ({exc}); check the path or that the server runs.") from exc
+        client, where = _connect(path, host, port)
+        return cls(client, embedder, options or MemoryOptions(), where)
+
+    @classmethod
+    def reindex(
+        cls,
+        path: str | Path | None,
+        *,
+        host: str | None = None,
+        port: int = 8000,
+        embedder: QuarryEmbedder,
+        options: MemoryOptions | None = None,
+        on_progress: Callable[[str, int, int], None] | None = None,
+    ) -> Memory:
+        """Re-embed every collection of the store with ``embedder`` (nothing is lost), then open it."""
+        from memory.maintenance import reindex
+
+        client, where = _connect(path, host, port)
+        reindex(client, embedder, on_progress)
         return cls(client, embedder, options or MemoryOptions(), where)
 
     def _collection(self, name: str) -> Any:
@@ -393,6 +398,21 @@ class Memory(KnowledgeMixin):
         closer = getattr(self._client, "close", None)
         if callable(closer):
             closer()
+
+
+def _connect(path: str | Path | None, host: str | None, port: int) -> tuple[Any, str]:
+    """A Chroma client (telemetry off): HTTP when ``host`` is set, else persistent in ``path``."""
+    settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if host:
+            return chromadb.HttpClient(host=host, port=port, settings=settings), f"http://{host}:{port}"
+        if path is not None:
+            Path(path).mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(path), settings=settings), str(path)
+        return chromadb.EphemeralClient(settings=settings), "(in memory)"
+    except (ValueError, OSError, ChromaError) as exc:
+        target = f"the Chroma server at {host}:{port}" if host else f"the memory store in {path}"
+        raise MemoryStoreError(f"Cannot open {target} ({exc}); check the path or that the server runs.") from exc
 
 
 def _page_tuples(pages: Iterable[Any]) -> list[tuple[int, int, int]]:
