@@ -4,7 +4,8 @@ Use the pytest fixture ``fixture_web`` (function-scoped, started and stopped aro
 standalone: ``python -m tests.fixture_web [--port 8765] [--latency 0.1] [--generated 200]``.
 Fetch it through the guard with ``FetchOptions(allow=("127.0.0.1",))``.
 
-API: ``FixtureWeb(pages=None, *, latency=0.0, defaults=True)``; ``.start()``/``.stop()`` (or ``with``);
+API: ``FixtureWeb(pages=None, *, latency=0.0, defaults=True, tls=None)`` (``tls``: a server-side
+``ssl.SSLContext`` to serve HTTPS); ``.start()``/``.stop()`` (or ``with``);
 ``.base_url``, ``.host``, ``.port``, ``.url(path)``; ``.requests`` (list of ``Request``: method, path,
 query, headers, ts); ``.hits(path)``; ``.max_in_flight`` (most requests answered at once);
 ``.set_latency(seconds)`` (every request waits that long before answering);
@@ -50,6 +51,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -106,7 +108,8 @@ class FixtureWeb:
     """The server, its pages and its request log (see the module docstring for the pages)."""
 
     def __init__(self, pages: dict[str, str | bytes | Page] | None = None, *, latency: float = 0.0,
-                 defaults: bool = True) -> None:
+                 defaults: bool = True, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls  # a server-side context: serve HTTPS instead of HTTP
         self.pages: dict[str, Page] = {}
         self.requests: list[Request] = []
         self.latency = latency
@@ -132,6 +135,8 @@ class FixtureWeb:
     def serve(self, port: int) -> FixtureWeb:
         """Start serving on ``port`` (0: ephemeral) in a daemon thread."""
         server = _Server(("127.0.0.1", port), _Handler)
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         server.request_queue_size = 256
         server.web = self  # type: ignore[attr-defined]
@@ -167,8 +172,8 @@ class FixtureWeb:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://{self.host}:{self.port}"
+        """``http://127.0.0.1:<port>`` (``https`` when serving TLS)."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path``."""

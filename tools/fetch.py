@@ -59,6 +59,7 @@ class FetchOptions:
     backoff_s: float = 0.5  # first retry waits this long, doubling each time, unless Retry-After says
     max_retry_after_s: float = 30.0  # a longer Retry-After fails the page instead of waiting
     robots_max_bytes: int = 512_000
+    ca_file: Path | None = None  # extra trusted CA certificates (PEM), e.g. an intranet's own CA
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, cache_dir: Path | None = None) -> FetchOptions:
@@ -171,7 +172,10 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         if self._state is None or self._state.loop is not loop:
             o = self.options
-            transport = PinnedTransport(max_connections=o.concurrency, max_keepalive=o.concurrency)
+            verify = httpx.create_ssl_context()
+            if o.ca_file is not None:  # a private CA (intranet) on top of the public roots
+                verify.load_verify_locations(cafile=str(o.ca_file))
+            transport = PinnedTransport(max_connections=o.concurrency, max_keepalive=o.concurrency, verify=verify)
             timeout = httpx.Timeout(
                 connect=o.connect_timeout_s, read=o.read_timeout_s, write=o.read_timeout_s, pool=o.deadline_s
             )
