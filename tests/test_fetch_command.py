@@ -76,3 +76,32 @@ def test_fetch_in_a_real_process_refuses_loopback_by_default(tmp_path: Path) -> 
     assert proc.stderr.strip() == (
         "quarry: Refused http://127.0.0.1:9/: 127.0.0.1 is a loopback address; add it to fetch.allow to permit it."
     )
+
+
+def test_app_fetcher_maps_the_settings(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", fetch=FetchSettings(allow=["10.0.0.0/8"], per_host=2, retries=0))
+    app = App(settings=settings)
+    fetcher = app.fetcher()
+    assert fetcher is app.fetcher()
+    assert fetcher.options.allow == ("10.0.0.0/8",) and fetcher.options.per_host == 2
+    assert fetcher.options.retries == 0 and fetcher.options.cache_dir == settings.http_cache_dir
+    assert fetcher.options.user_agent.startswith("Quarry/")
+    app.close()
+
+
+def test_fixture_web_runs_standalone() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fixture_web", "--generated", "3"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().split("at ", 1)[1].split()[0]
+        import httpx
+
+        page = httpx.get(f"{base}/gen/2.html", timeout=10)
+        hits = httpx.get(f"{base}/search", params={"q": "tandem", "format": "json"}, timeout=10).json()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert page.status_code == 200 and "Energy report 2" in page.text and '/gen/0.html' in page.text
+    assert hits["results"] and all(r["url"].startswith(base) for r in hits["results"])

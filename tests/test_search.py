@@ -265,3 +265,12 @@ async def test_app_builds_the_chain_from_settings(fixture_web: FixtureWeb, monke
     assert isinstance(tavily, TavilyBackend) and tavily.api_key == "tvly-from-env"
     assert app.search() is chain
     app.close()
+
+
+def test_fixture_search_covers_added_pages(fixture_web: FixtureWeb) -> None:
+    fixture_web.add_page("/custom/zeolite.html", "<html><head><title>Zeolite sieves</title></head>"
+                         "<body><p>Zeolite membranes separate gases.</p></body></html>")
+    fixture_web.add_page("/custom/hidden.html", "<p>zeolite</p>", searchable=False)
+    hits = fixture_web.search("zeolite membranes", 5)
+    assert [h["url"] for h in hits] == [fixture_web.url("/custom/zeolite.html")]
+    assert hits[0]["title"] == "Zeolite sieves" and "membranes" in hits[0]["content"]

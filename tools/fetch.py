@@ -107,7 +107,7 @@ class Fetcher:
         self.options = options or FetchOptions()
         self._allow = AllowList.parse(self.options.allow)
         self._resolver = resolver
-        self._on_event = on_event
+        self.on_event = on_event  # public: the research graph may attach its event sink later
         use_cache = self.options.use_cache and self.options.cache_dir is not None
         self._cache = HttpCache(self.options.cache_dir) if use_cache and self.options.cache_dir else None
         self._robots = RobotsCache(self._fetch_robots, ROBOTS_AGENT)
@@ -355,8 +355,8 @@ class Fetcher:
         return response.status_code, data.data.decode("utf-8", errors="replace")
 
     def _emit(self, kind: str, **fields: Any) -> None:
-        if self._on_event is not None:
-            self._on_event({"type": kind, "ts": time.time(), **fields})
+        if self.on_event is not None:
+            self.on_event({"type": kind, "ts": time.time(), **fields})
 
     def _emit_done(self, result: FetchResult, url: str) -> FetchResult:
         self._emit(
