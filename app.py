@@ -22,6 +22,7 @@ from memory.errors import MemoryStoreError
 from tools.errors import ToolError
 
 if TYPE_CHECKING:
+    from agents.llm import ModelPool
     from agents.run import Runner, RunParts
     from memory.store import Memory
     from tools.fetch import Fetcher
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 # Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
-COMMANDS: tuple[str, ...] = ("research", "doctor", "fetch", "tools", "runs", "ui")
+COMMANDS: tuple[str, ...] = ("research", "doctor", "fetch", "tools", "runs", "ui", "memory", "index")
 
 USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ToolError, MemoryStoreError, SettingsError)
 
@@ -102,8 +103,13 @@ class App:
         chain: SearchChain = self._parts["search"]
         return chain
 
-    def memory(self) -> Memory:
-        """The shared memory store (built once): Chroma in the data directory, or the configured server."""
+    def memory(self, *, reindex: bool = False) -> Memory:
+        """The shared memory store (built once): Chroma in the data directory, or the configured server.
+
+        ``reindex=True`` first re-embeds the whole store with the configured embedding model.
+        """
+        if reindex and "memory" in self._parts:
+            self._parts.pop("memory").close()
         if "memory" not in self._parts:
             from agents.hub import resolve_model
             from memory.embeddings import build_embedder
@@ -113,7 +119,7 @@ class App:
             model = m.embedding_model
             if m.embedding_backend == "llama":  # download once into the models folder, like the chat model
                 model = str(resolve_model(model, self.settings.models_dir))
-            self._parts["embedder"] = build_embedder(
+            self._parts["embedder"] = self._parts.get("embedder") or build_embedder(
                 m.embedding_backend,
                 model,
                 cache_dir=self.settings.models_dir,
@@ -121,7 +127,7 @@ class App:
                 api_key_env=self.settings.llm.api_key_env,
                 n_gpu_layers=self.settings.llm.n_gpu_layers,
             )
-            self._parts["memory"] = Memory.open(
+            self._parts["memory"] = (Memory.reindex if reindex else Memory.open)(
                 None if m.chroma_host else self.settings.chroma_dir,
                 host=m.chroma_host,
                 port=m.chroma_port,
@@ -142,18 +148,24 @@ class App:
         runner: Runner = self._parts["runner"]
         return runner
 
+    def models(self) -> ModelPool:
+        """The shared chat models, one per distinct model, each role's usage counted (built once)."""
+        if "models" not in self._parts:
+            from agents.llm import ModelPool
+
+            self._parts["models"] = ModelPool.from_settings(self.settings)
+        pool: ModelPool = self._parts["models"]
+        return pool
+
     def _run_parts(self) -> RunParts:
         """What a research run uses: the role models, memory, fetcher, tools (``agents.run.RunParts``)."""
-        from agents.llm import ModelPool
         from agents.run import RunParts
         from memory.store import Filters
         from tools.extract import extract_result
 
-        if "models" not in self._parts:
-            self._parts["models"] = ModelPool.from_settings(self.settings)
         meta = {"quarry_version": __version__, "settings": self.settings.model_dump(mode="json")}
         return RunParts(
-            models=self._parts["models"], memory=self.memory(), fetcher=self.fetcher(), registry=self.registry(),
+            models=self.models(), memory=self.memory(), fetcher=self.fetcher(), registry=self.registry(),
             extract=extract_result, filters=Filters, freshness_days=self.settings.memory.freshness_days, meta=meta,
         )
 

@@ -4,7 +4,8 @@
     ├── RefusedURLError    the network guard refused a URL (scheme, address class, redirect hop)
     ├── FetchError         a page could not be fetched or read (status, size cap, content type)
     ├── SearchError        every configured search backend failed or answered nothing
-    └── PluginError        a plugin or MCP server could not be loaded or called
+    ├── PluginError        a plugin or MCP server could not be loaded or called
+    └── DocumentError      a local document could not be read (unsupported, damaged, encrypted)
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class SearchError(ToolError):
 
 class PluginError(ToolError):
     """A plugin or MCP server could not be loaded or called."""
+
+
+class DocumentError(ToolError):
+    """A local document could not be read or parsed."""
