@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.fixture_pages import ARTICLES, PDF_PAGES, article_path
+from tests.fixture_pages import ARTICLES, INJECTION_TEXT, PDF_PAGES, article_path
 from tests.fixture_web import FixtureWeb
 from tools.errors import FetchError, RefusedURLError, ToolError
 from tools.fetch import Fetcher, FetchOptions, retry_after_seconds
+from tools.types import FetchResult
 
 
 def _options(**overrides: Any) -> FetchOptions:
@@ -121,8 +122,14 @@ async def test_trickling_page_hits_the_overall_deadline(fixture_web: FixtureWeb)
 
 async def test_huge_page_is_cut_at_the_cap(fixture_web: FixtureWeb) -> None:
     f = Fetcher(_options(max_bytes=1_000_000))
-    result = await f.fetch(fixture_web.url("/huge?mb=8"))
+    tracemalloc.start()
+    try:
+        result = await f.fetch(fixture_web.url("/huge?mb=40"))
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert result.truncated and len(result.body) == 1_000_000
+    assert peak < 10_000_000  # the cap and a few buffers (server included), never the 40 MiB page
     await f.aclose()
 
 
@@ -294,3 +301,42 @@ def test_sync_close_after_the_loop_ended(fixture_web: FixtureWeb) -> None:
     again = asyncio.run(f.fetch(fixture_web.url("/plain.txt")))  # and a new loop gets a new client
     assert again.status == 200
     f.close()
+
+
+def test_event_loops_in_several_threads_share_one_fetcher(fixture_web: FixtureWeb) -> None:
+    """The UI runs each research run on its own loop thread with one app: each loop gets its own client."""
+    import threading
+
+    f = Fetcher(_options())
+    outcomes: list[int] = []
+
+    def worker(path: str) -> None:
+        outcomes.extend(r.status for r in asyncio.run(_fetch_all(f, [fixture_web.url(path)] * 3)))
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in ("/", "/plain.txt", "/notes.md")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes == [200] * 9
+    assert fixture_web.hits("/robots.txt") <= 3  # rules are shared once known
+    f.close()
+
+
+async def _fetch_all(f: Fetcher, urls: list[str]) -> list[FetchResult]:
+    results = await f.fetch_many(urls)
+    await f.aclose()
+    return [r for r in results if isinstance(r, FetchResult)]
+
+
+async def test_injection_page_is_fetched_as_plain_data(fixture_web: FixtureWeb, fetcher: Fetcher) -> None:
+    result = await fetcher.fetch(fixture_web.url("/injection.html"))
+    assert result.status == 200 and result.content_type == "text/html"
+    assert result.text is not None and INJECTION_TEXT in result.text
+
+
+def test_localhost_by_name_is_refused_by_the_system_resolver() -> None:
+    from tools.guard import check_url
+
+    with pytest.raises(RefusedURLError, match="loopback"):
+        check_url("http://localhost:8080/")

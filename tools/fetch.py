@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -111,7 +112,8 @@ class Fetcher:
         use_cache = self.options.use_cache and self.options.cache_dir is not None
         self._cache = HttpCache(self.options.cache_dir) if use_cache and self.options.cache_dir else None
         self._robots = RobotsCache(self._fetch_robots, ROBOTS_AGENT)
-        self._state: _LoopState | None = None
+        self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
+        self._states_lock = threading.Lock()
 
     # ----------------------------------------------------------------- public API
     async def fetch(self, url: str) -> FetchResult:
@@ -152,43 +154,51 @@ class Fetcher:
         return list(await asyncio.gather(*(one(url) for url in urls)))
 
     async def aclose(self) -> None:
-        """Close the shared client and its connections."""
-        state, self._state = self._state, None
+        """Close the client this event loop uses (each loop has its own) and its connections."""
+        with self._states_lock:
+            state = self._states.pop(asyncio.get_running_loop(), None)
         if state is not None:
             await state.client.aclose()
 
     def close(self) -> None:
-        """Close from synchronous code (``App.close``); a finished event loop just drops the client."""
-        state, self._state = self._state, None
-        if state is None or state.loop.is_closed():
-            return
-        if state.loop.is_running():
-            state.loop.call_soon_threadsafe(lambda: state.loop.create_task(state.client.aclose()))
-        else:
-            state.loop.run_until_complete(state.client.aclose())
+        """Close every loop's client from synchronous code (``App.close``); finished loops are dropped."""
+        with self._states_lock:
+            states = list(self._states.values())
+            self._states.clear()
+        for state in states:
+            if state.loop.is_closed():
+                continue
+            if state.loop.is_running():
+                asyncio.run_coroutine_threadsafe(state.client.aclose(), state.loop)
+            else:
+                state.loop.run_until_complete(state.client.aclose())
 
     # ----------------------------------------------------------------- internals
     def _ensure_state(self) -> _LoopState:
+        """This event loop's client and slots: loops (one per Runner thread) never share connections."""
         loop = asyncio.get_running_loop()
-        if self._state is None or self._state.loop is not loop:
-            o = self.options
-            verify = httpx.create_ssl_context()
-            if o.ca_file is not None:  # a private CA (intranet) on top of the public roots
-                verify.load_verify_locations(cafile=str(o.ca_file))
-            transport = PinnedTransport(max_connections=o.concurrency, max_keepalive=o.concurrency, verify=verify)
-            timeout = httpx.Timeout(
-                connect=o.connect_timeout_s, read=o.read_timeout_s, write=o.read_timeout_s, pool=o.deadline_s
-            )
-            headers = {
-                "User-Agent": o.user_agent,
-                "Accept": bodies.ACCEPT,
-                "Accept-Encoding": bodies.ACCEPT_ENCODING,
-            }
-            client = httpx.AsyncClient(
-                transport=transport, timeout=timeout, headers=headers, follow_redirects=False, trust_env=False
-            )
-            self._state = _LoopState(loop, client, transport, asyncio.Semaphore(o.concurrency), o.per_host)
-        return self._state
+        with self._states_lock:
+            state = self._states.get(loop)
+            if state is None:
+                for old in [known for known in self._states if known.is_closed()]:
+                    del self._states[old]
+                state = self._states[loop] = self._new_state(loop)
+        return state
+
+    def _new_state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
+        o = self.options
+        verify = httpx.create_ssl_context()
+        if o.ca_file is not None:  # a private CA (intranet) on top of the public roots
+            verify.load_verify_locations(cafile=str(o.ca_file))
+        transport = PinnedTransport(max_connections=o.concurrency, max_keepalive=o.concurrency, verify=verify)
+        timeout = httpx.Timeout(
+            connect=o.connect_timeout_s, read=o.read_timeout_s, write=o.read_timeout_s, pool=o.deadline_s
+        )
+        headers = {"User-Agent": o.user_agent, "Accept": bodies.ACCEPT, "Accept-Encoding": bodies.ACCEPT_ENCODING}
+        client = httpx.AsyncClient(
+            transport=transport, timeout=timeout, headers=headers, follow_redirects=False, trust_env=False
+        )
+        return _LoopState(loop, client, transport, asyncio.Semaphore(o.concurrency), o.per_host)
 
     async def _fetch(
         self, state: _LoopState, url: str, cached: tuple[CacheEntry, bytes] | None

@@ -53,23 +53,32 @@ class RobotsCache:
     def __init__(self, fetch: RobotsFetch, agent: str) -> None:
         self._fetch = fetch
         self.agent = agent
-        self._rules: dict[str, asyncio.Future[RobotsRules]] = {}
+        self._rules: dict[str, RobotsRules] = {}  # plain data, shared by every event loop
+        self._pending: dict[tuple[int, str], asyncio.Future[RobotsRules]] = {}  # per loop and origin
 
     async def rules_for(self, url: str) -> RobotsRules:
         """The rules for ``url``'s origin, fetching robots.txt on first use."""
         origin = origin_of(url)
-        future = self._rules.get(origin)
-        if future is None or future.get_loop() is not asyncio.get_running_loop():
-            future = asyncio.get_running_loop().create_future()
-            self._rules[origin] = future
-            try:
-                future.set_result(await self._load(origin))
-            except BaseException as exc:  # a cancelled load must not leave waiters hanging
-                future.set_exception(exc)
-                future.exception()  # retrieved here; waiters, if any, get it too
-                del self._rules[origin]
-                raise
-        return await asyncio.shield(future)
+        known = self._rules.get(origin)
+        if known is not None:
+            return known
+        loop = asyncio.get_running_loop()
+        key = (id(loop), origin)
+        future = self._pending.get(key)
+        if future is not None:
+            return await asyncio.shield(future)
+        future = self._pending[key] = loop.create_future()
+        try:
+            rules = await self._load(origin)
+        except BaseException as exc:  # a cancelled load must not leave waiters hanging
+            future.set_exception(exc)
+            future.exception()  # retrieved here; waiters, if any, get it too
+            raise
+        finally:
+            self._pending.pop(key, None)
+        self._rules[origin] = rules
+        future.set_result(rules)
+        return rules
 
     async def allowed(self, url: str) -> bool:
         """True when robots.txt lets Quarry fetch ``url``."""
