@@ -1,4 +1,4 @@
-"""A few-line MCP server over stdio for the tests: echo, the server's pid, a failing tool."""
+"""A few-line MCP server over stdio for the tests: echo, its pid, a slow tool, links, a failing tool."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ async def sleep(seconds: float) -> str:
     """Sleep, then answer."""
     await anyio.sleep(seconds)
     return "awake"
+
+
+@server.tool()
+def links(topic: str) -> list[dict[str, str]]:
+    """Pages about a topic."""
+    return [{"title": f"{topic} {i}", "url": f"https://example.org/{topic}/{i}", "snippet": "s"} for i in (1, 2)]
 
 
 @server.tool()

@@ -40,7 +40,7 @@ async def test_real_server_tools_are_namespaced_called_and_stopped(tmp_path: Pat
     registry = ToolRegistry(mcp=host, on_event=events.append)
     assert registry.names() == [] and registry.mcp_servers == ["echo"]
     async with registry.session():
-        assert registry.names() == ["echo.echo", "echo.fail", "echo.pid", "echo.sleep"]
+        assert registry.names() == ["echo.echo", "echo.fail", "echo.links", "echo.pid", "echo.sleep"]
         assert {t.origin for t in registry.tools()} == {"mcp:echo"}
         assert registry.get("echo.echo").description == "Repeat a text."
         echoed = await registry.call("echo.echo", {"text": "hi", "times": 3})
@@ -51,7 +51,12 @@ async def test_real_server_tools_are_namespaced_called_and_stopped(tmp_path: Pat
         assert not invalid.ok and "echo.echo" in (invalid.error or "")
         schema = registry.call_schema()
         names = [b["properties"]["tool"]["const"] for b in schema["anyOf"]]
-        assert names == ["echo.echo", "echo.fail", "echo.pid", "echo.sleep"]
+        assert names == ["echo.echo", "echo.fail", "echo.links", "echo.pid", "echo.sleep"]
+        links = await registry.call("echo.links", {"topic": "heat"})
+        assert [(r.title, r.url, r.rank, r.backend) for r in links.results] == [
+            ("heat 1", "https://example.org/heat/1", 1, "tool:echo.links"),
+            ("heat 2", "https://example.org/heat/2", 2, "tool:echo.links"),
+        ]
         pid = int((await registry.call("echo.pid", {})).output)  # type: ignore[arg-type]
         assert pid != os.getpid() and not process_gone(pid)
     assert registry.names() == []
@@ -70,7 +75,9 @@ async def test_missing_command_is_reported_and_other_servers_work() -> None:
         }
     )
     registry = ToolRegistry(mcp=host)
-    async with registry.session():
+    run_events: list[dict[str, Any]] = []
+    async with registry.session(on_event=run_events.append):
+        assert [e["message"] for e in run_events if e["type"] == "tool_problem"] == registry.problems
         assert registry.problems == [
             "MCP server ghost could not start: the command 'quarry-no-such-mcp-server' was not found; "
             "fix mcp_servers.ghost.command in the settings file."

@@ -15,6 +15,8 @@ Guarantees:
   from any event loop or thread; a cancelled call (timeout) is cancelled on the server side too.
 - ``McpHost.stop(registry)`` unregisters the tools and stops every server process (stdin closed,
   then terminate, then kill, as the ``mcp`` SDK's stdio transport does); none outlives it.
+- A tool whose structured result is a list of objects with a ``url`` returns search results (they
+  flow into fetching and memory like any search hit); any other result is its text.
 - A server's stderr goes to ``<log_dir>/mcp-<server>.log`` (discarded without a ``log_dir``).
 """
 
@@ -193,7 +195,7 @@ class McpHost:
         remote = str(spec.name)
         schema = dict(spec.input_schema or {"type": "object", "properties": {}})
 
-        async def call(arguments: dict[str, Any]) -> str:
+        async def call(arguments: dict[str, Any]) -> str | list[Any]:
             loop = self._loop
             if loop is None or loop.is_closed():
                 raise PluginError(f"the MCP server {server} is not running; start a session first.")
@@ -208,8 +210,11 @@ class McpToolError(ToolReportedError):
     """An MCP tool answered with ``is_error``; the message is the server's own text."""
 
 
-async def _call_remote(session: ClientSession, name: str, arguments: dict[str, Any]) -> str:
+async def _call_remote(session: ClientSession, name: str, arguments: dict[str, Any]) -> str | list[Any]:
     result = await session.call_tool(name, arguments)
+    links = _links(result.structured_content)
+    if links is not None and not result.is_error:
+        return links  # search-like results: the registry turns them into SearchResults
     parts: list[str] = []
     for block in result.content:
         text = getattr(block, "text", None)
@@ -220,6 +225,17 @@ async def _call_remote(session: ClientSession, name: str, arguments: dict[str, A
     if result.is_error:
         raise McpToolError(text.strip()[:300] or "the MCP tool reported an error")
     return text
+
+
+def _links(structured: Any) -> list[Any] | None:
+    """Structured content that is a list of objects with a ``url`` (bare or as ``{"result": [...]}``)."""
+    if isinstance(structured, dict) and set(structured) == {"result"}:
+        structured = structured["result"]
+    if isinstance(structured, list) and structured and all(
+        isinstance(item, dict) and isinstance(item.get("url"), str) for item in structured
+    ):
+        return structured
+    return None
 
 
 def _start_failure(name: str, opts: McpServerOptions, exc: BaseException) -> str:

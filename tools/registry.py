@@ -352,22 +352,34 @@ class ToolRegistry:
                 self._mcp.stop(self)
 
     @contextmanager
-    def sync_session(self) -> Iterator[ToolRegistry]:
+    def sync_session(self, on_event: EventSink | None = None) -> Iterator[ToolRegistry]:
         """``with registry.sync_session():`` — MCP servers run inside the block (synchronous code)."""
         self._enter()
+        self._replay_problems(on_event)
         try:
             yield self
         finally:
             self._exit()
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[ToolRegistry]:
-        """``async with registry.session():`` — MCP servers run (and their tools exist) inside it."""
+    async def session(self, on_event: EventSink | None = None) -> AsyncIterator[ToolRegistry]:
+        """``async with registry.session():`` — MCP servers run (and their tools exist) inside it.
+
+        ``on_event`` (a run's event sink) receives every loading problem so far as a ``tool_problem``
+        event, so a run's events say which plugins or servers it runs without.
+        """
         await asyncio.to_thread(self._enter)
+        self._replay_problems(on_event)
         try:
             yield self
         finally:
             await asyncio.shield(asyncio.to_thread(self._exit))
+
+    def _replay_problems(self, on_event: EventSink | None) -> None:
+        if on_event is None:
+            return
+        for message in self.problems:
+            self.emit({"type": "tool_problem", "ts": time.time(), "message": message}, on_event)
 
     def close(self) -> None:
         """Stop any MCP server still running (``App.close`` calls this)."""
