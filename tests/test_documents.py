@@ -8,7 +8,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from agents.settings import Settings
+from agents.settings import MemorySettings, Settings
 from app import App, main
 from memory.embeddings import HashingEmbedder
 from memory.store import Filters, Memory
@@ -93,7 +93,7 @@ def test_index_is_incremental_and_skips_corrupt_files(tmp_path: Path) -> None:
 
 def test_index_and_memory_commands(tmp_path: Path, tiny_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _corpus(tmp_path / "docs")
-    settings = Settings(home=tmp_path / "home", memory={"embedding_model": str(tiny_gguf), "chunk_tokens": 64})
+    settings = Settings(home=tmp_path / "home", memory=MemorySettings(embedding_model=str(tiny_gguf), chunk_tokens=64))
     app = App(settings=settings)  # the real path: llama.cpp embeddings from a tiny generated GGUF
     from ui.commands import index as index_cmd
     from ui.commands import memory as memory_cmd
