@@ -103,20 +103,16 @@ async def test_charset_that_lies_is_detected(
 
 
 async def test_slow_page_hits_the_read_timeout(fixture_web: FixtureWeb) -> None:
-    f = Fetcher(_options(read_timeout_s=0.3, deadline_s=5.0))
-    started = time.monotonic()
-    with pytest.raises(FetchError, match="did not answer in time"):
+    f = Fetcher(_options(read_timeout_s=0.3, deadline_s=30.0))
+    with pytest.raises(FetchError, match="did not answer in time"):  # the read timeout, not the deadline
         await f.fetch(fixture_web.url("/slow?s=20"))
-    assert time.monotonic() - started < 3.0
     await f.aclose()
 
 
 async def test_trickling_page_hits_the_overall_deadline(fixture_web: FixtureWeb) -> None:
     f = Fetcher(_options(read_timeout_s=2.0, deadline_s=0.8))
-    started = time.monotonic()
-    with pytest.raises(FetchError, match="deadline"):
+    with pytest.raises(FetchError, match="deadline"):  # each byte beats the read timeout; the deadline ends it
         await f.fetch(fixture_web.url("/trickle"))
-    assert time.monotonic() - started < 3.0
     await f.aclose()
 
 
@@ -201,10 +197,9 @@ async def test_503_is_retried_with_backoff_then_gives_up(fixture_web: FixtureWeb
 
 
 async def test_long_retry_after_fails_at_once(fixture_web: FixtureWeb, fetcher: Fetcher) -> None:
-    started = time.monotonic()
     with pytest.raises(FetchError, match="asks to wait 3600 s"):
         await fetcher.fetch(fixture_web.url("/always-429"))
-    assert time.monotonic() - started < 2.0
+    assert fixture_web.hits("/always-429") == 1  # no retry, no waiting an hour
 
 
 async def test_server_error_is_not_retried(fixture_web: FixtureWeb, fetcher: Fetcher) -> None:
