@@ -7,6 +7,7 @@ import importlib
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "quarry-plugin-example"
+ECHO_SERVER = Path(__file__).with_name("mcp_echo_server.py")  # a real MCP server over stdio
 
 
 def write_distribution(site: Path, package: str, version: str, module: str, source: str) -> None:
@@ -27,6 +29,20 @@ def write_distribution(site: Path, package: str, version: str, module: str, sour
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
     (info / "entry_points.txt").write_text(f"[quarry.tools]\n{module} = {module}:register\n")
+
+
+def process_gone(pid: int) -> bool:
+    """True when no process ``pid`` exists (zombies count as alive: nobody reaped them)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return False
+        time.sleep(0.05)
+    return False
 
 
 @pytest.fixture

@@ -6,32 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from tests.plugin_support import ECHO_SERVER, process_gone
 from tools.mcp_client import McpHost, McpServerOptions
 from tools.registry import ToolRegistry
-
-ECHO_SERVER = Path(__file__).with_name("mcp_echo_server.py")
 
 
 def echo_options(**extra: Any) -> McpServerOptions:
     return McpServerOptions(command=sys.executable, args=(str(ECHO_SERVER),), timeout_s=60.0, **extra)
-
-
-def process_gone(pid: int) -> bool:
-    """True when no process ``pid`` exists (zombies count as alive: nobody reaped them)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state == "Z":
-            return False
-        time.sleep(0.05)
-    return False
 
 
 async def test_real_server_tools_are_namespaced_called_and_stopped(tmp_path: Path) -> None:

@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 import app
-from tests.plugin_support import ArxivStandIn
-
-ECHO_SERVER = Path(__file__).with_name("mcp_echo_server.py")
+from tests.plugin_support import ECHO_SERVER, ArxivStandIn
 
 
 def write_settings(tmp_path: Path, text: str) -> None:

@@ -17,10 +17,9 @@ from typing import Any
 from agents.run import RunParts
 from agents.testing import ScriptedChatModel
 from tests.fixture_pages import ARTICLES, article_path
-from tests.plugin_support import ArxivStandIn, atom_entry, atom_feed, write_distribution
+from tests.plugin_support import ECHO_SERVER, ArxivStandIn, atom_entry, atom_feed, process_gone, write_distribution
 from tests.research_brain import Brain, unfenced
 from tests.research_harness import build_parts, build_runner, small_options
-from tests.test_mcp_client import ECHO_SERVER, process_gone
 from tools.builtin import BuiltinTools
 from tools.extract import extract_result
 from tools.mcp_client import McpServerOptions

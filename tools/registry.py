@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,10 +149,8 @@ class ToolRegistry:
 
     def build(self, obj: Any, origin: str = "built-in", *, name: str | None = None) -> Tool:
         """Turn a typed function, LangChain tool or ``Tool`` into a ``Tool`` without registering it."""
-        if isinstance(obj, Tool):
-            tool = obj if name is None else Tool(name, obj.description, obj.parameters, obj.call, obj.origin)
-            if tool.origin != origin and origin != "built-in":
-                tool = Tool(tool.name, tool.description, tool.parameters, tool.call, origin)
+        if isinstance(obj, Tool):  # a plugin's origin wins over the one the Tool was made with
+            tool = replace(obj, name=name or obj.name, origin=obj.origin if origin == "built-in" else origin)
         else:
             tool_name, description, parameters, call = to_tool_parts(obj, name=name, origin=origin)
             tool = Tool(tool_name, description, parameters, call, origin)
