@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import httpx
-
 from agents.errors import ModelNotFoundError
 
 _LOCAL_HINT = "set QUARRY_LLM__MODEL=/path/to/model.gguf (or llm.model in quarry.toml) to use a local file"
@@ -55,6 +53,7 @@ def resolve_model(reference: str, models_dir: Path, *, endpoint: str | None = No
 
 def download(reference: str, models_dir: Path, *, endpoint: str | None = None) -> Path:
     """Download ``owner/repo/file.gguf`` into ``models_dir/owner/repo/`` with a progress bar."""
+    import httpx2  # huggingface_hub's HTTP client
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled
 
@@ -64,7 +63,7 @@ def download(reference: str, models_dir: Path, *, endpoint: str | None = None) -
     try:
         local_dir.mkdir(parents=True, exist_ok=True)
         path = hf_hub_download(repo_id=f"{owner}/{repo}", filename=filename, local_dir=local_dir, endpoint=endpoint)
-    except (EntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, httpx.HTTPError, OSError) as exc:
+    except (EntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, httpx2.HTTPError, OSError) as exc:
         reason = type(exc).__name__
         if isinstance(exc, EntryNotFoundError | HfHubHTTPError) and not isinstance(exc, OfflineModeIsEnabled):
             status = getattr(getattr(exc, "response", None), "status_code", None)

@@ -77,7 +77,7 @@ class Engine:
     cache: PrefixCache = field(default_factory=PrefixCache)
     users: int = 0
     grammars: dict[str, Any] = field(default_factory=dict)
-    utf8: Any = None  # (ok, after) tables from llm_sampling.utf8_tables, built on first use
+    vocab_tables: Any = None  # llm_vocab.VocabTables, built on the first constrained call
 
 
 _ENGINES: dict[tuple[str, int, int], Engine] = {}

@@ -78,8 +78,11 @@ def write_tiny_gguf(
     seed: int = 0,
     qtype: str = "f32",
     weight_scale: float = 0.02,
+    tie_embeddings: bool = False,
 ) -> Path:
     """Write a random-weight llama GGUF to ``path`` and return it (``qtype``: f32, f16 or q8_0)."""
+    if n_embd % n_head:
+        raise ValueError("n_embd must be a multiple of n_head")
     path = Path(path)
     rng = np.random.default_rng(seed)
     tokens, scores, types = _vocab(vocab, rng)
@@ -117,7 +120,8 @@ def write_tiny_gguf(
     ones = np.ones(n_embd, dtype=np.float32)
     _tensor(writer, "token_embd.weight", weight(n_vocab, n_embd) * 10, qtype)
     _tensor(writer, "output_norm.weight", ones, qtype)
-    _tensor(writer, "output.weight", weight(n_vocab, n_embd) * 10, qtype)
+    if not tie_embeddings:  # tied: llama.cpp reuses token_embd as the output layer
+        _tensor(writer, "output.weight", weight(n_vocab, n_embd) * 10, qtype)
     for i in range(n_layer):
         block = f"blk.{i}"
         _tensor(writer, f"{block}.attn_norm.weight", ones, qtype)
