@@ -51,10 +51,6 @@ class ScriptedApp(quarry.App):
             self._parts["runner"] = build_runner(home, parts)
         return self._parts["runner"]
 
-    def index_corpus(self, folder: Path) -> int:
-        """The CLI's ``--corpus`` hook; the tests give no corpus, so nothing to index."""
-        raise AssertionError(f"no corpus expected in CLI tests, got {folder}")
-
 
 def scripted_app(home: Path, search_url: str, brain: Brain | None = None) -> ScriptedApp:
     """A scripted app whose data directory is ``home``."""
@@ -62,6 +58,19 @@ def scripted_app(home: Path, search_url: str, brain: Brain | None = None) -> Scr
     if brain is not None:
         app.brain = brain
     return app
+
+
+def real_app_env(model_url: str, web_url: str) -> dict[str, str]:
+    """``QUARRY_*`` settings for the unmodified app: chat and embeddings from a scripted
+    OpenAI-compatible server (``tests.scripted_openai``), search and pages from the fixture web."""
+    return {
+        "QUARRY_LLM__BACKEND": "openai", "QUARRY_LLM__BASE_URL": model_url, "QUARRY_LLM__MODEL": "scripted",
+        "QUARRY_LLM__MAX_RETRIES": "0", "QUARRY_MEMORY__EMBEDDING_BACKEND": "openai",
+        "QUARRY_MEMORY__EMBEDDING_BASE_URL": model_url, "QUARRY_MEMORY__EMBEDDING_MODEL": "hashing",
+        "QUARRY_SEARCH__BACKENDS": '["searxng"]', "QUARRY_SEARCH__SEARXNG_URL": web_url,
+        "QUARRY_SEARCH__MIN_INTERVAL_S": "0", "QUARRY_FETCH__ALLOW": '["127.0.0.1"]',
+        "QUARRY_FETCH__USE_CACHE": "false", "QUARRY_FETCH__RETRIES": "0",
+    }
 
 
 def small_budget() -> list[str]:

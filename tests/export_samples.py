@@ -4,8 +4,13 @@ sources and knowledge graph, and a run folder laid out as ``agents/publish.py`` 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterable
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from agents.report import Citation, Contradiction, Reference, Report, Section, Sentence, Verification
 
@@ -92,3 +97,44 @@ def write_run_folder(runs_dir: Path, report: Report, *, status: str | None = Non
               {"type": "run_finished", "run_id": report.run_id, "ts": 2.0, "status": report.status}]
     (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
     return folder
+
+
+class Collector(HTMLParser):
+    """Every start tag with its attributes, and the document's text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> Collector:
+    """The tags and text of an HTML page."""
+    collector = Collector()
+    collector.feed(page)
+    return collector
+
+
+def poppler(name: str) -> str:
+    """The path of a poppler-utils tool (pdftotext, pdftoppm); fails clearly when missing."""
+    path = shutil.which(name)
+    assert path, f"{name} is missing: install Debian's poppler-utils (tests/system-packages.txt)"
+    return path
+
+
+def coloured_pixels(pngs: Iterable[Path], match: Callable[[int, int, int], bool]) -> int:
+    """How many pixels of the images ``match`` (r, g, b)."""
+    count = 0
+    for png in pngs:
+        pixels: Iterable[tuple[int, int, int]] = Image.open(png).convert("RGB").get_flattened_data()  # type: ignore[assignment]
+        count += sum(1 for r, g, b in pixels if match(r, g, b))
+    return count

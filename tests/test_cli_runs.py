@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import app as quarry
 from agents.settings import Settings
+from tests.cli_harness import real_app_env
 from tests.export_samples import sample_report, write_run_folder
+from tests.scripted_openai import ScriptedOpenAI
 from ui.commands.runs import delete_checkpoints, list_runs, show_run
 from ui.errors import BadInputError, RunNotFoundError
 from ui.manifest import complete_manifest, file_sha256
@@ -102,3 +105,56 @@ def test_complete_manifest(settings: Settings, tmp_path: Path) -> None:
     assert data["budget_use"]["minutes"] == {"used": 0.1, "limit": 2} and data["budget_use"]["ran_out"] == ["pages"]
     assert json.loads((folder / "manifest.json").read_text()) == data
     assert (settings.cache_dir / "model-hashes.json").is_file()
+
+
+@pytest.fixture
+def embeddings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Embeddings from the scripted OpenAI-compatible loopback server, through the real settings."""
+    with ScriptedOpenAI(lambda messages, schema: {}) as server:
+        for name, value in real_app_env(server.base_url, "http://127.0.0.1:9").items():
+            monkeypatch.setenv(name, value)
+        yield
+
+
+def hashing_app(settings: Settings) -> quarry.App:
+    """The real app, built from the environment's settings, with its data directory in ``settings.home``."""
+    return quarry.build_app(home=settings.home)
+
+
+@pytest.mark.usefixtures("embeddings")
+def test_delete_forget_removes_what_the_run_fetched(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    app = hashing_app(settings)
+    memory = app.memory()
+    mine, _ = memory.add_source("http://127.0.0.1/mine.html", "Mine", "Perovskite cells degrade in humid air. " * 5,
+                                run_id="r-forget")
+    reused, _ = memory.add_source("http://127.0.0.1/old.html", "Old", "Silicon cells last for decades. " * 5,
+                                  run_id="earlier")
+    folder = write_run_folder(settings.runs_dir, sample_report("r-forget"))
+    (folder / "sources.json").write_text(json.dumps([
+        {"url": "http://127.0.0.1/mine.html", "status": "fetched", "source_id": mine.id},
+        {"url": "http://127.0.0.1/old.html", "status": "memory", "source_id": reused.id},
+    ]))
+    assert quarry.main(["runs", "delete", "r-forget", "--forget"], app=hashing_app(settings)) == 0
+    assert "chunks forgotten from memory" in capsys.readouterr().out
+    app.close()
+    app = hashing_app(settings)
+    assert app.memory().get_source(mine.id) is None and app.memory().get_source(reused.id) is not None
+    app.close()
+
+
+@pytest.mark.usefixtures("embeddings")
+def test_corpus_is_indexed_and_searched_locally(settings: Settings, tmp_path: Path) -> None:
+    from ui.cli import index_corpus
+
+    corpus = tmp_path / "papers"
+    corpus.mkdir()
+    (corpus / "notes.md").write_text("# Perovskite notes\n\nOur lab measured a band gap of 1.58 eV.\n")
+    app = hashing_app(settings)
+    index_corpus(app, corpus, quiet=True)
+    assert app.settings.search.backends == ["local", "searxng"]
+    source = app.memory().source_by_url(str((corpus / "notes.md").resolve()))
+    assert source is not None and source.kind == "local"
+    index_corpus(app, corpus, quiet=True)  # incremental: unchanged, nothing duplicated
+    assert app.settings.search.backends == ["local", "searxng"]
+    assert app.memory().stats()["sources_by_kind"] == {"web": 0, "local": 1}
+    app.close()

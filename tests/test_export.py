@@ -4,46 +4,27 @@ poppler's pdftoppm and checked pixel by pixel)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from agents.report import Report
-from tests.export_samples import HOSTILE_URL, sample_graph, sample_report, sample_sources
+from tests.export_samples import (
+    HOSTILE_URL,
+    coloured_pixels,
+    parse,
+    poppler,
+    sample_graph,
+    sample_report,
+    sample_sources,
+)
 from ui.errors import BadInputError
 from ui.export import FORMATS, RunBundle, export, load_bundle, parse_formats, safe_url
 from ui.export import html as html_export
 from ui.export import markdown as md_export
 from ui.export.common import graph_from_json
 from ui.export.figure import render_svg
-
-
-class Collector(HTMLParser):
-    """Every start tag with its attributes, and the document's text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def parse(page: str) -> Collector:
-    collector = Collector()
-    collector.feed(page)
-    return collector
 
 
 @pytest.fixture
@@ -160,28 +141,18 @@ def test_safe_url_refuses(url: str) -> None:
     assert safe_url(url) is None
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    assert path, f"{name} is missing: install Debian's poppler-utils (tests/system-packages.txt)"
-    return path
-
-
 def test_pdf_has_text_and_figure(bundle: RunBundle, tmp_path: Path) -> None:
     pdf = export(bundle, tmp_path, ["pdf"])["pdf"]
-    text = subprocess.run([_tool("pdftotext"), "-layout", str(pdf), "-"], capture_output=True, text=True,
+    text = subprocess.run([poppler("pdftotext"), "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "Heat pumps in cold climates" in text
     assert "Knowledge graph" in text and "Cold-climate field study" in text
     assert '<script>alert("pwned")</script>' in text  # escaped text, printed literally
-    subprocess.run([_tool("pdftoppm"), "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    subprocess.run([poppler("pdftoppm"), "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page*.png"))
     assert pages
     # The figure's nodes are the only saturated colour in the document (text is black, links blue
     # only in the browser: print CSS makes them ink). Count strongly orange/green pixels.
-    coloured = 0
-    for page in pages:
-        image = Image.open(page).convert("RGB")
-        for r, g, b in image.get_flattened_data():  # type: ignore[misc]
-            if (r > 200 and 110 < g < 170 and b < 80) or (g > 140 and r < 120 and b < 110):
-                coloured += 1
+    coloured = coloured_pixels(pages, lambda r, g, b: (r > 200 and 110 < g < 170 and b < 80)
+                               or (g > 140 and r < 120 and b < 110))
     assert coloured > 20, "the knowledge-graph figure is missing from the PDF"

@@ -123,6 +123,9 @@ def _check_model_path(model: str) -> None:
 def validate(args: argparse.Namespace) -> tuple[str, ...]:
     """Check the inputs that need no run (formats, corpus, output folder); returns the formats."""
     formats = parse_formats(getattr(args, "format", None) or ",".join(DEFAULT_FORMATS))
+    minutes = getattr(args, "max_minutes", None)
+    if minutes is not None and minutes <= 0:
+        raise BadInputError("--max-minutes must be a positive number of minutes.")
     corpus = getattr(args, "corpus", None)
     if corpus and not Path(corpus).is_dir():
         raise BadInputError(f"The corpus folder {corpus} does not exist or is not a folder; check the path.")
@@ -169,6 +172,20 @@ def terminal_review(plan: dict[str, Any]) -> dict[str, Any]:
             err.print("Not understood; try again.")
 
 
+def index_corpus(app: App, folder: Path, *, quiet: bool = False) -> None:
+    """``--corpus DIR``: ingest the folder into memory (incrementally) and search it with ``local`` first."""
+    from ui.commands.index import index_directory
+
+    backends = list(app.settings.search.backends)
+    if "local" not in backends:
+        search = app.settings.search.model_copy(update={"backends": ["local", *backends]})
+        app.settings = app.settings.model_copy(update={"search": search})
+    report = index_directory(app.memory(), folder.expanduser())
+    if not quiet:
+        print(f"corpus {folder}: {len(report.added)} new, {len(report.replaced)} changed, "
+              f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped files", file=sys.stderr)
+
+
 def _limits(app: App) -> Limits:
     return Limits.from_settings(app.settings.budget, results_per_query=app.settings.search.results_per_query)
 
@@ -201,7 +218,7 @@ def run_one(app: App, args: argparse.Namespace, request: ResearchRequest, review
     sink = make_progress(mode, state=ProgressState(limits=vars(request.budget.limits(limits)),  # type: ignore[arg-type]
                                                    question=request.question))
     try:
-        outcome = execute(app.runner(), request, sink, base=limits,  # type: ignore[attr-defined]
+        outcome = execute(app.runner(), request, sink, base=limits,
                           reviewer=(reviewer or terminal_review) if request.review else None, settings=app.settings)
     finally:
         sink.close()
@@ -213,7 +230,7 @@ def run_batch_command(app: App, args: argparse.Namespace, defaults: ResearchRequ
     """``--batch FILE``: every question, a line per finished one, and a summary table."""
     items = read_batch(Path(args.batch))
     mode = _mode(args)
-    runner, limits = app.runner(), _limits(app)  # type: ignore[attr-defined]
+    runner, limits = app.runner(), _limits(app)
     json_sink = make_progress("json") if mode == "json" else None
 
     def one(item: BatchItem) -> ResearchOutcome:
@@ -259,7 +276,7 @@ def run_research(args: argparse.Namespace, app: App, *, configure: Callable[[App
         elif not request.question and not request.resume:
             raise BadInputError("Give a question to research, --resume RUN_ID or --batch FILE.")
         if getattr(args, "corpus", None) is not None:
-            app.index_corpus(Path(args.corpus))  # type: ignore[attr-defined]
+            index_corpus(app, Path(args.corpus), quiet=_mode(args) != "auto")
         if getattr(args, "batch", None):
             return run_batch_command(app, args, request)
         return run_one(app, args, request, reviewer)

@@ -188,7 +188,7 @@ def _dispatch(args: argparse.Namespace, app: App) -> int:
         args.resume, args.question, args.batch = args.run_id, None, None
         return run_research(args, app)
     folder = run_folder(runs_dir, args.run_id)
-    forgotten = forget_sources(app.memory(), folder) if args.forget else 0  # type: ignore[attr-defined]
+    forgotten = forget_sources(app.memory(), folder) if args.forget else 0
     shutil.rmtree(folder)
     delete_checkpoints(app.settings.checkpoints_path, args.run_id)
     note = f"{forgotten} chunks forgotten from memory" if args.forget else "memory keeps what it learned"

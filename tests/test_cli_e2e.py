@@ -1,0 +1,196 @@
+"""The ``research`` command end to end: the real app and CLI over the loopback fixture web, with only
+the chat model scripted (``tests.cli_harness``). Every format written (HTML escaped, citation links
+resolving, PDF with text and figure), ``--json`` progress, every exit code, a batch with a failing
+question, and Ctrl-C (a real SIGINT to a child process) followed by ``--resume``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import app as quarry
+from agents.errors import LLMConnectionError
+from tests.cli_harness import HOSTILE_PAGE, HOSTILE_TITLE, scripted_app, small_budget
+from tests.export_samples import coloured_pixels, parse, poppler
+from tests.research_brain import Brain
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "How do perovskite solar cells work?"
+
+
+class FailingBrain(Brain):
+    """The research brain, except that its server is unreachable for a question containing FAIL."""
+
+    def __call__(self, messages: Any, schema: Any) -> Any:
+        if "FAIL" in messages[-1]["content"]:
+            raise LLMConnectionError("The model server at http://127.0.0.1:9/v1 cannot be reached; start it.")
+        return super().__call__(messages, schema)
+
+
+def cli(home: Path, web: Any, argv: list[str], brain: Brain | None = None) -> int:
+    app = scripted_app(home, web.base_url, brain)
+    return quarry.main(argv, app=app)
+
+
+def test_every_format_written_escaped_and_linked(tmp_path: Path, fixture_web: Any,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    fixture_web.add_page("/articles/hostile.html", HOSTILE_PAGE)
+    out = tmp_path / "out"
+    code = cli(tmp_path / "home", fixture_web, ["research", QUESTION, *small_budget(), "--max-pages", "40",
+                                                "--format", "md,html,pdf,json", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "Report written" in printed.out
+    for name in ("report.md", "report.html", "report.pdf", "report.json", "manifest.json", "sources.json",
+                 "graph.json"):
+        assert (out / name).is_file(), name
+    sources = json.loads((out / "sources.json").read_text())
+    assert any(s["url"].endswith("/articles/hostile.html") and s["status"] == "fetched" for s in sources)
+
+    page = (out / "report.html").read_text()
+    doc = parse(page)
+    assert "script" not in [t for t, _ in doc.tags] and "img" not in [t for t, _ in doc.tags]
+    assert all(not k.startswith("on") for _, a in doc.tags for k in a)
+    assert HOSTILE_TITLE in "".join(doc.text)  # the hostile title is shown, as text
+    ids = {a["id"] for _, a in doc.tags if a.get("id")}
+    cites = [str(a["href"]) for t, a in doc.tags if t == "a" and (a.get("href") or "").startswith("#ref-")]
+    assert cites and all(h[1:] in ids for h in cites)
+    refs = [a["href"] for t, a in doc.tags if t == "a" and (a.get("href") or "").startswith("http://127.0.0.1")]
+    assert refs, "the reference list links to the sources"
+
+    report = json.loads((out / "report.json").read_text())
+    fetched = {s["source_id"] for s in sources if s["status"] in ("fetched", "memory")}
+    assert {r["source_id"] for r in report["references"]} <= fetched
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["quarry_version"] and manifest["queries"] and manifest["fetches"][0]["content_hash"]
+    assert manifest["budget_use"]["pages"]["limit"] == 40 and manifest["phases"]
+
+    pdf = out / "report.pdf"
+    text = subprocess.run([poppler("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert QUESTION in text and "References" in text
+    graph = json.loads((out / "graph.json").read_text())
+    subprocess.run([poppler("pdftoppm"), "-r", "30", "-png", str(pdf), str(tmp_path / "p")], check=True)
+    coloured = coloured_pixels(tmp_path.glob("p*.png"),
+                               lambda r, g, b: 60 < r < 100 and 105 < g < 140 and 150 < b < 185)
+    assert (coloured > 10) == bool(graph["nodes"]), (coloured, len(graph["nodes"]))
+
+
+def test_json_progress_is_json_lines(tmp_path: Path, fixture_web: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli(tmp_path / "home", fixture_web, ["research", QUESTION, *small_budget(), "--max-pages", "40",
+                                                "--json", "--format", "md"])
+    lines = capsys.readouterr().out.splitlines()
+    events = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert code == 0
+    assert events[0]["type"] == "run_started" and events[-1]["type"] == "result"
+    assert events[-1]["exit_code"] == 0 and events[-1]["files"]["md"].endswith("report.md")
+    assert all({"type", "run_id", "ts"} <= set(e) for e in events[:-1])
+
+
+def test_exit_code_3_when_a_budget_runs_out(tmp_path: Path, fixture_web: Any,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["research", QUESTION, *small_budget(), "--max-pages", "2", "--breadth", "2", "--quiet", "--format", "md"]
+    code = cli(tmp_path / "home", fixture_web, argv)
+    out = capsys.readouterr().out
+    assert code == 3 and "Budget ran out; report written" in out
+
+
+def test_exit_code_1_when_the_run_fails(tmp_path: Path, fixture_web: Any,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli(tmp_path / "home", fixture_web, ["research", "FAIL " + QUESTION, *small_budget(), "--quiet"],
+               FailingBrain())
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "resume" in err and "run " in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["research", QUESTION, "--format", "md,docx"],
+    ["research", QUESTION, "--corpus", "/no/such/folder"],
+    ["research", QUESTION, "--model", "/no/such/model.gguf"],
+    ["research", QUESTION, "--llm", "openai"],
+    ["research", QUESTION, "--max-minutes", "-1"],
+    ["research", "--resume", "20990101-000000-ffffff"],
+    ["research", "--batch", "/no/such/batch.txt"],
+    ["research"],
+])
+def test_exit_code_2_for_bad_input(tmp_path: Path, fixture_web: Any, capsys: pytest.CaptureFixture[str],
+                                   argv: list[str]) -> None:
+    assert cli(tmp_path / "home", fixture_web, argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("quarry: ") and "Traceback" not in err
+
+
+def test_exit_code_2_for_unknown_option(tmp_path: Path, fixture_web: Any) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli(tmp_path / "home", fixture_web, ["research", QUESTION, "--no-such-option"])
+    assert caught.value.code == 2
+
+
+def test_batch_with_a_failing_question(tmp_path: Path, fixture_web: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("\n".join([
+        "# two good questions and one that fails",
+        QUESTION,
+        json.dumps({"question": "FAIL this one", "depth": 0}),
+        json.dumps({"question": "What limits perovskite stability?", "format": "md,json", "max_pages": 30}),
+    ]) + "\n")
+    code = cli(tmp_path / "home", fixture_web, ["research", "--batch", str(batch), "--parallel", "2", "--json",
+                                                *small_budget(), "--max-pages", "30", "--out", str(tmp_path / "o")],
+               FailingBrain())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    summary = lines[-1]
+    assert summary["type"] == "batch_summary" and code == 1 and summary["exit_code"] == 1
+    rows = {row["line"]: row for row in summary["results"]}
+    assert [rows[n]["status"] for n in (2, 3, 4)] == ["complete", "failed", "complete"]
+    assert rows[3]["error"] and rows[3]["run_id"]
+    assert (tmp_path / "o" / "002" / "report.html").is_file()
+    assert (tmp_path / "o" / "004" / "report.json").is_file() and not (tmp_path / "o" / "004" / "report.html").exists()
+    results = [line for line in lines if line["type"] == "result"]
+    assert len(results) == 3
+
+
+def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    home = Path(os.environ["QUARRY_HOME"])
+    fixture_web.set_latency(0.4)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.cli_harness", fixture_web.base_url, "--", "research", QUESTION,
+         *small_budget(), "--max-pages", "40", "--format", "md"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    events_file: Path | None = None
+    while time.monotonic() < deadline:
+        found = list((home / "runs").glob("*/events.jsonl")) if (home / "runs").is_dir() else []
+        if found and '"status": "fetched"' in found[0].read_text():
+            events_file = found[0]
+            break
+        time.sleep(0.1)
+    assert events_file is not None, "the run never fetched a page"
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, (out, err)
+    run_id = events_file.parent.name
+    assert f"resume with `quarry research --resume {run_id}`" in err
+    first = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert not any(e["type"] == "run_finished" for e in first)
+    stored = {e["url"] for e in first if e["type"] == "page" and e.get("status") == "fetched"}
+
+    fixture_web.set_latency(0.0)
+    since = time.time()
+    code = cli(home, fixture_web, ["research", "--resume", run_id, "--quiet", "--format", "md,html"])
+    assert code == 0, capsys.readouterr().err
+    after = [json.loads(line) for line in events_file.read_text().splitlines()][len(first):]
+    assert after[0]["type"] == "run_resumed" and after[-1]["type"] == "run_finished"
+    refetched = {r.path for r in fixture_web.requests if r.ts >= since} & {u.split("127.0.0.1", 1)[1].split(":", 1)[-1]
+                                                                            for u in stored}
+    assert not {p for p in refetched if p.startswith("/articles/")}, refetched
+    assert (home / "runs" / run_id / "report.html").is_file()
