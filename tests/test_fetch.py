@@ -335,3 +335,12 @@ def test_localhost_by_name_is_refused_by_the_system_resolver() -> None:
 
     with pytest.raises(RefusedURLError, match="loopback"):
         check_url("http://localhost:8080/")
+
+
+async def test_pages_without_validators_or_lifetime_are_not_cached(fixture_web: FixtureWeb, tmp_path: Path) -> None:
+    f = Fetcher(_options(use_cache=True, cache_dir=tmp_path / "http"))
+    await f.fetch(fixture_web.url("/plain.txt"))
+    again = await f.fetch(fixture_web.url("/plain.txt"))
+    assert not again.from_cache and fixture_web.hits("/plain.txt") == 2
+    assert not list((tmp_path / "http").rglob("*.body"))
+    await f.aclose()

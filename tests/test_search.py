@@ -275,3 +275,12 @@ def test_fixture_search_covers_added_pages(fixture_web: FixtureWeb) -> None:
     hits = fixture_web.search("zeolite membranes", 5)
     assert [h["url"] for h in hits] == [fixture_web.url("/custom/zeolite.html")]
     assert hits[0]["title"] == "Zeolite sieves" and "membranes" in hits[0]["content"]
+
+
+async def test_build_search_wraps_a_local_search_function() -> None:
+    def search_fn(query: str, k: int) -> list[SearchResult]:
+        return [_result("file:///notes/perovskite.md", backend="memory")]
+
+    chain = build_search(SearchOptions(backends=("local",), min_interval_s=0), local=search_fn)
+    results = await chain.search("perovskite", 3)
+    assert [(r.url, r.backend) for r in results] == [("file:///notes/perovskite.md", "local")]

@@ -326,8 +326,8 @@ class Fetcher:
             return
         lower = {k.lower(): v for k, v in result.headers.items()}
         storable, fresh_until = freshness(lower, now)
-        if not storable:
-            return
+        if not storable or not (fresh_until > now or "etag" in lower or "last-modified" in lower):
+            return  # nothing could ever be served from this entry
         entry = CacheEntry(
             url=result.url, final_url=result.final_url, status=result.status,
             content_type=result.content_type, headers=result.headers, stored_at=now, fresh_until=fresh_until,

@@ -186,12 +186,19 @@ def build_backend(name: str, options: SearchOptions, local: SearchBackend | None
 
 def build_search(
     options: SearchOptions,
-    local: SearchBackend | None = None,
+    local: SearchBackend | Callable[[str, int], list[SearchResult]] | None = None,
     *,
     on_event: EventSink | None = None,
     memo: MutableMapping[str, list[SearchResult]] | None = None,
 ) -> SearchChain:
-    """The configured chain: backends in ``options.backends`` order, each paced by ``min_interval_s``."""
+    """The configured chain: backends in ``options.backends`` order, each paced by ``min_interval_s``.
+
+    ``local`` is the ``local`` backend, or a plain ``search_fn(query, k)`` to wrap in ``LocalBackend``.
+    """
+    if local is not None and not isinstance(local, SearchBackend):
+        from tools.search.local import LocalBackend
+
+        local = LocalBackend(local)
     backends = [build_backend(name, options, local) for name in options.backends]
     return SearchChain(backends, on_event=on_event, memo=memo, min_interval_s=options.min_interval_s,
                        timeout_s=options.timeout_s)
