@@ -159,6 +159,22 @@ def config_file() -> Path | None:
     return local if local.is_file() else None
 
 
+class _EnvWithoutMcp(PydanticBaseSettingsSource):
+    """``QUARRY_*`` variables minus ``mcp_servers``: the commands Quarry starts come from the TOML file only."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._env = env
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values = dict(self._env())
+        values.pop("mcp_servers", None)
+        return values
+
+
 class Settings(BaseSettings):
     """Everything configurable about Quarry, read once by ``app.py``."""
 
@@ -192,7 +208,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _EnvWithoutMcp(settings_cls, env_settings)]
         path = config_file()
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))

@@ -107,3 +107,16 @@ def test_terminal_output_is_cleaned() -> None:
     from ui.commands.tools import clean
 
     assert clean("ok\x1b[31m red\x1b[0m\x07 bell\nnext\ttab") == "ok red bell\nnext\ttab"
+
+
+def test_mcp_servers_come_from_the_settings_file_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "started"
+    monkeypatch.setenv("QUARRY_MCP_SERVERS__EVIL__COMMAND", sys.executable)
+    monkeypatch.setenv("QUARRY_MCP_SERVERS__EVIL__ARGS", json.dumps(["-c", f"open({str(marker)!r}, 'w')"]))
+    write_settings(tmp_path, echo_server_toml())
+    assert app.main(["tools", "--json"]) == 0
+    names = {tool["name"] for tool in json.loads(capsys.readouterr().out)}
+    assert "echo.echo" in names and not any(n.startswith("evil.") for n in names)
+    assert not marker.exists()
