@@ -4,6 +4,7 @@ and calls whose failures and timeouts become outcomes (never exceptions)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from typing import Annotated, Any, Literal
 
@@ -273,3 +274,48 @@ def test_event_sink_failure_does_not_break_calls() -> None:
     outcome = reg.call_sync("word_count", {"text": "a b"})
     assert outcome.ok and outcome.output == "2"
     assert seen == ["tool_call"]
+
+
+def test_unusable_signatures_and_schemas_are_clear_errors() -> None:
+    reg = ToolRegistry()
+
+    def star(*queries: str) -> str:
+        """Takes *args."""
+        return ""
+
+    def opaque(sock: socket.socket) -> str:
+        """Takes a socket."""
+        return ""
+
+    with pytest.raises(PluginError, match=r"takes \*args or \*\*kwargs"):
+        reg.register(star)
+    with pytest.raises(PluginError, match="not JSON"):
+        reg.register(opaque)
+    recursive = {"type": "object", "properties": {"node": {"$ref": "#/$defs/N"}},
+                 "$defs": {"N": {"type": "object", "properties": {"child": {"$ref": "#/$defs/N"}}}}}
+    with pytest.raises(PluginError, match="recursive"):
+        bounded_schema(recursive)
+    with pytest.raises(PluginError, match="does not define"):
+        bounded_schema({"type": "object", "properties": {"x": {"$ref": "#/$defs/Missing"}}})
+    assert len(reg) == 0
+
+
+async def test_outputs_are_normalized_to_text_or_results() -> None:
+    def numbers(n: int) -> list[int]:
+        """A list that is not search results."""
+        return list(range(n))
+
+    def nothing() -> None:
+        """Returns nothing."""
+
+    def empty() -> list[dict[str, str]]:
+        """No results."""
+        return []
+
+    reg = ToolRegistry()
+    for fn in (numbers, nothing, empty):
+        reg.register(fn)
+    assert (await reg.call("numbers", {"n": 3})).output == "[0, 1, 2]"
+    assert (await reg.call("nothing", {})).output == ""
+    found = await reg.call("empty", {})
+    assert found.ok and found.output == [] and found.observation() == "(no results)"
