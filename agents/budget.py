@@ -30,6 +30,9 @@ class Limits:
     chunks_per_prompt: int = 8  # passages shown to a model at once
     kg_batch: int = 6  # findings the knowledge-graph agent reads per model call
     kg_batches: int = 4  # model calls of the knowledge-graph agent per round
+    text_chars: int = 300  # longest free text a model may write in one field (sentences, findings)
+    max_sections: int = 6  # outline sections the planner may propose
+    max_items: int = 8  # longest list a model may write in one answer (findings, sentences, facts)
 
     @classmethod
     def from_settings(cls, budget: Any, **overrides: Any) -> Limits:

@@ -20,7 +20,8 @@ from typing import Any, Protocol
 from langgraph.runtime import Runtime
 
 from agents.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
-from agents.llm import ChatModel
+from agents.errors import StructuredOutputError
+from agents.llm import ChatModel, acomplete
 from tools.types import Document, FetchResult
 
 
@@ -173,6 +174,19 @@ class RunContext:
 
 
 Rt = Runtime[RunContext]
+
+
+async def ask(runtime: Rt, run_id: str, role: str, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
+    """One structured model call; a model that gives no valid answer yields None and a ``model_error`` event.
+
+    The graph handles the failure where it happens (each node has a fallback that needs no model), so
+    a weak or overloaded model degrades the report instead of crashing the run.
+    """
+    try:
+        return await acomplete(runtime.context.model(role), messages, schema=schema)
+    except StructuredOutputError as err:
+        emit(runtime, run_id, "model_error", role=role, schema=schema.get("title", ""), error=str(err))
+        return None
 
 
 def emit(runtime: Rt, run_id: str, type: str, **data: Any) -> None:

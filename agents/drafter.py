@@ -14,24 +14,23 @@ from typing import Any
 
 import prompts
 from agents.budget import may_search_again, round_allowance
-from agents.context import Rt, RunContext, emit
-from agents.llm import acomplete
+from agents.context import Rt, RunContext, ask, emit
 from agents.planner import make_subquestions
 from agents.reading import passage_dicts
 from agents.state import FindingRecord, ResearchState
 
-MAX_SENTENCES = 8
+MAX_SENTENCES = 6
 MAX_CHUNKS = 12
 MIN_SUPPORT = 2  # distinct passages a section needs before it is drafted without more research
 NOTHING_FOUND = "Quarry found no source it could read on this question, so this report makes no claims."
 
 
-def draft_schema(chunk_ids: list[str]) -> dict[str, Any]:
+def draft_schema(chunk_ids: list[str], text_chars: int = 300, max_items: int = MAX_SENTENCES) -> dict[str, Any]:
     """Schema of one section: sentences whose citations are ids from ``chunk_ids`` only."""
     sentence = {
         "type": "object",
         "properties": {
-            "text": {"type": "string", "minLength": 3, "maxLength": 400},
+            "text": {"type": "string", "minLength": 3, "maxLength": text_chars},
             "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
         },
         "required": ["text", "chunk_ids"],
@@ -39,7 +38,10 @@ def draft_schema(chunk_ids: list[str]) -> dict[str, Any]:
     return {
         "title": "Section",
         "type": "object",
-        "properties": {"sentences": {"type": "array", "items": sentence, "maxItems": MAX_SENTENCES}},
+        "properties": {
+            # at least one sentence: the drafter is only asked when the section has passages to cite
+            "sentences": {"type": "array", "items": sentence, "minItems": 1, "maxItems": min(max_items, MAX_SENTENCES)}
+        },
         "required": ["sentences"],
     }
 
@@ -112,7 +114,11 @@ async def draft_section(
         facts=related(state.get("facts", []), idset, 10),
         contradictions=related(state.get("contradictions", []), idset, 5),
     )
-    answer = await acomplete(ctx.model("drafter"), messages, schema=draft_schema(ids))
+    answer = await ask(
+        runtime, state["run_id"], "drafter", messages, draft_schema(ids, ctx.limits.text_chars, ctx.limits.max_items)
+    )
+    if answer is None:  # no valid draft: the section lists its cited findings as recorded
+        return from_findings(section_findings(section, state))
     return clean_sentences(answer, idset)
 
 
@@ -171,6 +177,7 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
             "section_drafted",
             section=title,
             sentences=len(sentences),
+            chunk_ids=sorted({i for sent in sentences for i in sent["chunk_ids"]}),
             tokens=ctx.tokens(),
             budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)),
         )

@@ -15,34 +15,34 @@ from typing import Any
 import prompts
 from agents import graphs
 from agents.budget import may_search_again, round_allowance
-from agents.context import Rt, RunContext, emit
-from agents.llm import acomplete
+from agents.context import Rt, RunContext, ask, emit
 from agents.planner import make_subquestions, plan_schema
 from agents.state import FindingRecord, ResearchState, SubQuestion
 
-MAX_ENTITIES = 12
-MAX_RELATIONS = 12
+MAX_ENTITIES = 8
+MAX_RELATIONS = 8
 CHUNK_CHARS = 1000
 
 
-def kg_schema(chunk_ids: list[str]) -> dict[str, Any]:
+def kg_schema(chunk_ids: list[str], text_chars: int = 300, max_items: int = MAX_RELATIONS) -> dict[str, Any]:
     """Schema of one extraction: entities and relations citing the passages shown."""
+    name = min(60, text_chars)
     entity = {
         "type": "object",
         "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 80},
-            "type": {"type": "string", "maxLength": 40},
-            "aliases": {"type": "array", "items": {"type": "string", "maxLength": 80}, "maxItems": 4},
-            "description": {"type": "string", "maxLength": 200},
+            "name": {"type": "string", "minLength": 1, "maxLength": name},
+            "type": {"type": "string", "maxLength": min(30, text_chars)},
+            "aliases": {"type": "array", "items": {"type": "string", "maxLength": name}, "maxItems": 2},
+            "description": {"type": "string", "maxLength": min(120, text_chars)},
         },
         "required": ["name", "type"],
     }
     relation = {
         "type": "object",
         "properties": {
-            "subject": {"type": "string", "minLength": 1, "maxLength": 80},
-            "relation": {"type": "string", "minLength": 1, "maxLength": 60},
-            "object": {"type": "string", "minLength": 1, "maxLength": 120},
+            "subject": {"type": "string", "minLength": 1, "maxLength": name},
+            "relation": {"type": "string", "minLength": 1, "maxLength": min(40, text_chars)},
+            "object": {"type": "string", "minLength": 1, "maxLength": min(80, text_chars)},
             "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
         },
         "required": ["subject", "relation", "object", "chunk_ids"],
@@ -51,8 +51,8 @@ def kg_schema(chunk_ids: list[str]) -> dict[str, Any]:
         "title": "GraphFacts",
         "type": "object",
         "properties": {
-            "entities": {"type": "array", "items": entity, "maxItems": MAX_ENTITIES},
-            "relations": {"type": "array", "items": relation, "maxItems": MAX_RELATIONS},
+            "entities": {"type": "array", "items": entity, "maxItems": min(max_items, MAX_ENTITIES)},
+            "relations": {"type": "array", "items": relation, "maxItems": min(max_items, MAX_RELATIONS)},
         },
         "required": ["entities", "relations"],
     }
@@ -133,7 +133,15 @@ async def extract_facts(runtime: Rt, run_id: str, batch: list[FindingRecord]) ->
         return []
     shown = [{"id": c.id, "text": c.text[:CHUNK_CHARS]} for c in chunks]
     messages = prompts.render("kg_extract", findings=batch, chunks=shown)
-    answer = await acomplete(ctx.model("extractor"), messages, schema=kg_schema([c.id for c in chunks]))
+    answer = await ask(
+        runtime,
+        run_id,
+        "extractor",
+        messages,
+        kg_schema([c.id for c in chunks], ctx.limits.text_chars, ctx.limits.max_items),
+    )
+    if answer is None:  # no valid extraction: this batch adds no facts
+        return []
     sources = {c.id: c.source_id for c in chunks}
     return await asyncio.to_thread(_merge, ctx, run_id, answer, sources)
 
@@ -153,16 +161,16 @@ async def propose_followups(runtime: Rt, state: ResearchState, analysis: dict[st
         findings=[f["text"] for f in state.get("findings", [])][-30:],
         breadth=ctx.limits.breadth,
     )
-    schema = plan_schema(ctx.limits.breadth)["properties"]["subquestions"]
+    schema = plan_schema(ctx.limits.breadth, ctx.limits.text_chars)["properties"]["subquestions"]
     schema = {
         "title": "FollowUps",
         "type": "object",
         "properties": {"subquestions": {**schema, "minItems": 0}},
         "required": ["subquestions"],
     }
-    answer = await acomplete(ctx.model("planner"), messages, schema=schema)
+    answer = await ask(runtime, state["run_id"], "planner", messages, schema)
     return make_subquestions(
-        answer.get("subquestions", []),
+        (answer or {}).get("subquestions", []),
         plan["outline"],
         round_no=state.get("round", 0) + 1,
         limit=ctx.limits.breadth,

@@ -17,26 +17,26 @@ from langgraph.types import interrupt
 
 import prompts
 from agents.budget import round_allowance
-from agents.context import Rt, emit
-from agents.llm import acomplete
+from agents.context import Rt, ask, emit
 from agents.state import Plan, ResearchState, SubQuestion
 
-MAX_SECTIONS = 8
+MAX_SECTIONS = 6
 
 
-def plan_schema(breadth: int) -> dict[str, Any]:
-    """JSON schema of the planner's answer, bounded by the breadth budget."""
+def plan_schema(breadth: int, text_chars: int = 300, sections: int = MAX_SECTIONS) -> dict[str, Any]:
+    """JSON schema of the planner's answer, bounded by the breadth budget and the answer size."""
+    short = min(80, text_chars)
     sub = {
         "type": "object",
         "properties": {
-            "question": {"type": "string", "minLength": 3, "maxLength": 300},
+            "question": {"type": "string", "minLength": 3, "maxLength": min(200, text_chars)},
             "queries": {
                 "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": 200},
+                "items": {"type": "string", "minLength": 1, "maxLength": min(100, text_chars)},
                 "minItems": 1,
                 "maxItems": 3,
             },
-            "section": {"type": "string", "maxLength": 120},
+            "section": {"type": "string", "maxLength": short},
         },
         "required": ["question", "queries", "section"],
     }
@@ -44,12 +44,12 @@ def plan_schema(breadth: int) -> dict[str, Any]:
         "title": "Plan",
         "type": "object",
         "properties": {
-            "brief": {"type": "string", "maxLength": 1200},
+            "brief": {"type": "string", "maxLength": 2 * text_chars},
             "outline": {
                 "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": 120},
+                "items": {"type": "string", "minLength": 1, "maxLength": short},
                 "minItems": 1,
-                "maxItems": MAX_SECTIONS,
+                "maxItems": max(1, min(sections, MAX_SECTIONS)),
             },
             "subquestions": {"type": "array", "items": sub, "minItems": 1, "maxItems": breadth},
         },
@@ -138,8 +138,14 @@ async def plan_research(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     messages = prompts.render(
         "planner", question=question, memory_notes=notes, breadth=ctx.limits.breadth, language=ctx.language
     )
-    answer = await acomplete(ctx.model("planner"), messages, schema=plan_schema(ctx.limits.breadth))
-    plan = make_plan(answer, question, ctx.limits.breadth)
+    answer = await ask(
+        runtime,
+        run_id,
+        "planner",
+        messages,
+        plan_schema(ctx.limits.breadth, ctx.limits.text_chars, ctx.limits.max_sections),
+    )
+    plan = make_plan(answer or {}, question, ctx.limits.breadth)  # no valid plan: the question itself
     emit(runtime, run_id, "plan", plan=dict(plan), tokens=ctx.tokens())
     return {"plan": plan, "memory_notes": notes, "round": 0}
 

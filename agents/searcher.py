@@ -16,12 +16,11 @@ from typing import Any
 
 import prompts
 from agents import reading
-from agents.context import Rt, RunContext, emit
-from agents.llm import acomplete
+from agents.context import Rt, RunContext, ask, emit
 from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
 from tools.types import Link, SearchResult
 
-MAX_FINDINGS = 5
+MAX_FINDINGS = 4
 # The agent reads pages itself (fetch, store in memory, cite chunks), so the page-reading tool is
 # not offered: text it returned could not be cited or verified.
 READ_TOOLS = frozenset({"fetch_url"})
@@ -46,6 +45,7 @@ def pick_schema(n_results: int, allowance: int) -> dict[str, Any]:
             "picks": {
                 "type": "array",
                 "items": {"type": "integer", "enum": list(range(1, n_results + 1))},
+                "minItems": 1 if n_results and allowance else 0,  # read at least one result when there are any
                 "maxItems": max(allowance, 1),
             }
         },
@@ -53,17 +53,19 @@ def pick_schema(n_results: int, allowance: int) -> dict[str, Any]:
     }
 
 
-def findings_schema(chunk_ids: list[str], n_links: int) -> dict[str, Any]:
+def findings_schema(
+    chunk_ids: list[str], n_links: int, text_chars: int = 300, max_items: int = MAX_FINDINGS
+) -> dict[str, Any]:
     """Schema of the findings answer: cited ids limited to the passages shown."""
     finding = {
         "type": "object",
         "properties": {
-            "text": {"type": "string", "minLength": 3, "maxLength": 400},
+            "text": {"type": "string", "minLength": 3, "maxLength": text_chars},
             "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
         },
         "required": ["text", "chunk_ids"],
     }
-    props: dict[str, Any] = {"findings": {"type": "array", "items": finding, "maxItems": MAX_FINDINGS}}
+    props: dict[str, Any] = {"findings": {"type": "array", "items": finding, "maxItems": min(max_items, MAX_FINDINGS)}}
     required = ["findings"]
     if n_links:
         props["follow"] = {"anyOf": [{"type": "integer", "enum": list(range(1, n_links + 1))}, {"type": "null"}]}
@@ -104,6 +106,15 @@ def clean_findings(answer: dict[str, Any], allowed: set[str]) -> list[tuple[str,
         if text and ids:
             out.append((text, ids))
     return out
+
+
+def fallback_calls(tools: list[Any], queries: list[str], limit: int) -> list[tuple[str, dict[str, Any]]]:
+    """Tool calls made without the model: each suggested query to the first tool that takes a query."""
+    takes_query = [t for t in tools if "query" in t.parameters.get("properties", {})]
+    takes_query.sort(key=lambda t: t.name != "web_search")
+    if not takes_query:
+        return []
+    return [(takes_query[0].name, {"query": q[:200]}) for q in queries][:limit]
 
 
 def outcome_text(output: Any) -> str:
@@ -161,8 +172,11 @@ async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> 
         tools=tools,
         max_calls=ctx.limits.max_tool_calls,
     )
-    answer = await acomplete(ctx.model("searcher"), messages, schema=schema)
-    calls = [(c["tool"], dict(c.get("arguments") or {})) for c in answer["calls"]][: ctx.limits.max_tool_calls]
+    answer = await ask(runtime, task["run_id"], "searcher", messages, schema)
+    if answer is None:  # no valid choice: send the suggested queries to the first search tool
+        calls = fallback_calls(usable, sub["queries"], ctx.limits.max_tool_calls)
+    else:
+        calls = [(c["tool"], dict(c.get("arguments") or {})) for c in answer["calls"]][: ctx.limits.max_tool_calls]
     done = await asyncio.gather(*(_call_tool(ctx, name, args) for name, args in calls))
     records = []
     for _output, record in done:
@@ -178,19 +192,22 @@ async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> 
     return [output for output, _ in done], records
 
 
-async def pick_results(ctx: RunContext, sub: SubQuestion, results: list[SearchResult], allowance: int) -> list[str]:
-    """Ask the model which results to read; returns their URLs."""
+async def pick_results(
+    runtime: Rt, run_id: str, sub: SubQuestion, results: list[SearchResult], allowance: int
+) -> list[str]:
+    """Ask the model which results to read (the top-ranked ones when it cannot say); returns their URLs."""
     if not results or allowance <= 0:
         return []
     shown = results[:20]
     listing = [{"n": i + 1, "title": r.title, "url": r.url, "snippet": r.snippet[:300]} for i, r in enumerate(shown)]
     messages = prompts.render("searcher_pick", subquestion=sub["question"], results=listing, allowance=allowance)
-    answer = await acomplete(ctx.model("searcher"), messages, schema=pick_schema(len(shown), allowance))
-    return picked_urls([int(n) for n in answer.get("picks", [])], shown, allowance)
+    answer = await ask(runtime, run_id, "searcher", messages, pick_schema(len(shown), allowance))
+    picks = list(range(1, len(shown) + 1)) if answer is None else [int(n) for n in answer.get("picks", [])]
+    return picked_urls(picks, shown, allowance)
 
 
 async def write_findings(
-    ctx: RunContext, sub: SubQuestion, chunks: list[dict[str, str]], links: list[Link], observations: list[str]
+    runtime: Rt, run_id: str, sub: SubQuestion, chunks: list[dict[str, str]], links: list[Link], observations: list[str]
 ) -> tuple[list[tuple[str, list[str]]], Link | None]:
     """Ask the model for findings over the passages shown; returns them and a link to follow."""
     ids = [c["id"] for c in chunks]
@@ -198,7 +215,12 @@ async def write_findings(
     messages = prompts.render(
         "searcher_findings", subquestion=sub["question"], chunks=chunks, links=listed, observations=observations
     )
-    answer = await acomplete(ctx.model("searcher"), messages, schema=findings_schema(ids, len(links)))
+    limits = runtime.context.limits
+    answer = await ask(
+        runtime, run_id, "searcher", messages, findings_schema(ids, len(links), limits.text_chars, limits.max_items)
+    )
+    if answer is None:  # no valid findings: none recorded, no link followed
+        return [], None
     follow = answer.get("follow")
     link = links[follow - 1] if isinstance(follow, int) and 1 <= follow <= len(links) else None
     return clean_findings(answer, set(ids)), link
@@ -212,7 +234,7 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
     lists = [o for o in outputs if isinstance(o, list)]
     observations = [str(o)[:1500] for o in outputs if isinstance(o, str) and o.strip()]
     results = collect_results(lists, set())
-    urls = await pick_results(ctx, sub, results, task["page_allowance"]) if not ctx.starved() else []
+    urls = await pick_results(runtime, run_id, sub, results, task["page_allowance"]) if not ctx.starved() else []
     pages = await reading.read_pages(runtime, run_id, sub["id"], urls)
     found: list[tuple[str, list[str]]] = []
     hops = 0
@@ -222,7 +244,7 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
         chunks = await reading.passages(ctx, sub["question"], source_ids)
         if not chunks:
             break
-        more, link = await write_findings(ctx, sub, chunks, links, observations)
+        more, link = await write_findings(runtime, run_id, sub, chunks, links, observations)
         found.extend(more)
         observations = []
         if (

@@ -15,8 +15,7 @@ import re
 from typing import Any
 
 import prompts
-from agents.context import Rt, RunContext, emit
-from agents.llm import acomplete
+from agents.context import Rt, RunContext, ask, emit
 from agents.state import ResearchState
 
 SUPPORTED = 0.75  # share of content words found in the cited text: supported without a model call
@@ -142,7 +141,7 @@ def screen(sentence: str, cited: list[str], others: list[str]) -> str:
     return "judge"
 
 
-def judge_schema(candidate_ids: list[str]) -> dict[str, Any]:
+def judge_schema(candidate_ids: list[str], text_chars: int = 300) -> dict[str, Any]:
     """Schema of the judge's verdict; ids limited to the section's passages."""
     return {
         "title": "Verdict",
@@ -150,7 +149,7 @@ def judge_schema(candidate_ids: list[str]) -> dict[str, Any]:
         "properties": {
             "verdict": {"enum": ["supported", "recite", "rewrite", "remove"]},
             "chunk_ids": {"type": "array", "items": {"enum": candidate_ids}, "maxItems": 3},
-            "rewrite": {"type": "string", "maxLength": 400},
+            "rewrite": {"type": "string", "maxLength": text_chars},
         },
         "required": ["verdict", "chunk_ids", "rewrite"],
     }
@@ -176,17 +175,21 @@ def _texts(ctx: RunContext, sections: list[dict[str, Any]]) -> dict[str, str]:
     return {c.id: c.text for c in ctx.memory.get_chunks(ids)} if ids else {}
 
 
-async def judge(ctx: RunContext, sentence: dict[str, Any], texts: dict[str, str], pool: list[str]) -> dict[str, Any]:
-    """Ask the model whether the sentence is supported; returns its verdict."""
+async def judge(
+    runtime: Rt, run_id: str, sentence: dict[str, Any], texts: dict[str, str], pool: list[str]
+) -> dict[str, Any]:
+    """Ask the model whether the sentence is supported; returns its verdict ("remove" when it cannot say)."""
     cited = [{"id": i, "text": texts[i]} for i in sentence["chunk_ids"] if i in texts]
     others = [{"id": i, "text": texts[i]} for i in pool if i not in sentence["chunk_ids"]][:6]
     messages = prompts.render("verifier", sentence=sentence["text"], cited=cited, others=others)
-    result: dict[str, Any] = await acomplete(ctx.model("verifier"), messages, schema=judge_schema(pool or ["none"]))
-    return result
+    result = await ask(
+        runtime, run_id, "verifier", messages, judge_schema(pool or ["none"], runtime.context.limits.text_chars)
+    )
+    return dict(result) if result is not None else {"verdict": "remove", "chunk_ids": [], "rewrite": ""}
 
 
 async def verify_section(
-    runtime: Rt, section: dict[str, Any], texts: dict[str, str], counts: dict[str, int]
+    runtime: Rt, run_id: str, section: dict[str, Any], texts: dict[str, str], counts: dict[str, int]
 ) -> dict[str, Any]:
     """Check every sentence of one section; returns the section with verified sentences only."""
     ctx = runtime.context
@@ -203,7 +206,7 @@ async def verify_section(
         if verdict == "supported":
             result = {**sentence, "status": "supported"}
         elif verdict == "judge":
-            result = apply_verdict(sentence, await judge(ctx, sentence, texts, pool), texts)
+            result = apply_verdict(sentence, await judge(runtime, run_id, sentence, texts, pool), texts)
         else:
             result = None
         if result is None:
@@ -224,6 +227,6 @@ async def verify_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     sections = state.get("sections", [])
     texts = await asyncio.to_thread(_texts, ctx, sections)
     counts = {"checked": 0, "supported": 0, "changed": 0, "removed": 0}
-    verified = [await verify_section(runtime, s, texts, counts) for s in sections]
+    verified = [await verify_section(runtime, run_id, s, texts, counts) for s in sections]
     emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens())
     return {"sections": verified, "verification": counts}

@@ -19,26 +19,28 @@ from tools.builtin import BuiltinTools
 from tools.extract import extract_result
 from tools.fetch import Fetcher, FetchOptions
 from tools.registry import build_registry
+from tools.search.base import SearchBackend
 from tools.search.chain import SearchChain
 from tools.search.searxng import SearxngBackend
 
 
 def open_memory(path: Path) -> Any:
     """A Chroma store in ``path`` with the deterministic test embedder."""
-    from memory.store import Memory
-
     from memory.embeddings import HashingEmbedder
+    from memory.store import Memory
 
     return Memory.open(path, embedder=HashingEmbedder())
 
 
-def build_parts(home: Path, search_url: str, model: ChatModel, *, memory: Any = None) -> RunParts:
-    """Parts over the fixture web at ``search_url`` (a SearXNG-compatible base URL)."""
+def build_parts(
+    home: Path, search_url: str, model: ChatModel, *, memory: Any = None, backend: SearchBackend | None = None
+) -> RunParts:
+    """Parts over the fixture web at ``search_url`` (a SearXNG-compatible base URL), or over ``backend``."""
     from memory.store import Filters
 
     memory = memory if memory is not None else open_memory(home / "chroma")
     fetcher = Fetcher(FetchOptions(allow=("127.0.0.1",), use_cache=False, retries=0, deadline_s=20.0))
-    chain = SearchChain([SearxngBackend(search_url, timeout_s=5.0)])
+    chain = SearchChain([backend or SearxngBackend(search_url, timeout_s=5.0)])
     builtins = BuiltinTools(search=chain.search, fetch=fetcher.fetch, extract=extract_result)
     registry = build_registry(builtins=builtins.functions(), plugin_load=[])
     models = ModelPool.from_models({}, default=model)
@@ -51,6 +53,23 @@ def build_parts(home: Path, search_url: str, model: ChatModel, *, memory: Any = 
         filters=Filters,
         meta={"quarry_version": "test"},
     )
+
+
+def every_article(web: Any) -> SearchBackend:
+    """A search backend (the ``local`` backend's shape) that answers any query with the fixture articles."""
+    from tests.fixture_pages import ARTICLES, article_path
+    from tools.search.local import LocalBackend
+    from tools.types import SearchResult
+
+    def search(query: str, k: int) -> list[SearchResult]:
+        return [
+            SearchResult(
+                title=a.title, url=web.url(article_path(a.slug)), snippet=a.summary, rank=i + 1, backend="local"
+            )
+            for i, a in enumerate(ARTICLES[:k])
+        ]
+
+    return LocalBackend(search)
 
 
 def build_runner(home: Path, parts: RunParts) -> Runner:
