@@ -14,6 +14,7 @@ from typing import Any
 from ui.progress import ProgressState
 
 PHASE_LABELS = {
+    "start": "Run started",
     "plan": "Planning",
     "search": "Searching and reading",
     "graph": "Knowledge graph",

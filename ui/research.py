@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from agents.budget import Limits
@@ -25,10 +26,13 @@ Builder = Callable[[Settings], Any]
 
 
 def settings_for(settings: Settings, request: RunRequest) -> Settings:
-    """``settings`` with the request's search backends and model, when it names them."""
+    """``settings`` with the request's search backends (``local`` added for a corpus) and model."""
     changed = settings.model_copy(deep=True)
-    if request.search and list(request.search) != list(settings.search.backends):
-        changed.search = changed.search.model_copy(update={"backends": list(request.search)})
+    backends = list(request.search) or list(settings.search.backends)
+    if request.corpus and "local" not in backends:
+        backends.insert(0, "local")  # the corpus is searched through the local backend
+    if backends != list(settings.search.backends):
+        changed.search = changed.search.model_copy(update={"backends": backends})
     if request.model and request.model != settings.llm.model:
         changed.llm = changed.llm.model_copy(update={"model": request.model})
     return changed
@@ -72,9 +76,10 @@ class AppResearch:
         app = self._app_for(request)
         self._run_apps[run_id] = app
         if request.corpus:
-            ingest = getattr(app, "ingest_corpus", None)
-            if callable(ingest):
-                ingest(request.corpus, run_id=run_id)
+            index = getattr(app, "index_corpus", None)
+            if not callable(index):
+                return Outcome(status="failed", error="This Quarry build cannot index a corpus folder; leave it empty.")
+            index(Path(request.corpus))
         runner = app.runner()
         events = runner.stream(request.question, options_for(app.settings, request), run_id=run_id)
         return self._follow(runner, run_id, events, emit, stopped)

@@ -59,7 +59,7 @@ def _start(page: Any, server: str, question: str) -> None:
     support.open_app(page, f"{server}/", "New research")
     page.get_by_label("Question", exact=True).fill(question)
     page.get_by_role("button", name="Start research").click()
-    page.get_by_text("Waiting for your plan review").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Approve plan and continue").wait_for(timeout=60_000)
 
 
 def _approve(page: Any) -> None:
