@@ -163,7 +163,7 @@ async def test_robots_can_be_ignored_by_option(fixture_web: FixtureWeb) -> None:
 
 async def test_unreachable_robots_txt_disallows_the_site(fixture_web: FixtureWeb, fetcher: Fetcher) -> None:
     fixture_web.add_page("/robots.txt", "oops", "text/plain", status=503)
-    with pytest.raises(RefusedURLError, match=r"robots\.txt"):
+    with pytest.raises(RefusedURLError, match=r"robots\.txt could not be read \(it answered HTTP 503\)"):
         await fetcher.fetch(fixture_web.url("/"))
 
 

@@ -17,59 +17,29 @@ import asyncio
 import email.utils
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tools import body as bodies
 from tools.errors import FetchError, RefusedURLError, ToolError
+from tools.fetch_options import FetchOptions
 from tools.guard import AllowList, Resolver, acheck_url, split_url
 from tools.http_cache import CacheEntry, HttpCache, freshness
 from tools.pinned import PinnedTransport
 from tools.robots import RobotsCache
 from tools.types import FetchResult
 
+__all__ = ["FetchOptions", "Fetcher", "retry_after_seconds"]
+
 EventSink = Callable[[dict[str, Any]], None]
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ROBOTS_AGENT = "Quarry"
 _KEPT_HEADERS = ("content-type", "content-language", "last-modified", "etag", "cache-control", "link")
-
-
-@dataclass(frozen=True)
-class FetchOptions:
-    """How the fetcher behaves; mirrors ``agents.settings.FetchSettings`` plus the cache folder."""
-
-    concurrency: int = 16
-    per_host: int = 4
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 20.0
-    deadline_s: float = 45.0
-    max_bytes: int = 10_000_000
-    max_redirects: int = 5
-    retries: int = 2
-    respect_robots: bool = True
-    use_cache: bool = True
-    allow: tuple[str, ...] = ()
-    user_agent: str = "Quarry/0.1 (+https://github.com/quarry-research/quarry; deep-research bot)"
-    cache_dir: Path | None = None
-    backoff_s: float = 0.5  # first retry waits this long, doubling each time, unless Retry-After says
-    max_retry_after_s: float = 30.0  # a longer Retry-After fails the page instead of waiting
-    robots_max_bytes: int = 512_000
-    ca_file: Path | None = None  # extra trusted CA certificates (PEM), e.g. an intranet's own CA
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], *, cache_dir: Path | None = None) -> FetchOptions:
-        """Options from a settings mapping (``FetchSettings.model_dump()``); unknown keys are ignored."""
-        known = {f.name for f in fields(cls)}
-        chosen = {k: v for k, v in values.items() if k in known}
-        if "allow" in chosen:
-            chosen["allow"] = tuple(chosen["allow"])
-        return cls(**chosen, cache_dir=cache_dir)
 
 
 @dataclass
@@ -230,8 +200,8 @@ class Fetcher:
             addresses = await acheck_url(current, self._allow, self._resolver)
             target = httpx.URL(current)
             state.transport.backend.pin(target.raw_host.decode("ascii"), _port(target), addresses)
-            if check_robots and self.options.respect_robots and not await self._robots.allowed(current):
-                raise RefusedURLError(f"Refused {current}: the site's robots.txt disallows it for Quarry.")
+            if check_robots and self.options.respect_robots:
+                await self._check_robots(current)
             headers = entry.validators() if entry is not None and entry.final_url == current else {}
             try:
                 request = state.client.build_request("GET", target, headers=headers)
@@ -250,6 +220,16 @@ class Fetcher:
                 raise FetchError(f"{current} redirects to an invalid address {location!r}.") from exc
             self._emit("fetch_redirect", url=url, location=current)
         raise FetchError(f"{url} redirects more than {self.options.max_redirects} times; giving up.")
+
+    async def _check_robots(self, url: str) -> None:
+        rules = await self._robots.rules_for(url)
+        if rules.allows(url, ROBOTS_AGENT):
+            return
+        if rules.parser is None:  # unreadable robots.txt: RFC 9309 says assume everything is disallowed
+            raise RefusedURLError(
+                f"Refused {url}: the site's robots.txt could not be read ({rules.reason}), so Quarry stays away."
+            )
+        raise RefusedURLError(f"Refused {url}: the site's robots.txt disallows it for Quarry.")
 
     def _retry_wait(self, url: str, status: int, headers: httpx.Headers, attempt: int) -> float:
         wait = self.options.backoff_s * (2**attempt)

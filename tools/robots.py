@@ -90,9 +90,9 @@ class RobotsCache:
         try:
             status, text = await self._fetch(f"{origin}/robots.txt")
         except ToolError as exc:
-            return RobotsRules(None, allow_all=False, reason=f"robots.txt unreachable: {exc}")
+            return RobotsRules(None, allow_all=False, reason=f"fetching it failed: {type(exc).__name__}")
         if 400 <= status < 500:
             return RobotsRules(None, allow_all=True, reason=f"no robots.txt ({status})")
         if status >= 500 or status < 200:
-            return RobotsRules(None, allow_all=False, reason=f"robots.txt answered {status}")
+            return RobotsRules(None, allow_all=False, reason=f"it answered HTTP {status}")
         return RobotsRules(Protego.parse(text), allow_all=True)
