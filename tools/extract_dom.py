@@ -62,8 +62,10 @@ class DomBlock:
 
 
 def _tokens(el: etree._Element) -> set[str]:
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
-    return {t.lower() for t in _TOKEN_SPLIT.split(raw) if t}
+    cls, ident = el.get("class"), el.get("id")
+    if not cls and not ident:
+        return set()
+    return {t.lower() for t in _TOKEN_SPLIT.split(f"{cls or ''} {ident or ''}") if t}
 
 
 def _link_dense(el: etree._Element) -> bool:
@@ -258,18 +260,18 @@ def block_score(b: DomBlock) -> float:
 
 def best_region(blocks: list[DomBlock], root: etree._Element) -> etree._Element:
     """The element whose blocks have the highest summed score (ties: the deeper element)."""
-    scores: Counter[etree._Element] = Counter()
+    scores: dict[etree._Element, float] = {}
     for b in blocks:
         s = block_score(b)
         node: etree._Element | None = b.element
         while node is not None:
-            scores[node] += s
+            scores[node] = scores.get(node, 0.0) + s
             if node is root:
                 break
             node = node.getparent()
     if not scores:
         return root
-    return max(scores, key=lambda e: scores[e])
+    return max(scores, key=scores.__getitem__)
 
 
 def inside(blocks: list[DomBlock], region: etree._Element) -> list[DomBlock]:
@@ -318,3 +320,37 @@ def repeated_units(region: etree._Element) -> tuple[float, int]:
         if words > best_words:
             best_words, best_count = words, count
     return best_words / total, best_count
+
+
+DEDUP_WORDS = 8  # a repeated block this long is a duplicate rendering (mobile/desktop copies), not content
+
+
+def dedupe(blocks: list[Block]) -> list[Block]:
+    """``blocks`` without later repeats of a long block (short ones, like prices, may repeat)."""
+    seen: set[str] = set()
+    out: list[Block] = []
+    for b in blocks:
+        text = b.plain()
+        if len(text.split()) >= DEDUP_WORDS:
+            key = " ".join(text.lower().split())
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(b)
+    return out
+
+
+def content_links(root: etree._Element, text: str, base: str | None) -> list[Link]:
+    """Absolute links under ``root`` whose anchor text appears in the extracted ``text``."""
+    flat = " ".join(text.split())
+    out: list[Link] = []
+    seen: set[tuple[str, str]] = set()
+    for a in root.iter("a"):
+        anchor = " ".join(a.text_content().split()) if isinstance(a, lxml_html.HtmlElement) else ""
+        if len(anchor) < 2 or anchor not in flat:
+            continue
+        url = absolute_url(a.get("href") or "", base)
+        if url and (url, anchor) not in seen:
+            seen.add((url, anchor))
+            out.append(Link(url=url, text=anchor))
+    return out

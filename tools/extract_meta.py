@@ -31,7 +31,17 @@ class PageMeta:
     canonical_url: str | None = None
     site_name: str | None = None
     description: str | None = None
+    og_type: str | None = None
     jsonld: list[dict[str, Any]] = field(default_factory=list)
+
+    def is_product(self) -> bool:
+        """Whether the page declares itself the page of one product (JSON-LD or Open Graph)."""
+        types = [jsonld_types(o) for o in self.jsonld]
+        if any(t & {"itemlist", "collectionpage", "searchresultspage", "offercatalog"} for t in types):
+            return False
+        products = sum(1 for t in types if t & {"product", "productgroup"})
+        og_product = (self.og_type or "").lower().replace(":", ".") in ("product", "product.item", "og.product")
+        return products == 1 or (products == 0 and og_product)
 
 
 def _metas(tree: lxml_html.HtmlElement) -> dict[str, str]:
@@ -185,6 +195,7 @@ def read_meta(tree: lxml_html.HtmlElement, url: str | None) -> PageMeta:
         language=_language(tree, metas),
         canonical_url=_canonical(tree, metas, url),
         site_name=metas.get("og:site_name") or None,
+        og_type=metas.get("og:type") or None,
         description=metas.get("og:description") or metas.get("description") or None,
         jsonld=objs,
     )

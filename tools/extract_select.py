@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 import trafilatura
 from lxml import html as lxml_html
 
-from tools.extract_blocks import Block, blocks_from_xml, links_from_xml, word_count
-from tools.extract_dom import best_region, inside, prune, region_links, repeated_units, segment
+from tools.extract_blocks import Block, blocks_from_xml, render_text, word_count
+from tools.extract_dom import best_region, content_links, dedupe, inside, prune, repeated_units, segment
 from tools.extract_jsonld import jsonld_blocks
 from tools.extract_meta import PageMeta
 from tools.types import Link
 
 UNIT_SHARE = 0.5  # repeated units must hold at least this share of the region's words ...
 UNIT_COUNT = 5  # ... and be at least this many, for the page to read as posts/cards/rows
+FAST = False  # trafilatura's readability/jusText comparison: the DOM candidate covers its cases, cheaper
 THIN_WORDS = 40  # below this many words a candidate is too thin to stand on its own
 
 
@@ -43,15 +44,16 @@ def trafilatura_candidate(tree: lxml_html.HtmlElement, url: str | None) -> Choic
             url=url,
             include_comments=False,
             include_tables=True,
-            include_formatting=True,
-            include_links=True,
+            include_formatting=False,
+            include_links=False,
             with_metadata=False,
+            fast=FAST,
         )
     except (ValueError, TypeError, RecursionError, AttributeError, IndexError):
         return None
     if doc is None or isinstance(doc, dict) or doc.body is None:
         return None
-    return Choice(blocks=blocks_from_xml(doc.body), links=links_from_xml(doc.body, url), source="trafilatura")
+    return Choice(blocks=blocks_from_xml(doc.body), source="trafilatura")
 
 
 def dom_candidate(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Choice, bool]:
@@ -64,22 +66,26 @@ def dom_candidate(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Choice,
     share, count = repeated_units(region)
     units = share >= UNIT_SHARE and count >= UNIT_COUNT
     chosen = [b.block for b in inside(blocks, region)]
-    links = region_links(region, url)
-    return Choice(blocks=chosen, links=links, source="dom", page_type="units" if units else "page"), units
+    return Choice(blocks=chosen, source="dom", page_type="units" if units else "page"), units
 
 
 def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta) -> Choice:
-    """The best content of the page: trafilatura, unless the page is made of units or it came back thin."""
+    """The best content of the page: trafilatura, unless the page is made of units or it came back thin.
+
+    On a product page repeated units are reviews or related products, so they never win there.
+    """
     traf = trafilatura_candidate(tree, url)
     dom, units = dom_candidate(tree, url)
+    product = meta.is_product()
     t_words = word_count(traf.blocks) if traf else 0
     d_words = word_count(dom.blocks)
-    if traf is None or (units and d_words >= t_words * 0.5) or (t_words < THIN_WORDS and d_words > t_words):
-        chosen = dom
-    else:
-        chosen = traf
+    use_dom = units and not product and d_words >= t_words * 0.5
+    chosen = dom if traf is None or use_dom or (t_words < THIN_WORDS and d_words > t_words) else traf
+    chosen.page_type = "product" if product else chosen.page_type if chosen is dom else "article"
     extra = jsonld_blocks(meta.jsonld, chosen.blocks)
     if extra:
         chosen.blocks = extra + chosen.blocks
         chosen.source += "+jsonld"
+    chosen.blocks = dedupe(chosen.blocks)
+    chosen.links = content_links(tree, render_text(chosen.blocks), url)
     return chosen
