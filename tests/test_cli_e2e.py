@@ -13,14 +13,17 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 import app as quarry
 from agents.errors import LLMConnectionError
-from tests.cli_harness import HOSTILE_PAGE, HOSTILE_TITLE, scripted_app, small_budget
+from tests.cli_harness import HOSTILE_PAGE, HOSTILE_TITLE, real_app_env, scripted_app, small_budget
 from tests.export_samples import coloured_pixels, parse, poppler
 from tests.research_brain import Brain
+from tests.research_harness import resume_subquestions
+from tests.scripted_openai import ScriptedOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How do perovskite solar cells work?"
@@ -157,40 +160,55 @@ def test_batch_with_a_failing_question(tmp_path: Path, fixture_web: Any, capsys:
     assert len(results) == 3
 
 
-def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The unmodified ``python app.py research`` (model over the scripted OpenAI-compatible server):
+    SIGINT mid-search exits 130 naming the run; ``--resume`` finishes it without refetching pages."""
     home = Path(os.environ["QUARRY_HOME"])
-    fixture_web.set_latency(0.4)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.cli_harness", fixture_web.base_url, "--", "research", QUESTION,
-         *small_budget(), "--max-pages", "40", "--format", "md"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.monotonic() + 60
-    events_file: Path | None = None
-    while time.monotonic() < deadline:
-        found = list((home / "runs").glob("*/events.jsonl")) if (home / "runs").is_dir() else []
-        if found and '"status": "fetched"' in found[0].read_text():
-            events_file = found[0]
-            break
-        time.sleep(0.1)
-    assert events_file is not None, "the run never fetched a page"
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=60)
-    assert child.returncode == 130, (out, err)
-    run_id = events_file.parent.name
-    assert f"resume with `quarry research --resume {run_id}`" in err
-    first = [json.loads(line) for line in events_file.read_text().splitlines()]
-    assert not any(e["type"] == "run_finished" for e in first)
-    stored = {e["url"] for e in first if e["type"] == "page" and e.get("status") == "fetched"}
+    with ScriptedOpenAI(Brain(subquestions=resume_subquestions())) as server:
+        env = {**os.environ, **real_app_env(server.base_url, fixture_web.base_url)}
+        model = ["--llm", "openai", "--base-url", server.base_url, "--llm-model", "scripted"]
+        for name in ("QUARRY_LLM__BACKEND", "QUARRY_LLM__BASE_URL", "QUARRY_LLM__MODEL"):
+            env.pop(name)  # the chat model comes from the flags
+        fixture_web.set_latency(0.25)
+        child = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "research", QUESTION, *small_budget(), "--max-pages", "40",
+             *model, "--format", "md"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )
+        events_file = wait_for_fetch(home, child)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+        assert child.returncode == 130, (out, err)
+        run_id = events_file.parent.name
+        assert f"resume with `quarry research --resume {run_id}`" in err and "Traceback" not in err
+        first = [json.loads(line) for line in events_file.read_text().splitlines()]
+        assert not any(e["type"] == "run_finished" for e in first)
+        stored = {e["url"] for e in first if e["type"] == "page" and e.get("status") == "fetched"}
 
-    fixture_web.set_latency(0.0)
-    since = time.time()
-    code = cli(home, fixture_web, ["research", "--resume", run_id, "--quiet", "--format", "md,html"])
-    assert code == 0, capsys.readouterr().err
+        fixture_web.set_latency(0.0)
+        since = time.time()
+        for name, value in env.items():  # the same settings, in this process
+            if name.startswith("QUARRY_"):
+                monkeypatch.setenv(name, value)
+        code = quarry.main(["research", "--resume", run_id, *model, "--quiet", "--format", "md,html"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert str(home / "runs" / run_id / "report.html") in printed.out
     after = [json.loads(line) for line in events_file.read_text().splitlines()][len(first):]
     assert after[0]["type"] == "run_resumed" and after[-1]["type"] == "run_finished"
-    refetched = {r.path for r in fixture_web.requests if r.ts >= since} & {u.split("127.0.0.1", 1)[1].split(":", 1)[-1]
-                                                                            for u in stored}
-    assert not {p for p in refetched if p.startswith("/articles/")}, refetched
-    assert (home / "runs" / run_id / "report.html").is_file()
+    paths = {urlsplit(u).path for u in stored}
+    refetched = {r.path for r in fixture_web.requests if r.ts >= since} & paths
+    assert stored and not refetched, refetched
+
+
+def wait_for_fetch(home: Path, child: subprocess.Popen[str]) -> Path:
+    """The run's events.jsonl once it records a fetched page (the child still running)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and child.poll() is None:
+        found = list((home / "runs").glob("*/events.jsonl")) if (home / "runs").is_dir() else []
+        if found and '"status": "fetched"' in found[0].read_text():
+            return found[0]
+        time.sleep(0.1)
+    child.kill()
+    raise AssertionError(f"the run never fetched a page: {child.communicate()}")
