@@ -284,3 +284,20 @@ async def test_build_search_wraps_a_local_search_function() -> None:
     chain = build_search(SearchOptions(backends=("local",), min_interval_s=0), local=search_fn)
     results = await chain.search("perovskite", 3)
     assert [(r.url, r.backend) for r in results] == [("file:///notes/perovskite.md", "local")]
+
+
+async def test_events_reach_the_sink_bound_to_the_current_run() -> None:
+    import asyncio
+
+    from tools.events import event_sink
+
+    chain = SearchChain([ScriptedBackend("empty", []), ScriptedBackend("good", [_result("https://x.example/")])])
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+
+    async def run(name: str) -> None:
+        with event_sink(lambda e: seen[name].append(e["type"])):
+            await chain.search(f"query {name}", 3)
+
+    await asyncio.gather(run("a"), run("b"))
+    expected = ["search_backend_empty", "search_backend_answered", "search_done"]
+    assert seen == {"a": expected, "b": expected}

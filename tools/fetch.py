@@ -17,7 +17,7 @@ import asyncio
 import email.utils
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,7 @@ import httpx
 
 from tools import body as bodies
 from tools.errors import FetchError, RefusedURLError, ToolError
+from tools.events import EventSink, emit
 from tools.fetch_options import FetchOptions
 from tools.guard import AllowList, Resolver, acheck_url, split_url
 from tools.http_cache import CacheEntry, HttpCache, freshness
@@ -35,7 +36,7 @@ from tools.types import FetchResult
 
 __all__ = ["FetchOptions", "Fetcher", "retry_after_seconds"]
 
-EventSink = Callable[[dict[str, Any]], None]
+
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ROBOTS_AGENT = "Quarry"
@@ -345,8 +346,7 @@ class Fetcher:
         return response.status_code, data.data.decode("utf-8", errors="replace")
 
     def _emit(self, kind: str, **fields: Any) -> None:
-        if self.on_event is not None:
-            self.on_event({"type": kind, "ts": time.time(), **fields})
+        emit(self.on_event, {"type": kind, "ts": time.time(), **fields})
 
     def _emit_done(self, result: FetchResult, url: str) -> FetchResult:
         self._emit(

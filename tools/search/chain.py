@@ -5,7 +5,8 @@ rate limit (after which that backend is rested for its ``Retry-After``) or an em
 the next and is reported through ``on_event``; the first non-empty answer is deduplicated by
 normalized URL, re-ranked 1..n and returned; when every backend fails or answers nothing it raises
 ``SearchError`` (one sentence naming what each backend said), never an empty list. A query already
-answered (same normalized text and ``k``) is served from ``memo``, so a resumed run does not resend it.
+answered (same normalized text and ``k``) is served from ``memo`` when one is given (the run's own,
+kept with its checkpoint), so a resumed run does not resend it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from tools.errors import SearchError
+from tools.events import EventSink, emit
 from tools.search.base import BackendError, RateLimited, RateLimiter, SearchBackend
 from tools.types import SearchResult
 from tools.urls import dedupe_key
 
-EventSink = Callable[[dict[str, Any]], None]
 KNOWN_BACKENDS = ("duckduckgo", "searxng", "tavily", "brave", "local")
 
 
@@ -84,7 +85,8 @@ class SearchChain:
             raise SearchError("No search backend is configured; list at least one in the [search] backends setting.")
         self.backends = list(backends)
         self.on_event = on_event
-        self.memo: MutableMapping[str, list[SearchResult]] = memo if memo is not None else {}
+        # None: no memo (a long-lived app shared by many runs must not serve old answers forever).
+        self.memo: MutableMapping[str, list[SearchResult]] | None = memo
         self.timeout_s = timeout_s
         self.limiters = {
             b.name: RateLimiter(
@@ -99,7 +101,7 @@ class SearchChain:
         if not query:
             raise SearchError("The search query is empty; ask for something.")
         key = memo_key(query, k)
-        if key in self.memo:
+        if self.memo is not None and key in self.memo:
             self._emit("search_memo", query=query, count=len(self.memo[key]))
             return list(self.memo[key])
         problems: list[str] = []
@@ -107,7 +109,8 @@ class SearchChain:
             found = await self._try(backend, query, k, problems)
             if found:
                 results = dedupe(found)[:k]
-                self.memo[key] = results
+                if self.memo is not None:
+                    self.memo[key] = results
                 self._emit("search_done", query=query, backend=backend.name, count=len(results))
                 return list(results)
         raise SearchError(f"No search backend found anything for {query!r} ({'; '.join(problems)}); "
@@ -154,8 +157,7 @@ class SearchChain:
         return []
 
     def _emit(self, kind: str, **fields: Any) -> None:
-        if self.on_event is not None:
-            self.on_event({"type": kind, "ts": time.time(), **fields})
+        emit(self.on_event, {"type": kind, "ts": time.time(), **fields})
 
 
 def build_backend(name: str, options: SearchOptions, local: SearchBackend | None) -> SearchBackend:
