@@ -5,6 +5,7 @@ question, and Ctrl-C (a real SIGINT to a child process) followed by ``--resume``
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -212,3 +213,28 @@ def wait_for_fetch(home: Path, child: subprocess.Popen[str]) -> Path:
         time.sleep(0.1)
     child.kill()
     raise AssertionError(f"the run never fetched a page: {child.communicate()}")
+
+
+def test_review_edits_the_plan_then_runs_resume_re_exports(tmp_path: Path, fixture_web: Any,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    edited = "How long do perovskite cells last outdoors?"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"2 {edited}\nd 3\n\n"))  # the user's answers at the prompt
+    code = cli(home, fixture_web, ["research", QUESTION, *small_budget(), "--max-pages", "40", "--review",
+                                   "--quiet", "--format", "md"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "Plan" in printed.err and "How stable are perovskite cells?" in printed.err  # the plan was shown
+    (folder,) = (home / "runs").iterdir()
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    assert [e["type"] for e in events].count("run_paused") == 1
+    approved = next(e["plan"] for e in events if e["type"] == "plan_approved")
+    questions = [s["question"] for s in approved["subquestions"]]
+    assert questions == ["What is the band gap of perovskite absorbers?", edited]
+    assert {e["question"] for e in events if e["type"] == "search_started"} == set(questions)
+
+    assert not (folder / "report.html").exists()
+    assert cli(home, fixture_web, ["runs", "resume", folder.name, "--format", "html,json", "--quiet"]) == 0
+    assert (folder / "report.html").is_file() and (folder / "report.json").is_file()
+    assert cli(home, fixture_web, ["runs", "resume", "no-such-run"]) == 2
