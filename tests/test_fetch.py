@@ -344,3 +344,13 @@ async def test_pages_without_validators_or_lifetime_are_not_cached(fixture_web: 
     assert not again.from_cache and fixture_web.hits("/plain.txt") == 2
     assert not list((tmp_path / "http").rglob("*.body"))
     await f.aclose()
+
+
+async def test_robots_crawl_delay_spaces_requests_to_a_site(fixture_web: FixtureWeb) -> None:
+    fixture_web.add_page("/robots.txt", "User-agent: *\nCrawl-delay: 0.3\nDisallow: /private/\n", "text/plain")
+    f = Fetcher(_options(per_host=4))
+    before = time.monotonic()
+    results = await f.fetch_many([fixture_web.url(p) for p in ("/", "/plain.txt", "/notes.md")])
+    assert all(not isinstance(r, ToolError) for r in results)
+    assert time.monotonic() - before >= 0.6  # the third request could not start before two delays passed
+    await f.aclose()

@@ -31,7 +31,7 @@ from tools.fetch_options import FetchOptions
 from tools.guard import AllowList, Resolver, acheck_url, split_url
 from tools.http_cache import CacheEntry, HttpCache, freshness
 from tools.pinned import PinnedTransport
-from tools.robots import RobotsCache
+from tools.robots import RobotsCache, origin_of
 from tools.types import FetchResult
 
 __all__ = ["FetchOptions", "Fetcher", "retry_after_seconds"]
@@ -53,11 +53,20 @@ class _LoopState:
     slots: asyncio.Semaphore
     per_host: int
     hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    next_request: dict[str, float] = field(default_factory=dict)  # per origin, for robots.txt Crawl-delay
 
     def host_slot(self, host: str) -> asyncio.Semaphore:
         if host not in self.hosts:
             self.hosts[host] = asyncio.Semaphore(self.per_host)
         return self.hosts[host]
+
+    async def pace(self, origin: str, delay: float) -> None:
+        """Wait for this origin's turn so requests start at least ``delay`` seconds apart."""
+        now = time.monotonic()
+        start = max(now, self.next_request.get(origin, 0.0))
+        self.next_request[origin] = start + delay
+        if start > now:
+            await asyncio.sleep(start - now)
 
 
 @dataclass
@@ -202,7 +211,7 @@ class Fetcher:
             target = httpx.URL(current)
             state.transport.backend.pin(target.raw_host.decode("ascii"), _port(target), addresses)
             if check_robots and self.options.respect_robots:
-                await self._check_robots(current)
+                await self._check_robots(state, current)
             headers = entry.validators() if entry is not None and entry.final_url == current else {}
             try:
                 request = state.client.build_request("GET", target, headers=headers)
@@ -222,9 +231,12 @@ class Fetcher:
             self._emit("fetch_redirect", url=url, location=current)
         raise FetchError(f"{url} redirects more than {self.options.max_redirects} times; giving up.")
 
-    async def _check_robots(self, url: str) -> None:
+    async def _check_robots(self, state: _LoopState, url: str) -> None:
         rules = await self._robots.rules_for(url)
         if rules.allows(url, ROBOTS_AGENT):
+            delay = rules.crawl_delay(ROBOTS_AGENT)
+            if delay:
+                await state.pace(origin_of(url), min(delay, self.options.max_crawl_delay_s))
             return
         if rules.parser is None:  # unreadable robots.txt: RFC 9309 says assume everything is disallowed
             raise RefusedURLError(

@@ -32,6 +32,7 @@ class FetchOptions:
     backoff_s: float = 0.5  # first retry waits this long, doubling each time, unless Retry-After says
     max_retry_after_s: float = 30.0  # a longer Retry-After fails the page instead of waiting
     robots_max_bytes: int = 512_000
+    max_crawl_delay_s: float = 10.0  # robots.txt Crawl-delay is honoured up to this many seconds
     ca_file: Path | None = None  # extra trusted CA certificates (PEM), e.g. an intranet's own CA
 
     @classmethod
