@@ -354,3 +354,9 @@ async def test_robots_crawl_delay_spaces_requests_to_a_site(fixture_web: Fixture
     assert all(not isinstance(r, ToolError) for r in results)
     assert time.monotonic() - before >= 0.6  # the third request could not start before two delays passed
     await f.aclose()
+
+
+async def test_pdf_labelled_as_html_is_read_as_pdf(fixture_web: FixtureWeb, fetcher: Fetcher) -> None:
+    fixture_web.add_page("/mislabelled", fixture_web.pages["/report.pdf"].body, "text/html")
+    result = await fetcher.fetch(fixture_web.url("/mislabelled"))
+    assert result.content_type == "application/pdf" and result.text is None

@@ -266,6 +266,8 @@ class Fetcher:
             raise FetchError(f"{final_url} is {declared}, not a page Quarry reads (HTML, text, Markdown or PDF).")
         data = await self._read_body(final_url, response, self.options.max_bytes)
         kind = bodies.media_type(header, data.data, final_url)
+        if kind in bodies.TEXT_TYPES and data.data.startswith(b"%PDF-"):
+            kind = bodies.PDF_TYPE  # a PDF mislabelled as a page is still a PDF
         if kind not in bodies.ALLOWED_TYPES:
             raise FetchError(f"{final_url} is {kind}, not a page Quarry reads (HTML, text, Markdown or PDF).")
         if kind == bodies.PDF_TYPE and data.truncated:
