@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import app as quarry
+from agents.errors import LLMConnectionError
 from agents.settings import Settings
 from agents.testing import ScriptedChatModel
 from tests.research_brain import Brain
@@ -34,6 +35,16 @@ HOSTILE_PAGE = (
     "<img src=x onerror=alert(1)> in laboratory cells.</p>"
     "<script>document.title='pwned'</script></article></body></html>"
 )
+
+
+class FailingBrain(Brain):
+    """The research brain, except that its server is unreachable for a question containing FAIL."""
+
+    def __call__(self, messages: Any, schema: Any) -> Any:
+        """Answer, or fail like a model server that went away."""
+        if "FAIL" in messages[-1]["content"]:
+            raise LLMConnectionError("The model server at http://127.0.0.1:9/v1 cannot be reached; start it.")
+        return super().__call__(messages, schema)
 
 
 @dataclass

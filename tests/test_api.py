@@ -12,9 +12,7 @@ import pytest
 
 import app as quarry
 from agents.errors import RunError
-from agents.testing import ScriptedChatModel
-from tests.cli_harness import scripted_app
-from tests.research_harness import build_parts, build_runner
+from tests.cli_harness import FailingBrain, scripted_app
 from ui.errors import BadInputError
 
 QUESTION = "How do perovskite solar cells work?"
@@ -45,12 +43,10 @@ def test_research_returns_the_report(tmp_path: Path, fixture_web: Any) -> None:
 
 
 def test_failed_run_raises_with_run_id(tmp_path: Path, fixture_web: Any) -> None:
-    app = scripted_app(tmp_path / "home", fixture_web.base_url)
-    parts = build_parts(app.settings.home, fixture_web.base_url, ScriptedChatModel(default=lambda m, s: "no json"))
-    app._parts["runner"] = build_runner(app.settings.home, parts)  # a model that never answers validly
+    app = scripted_app(tmp_path / "home", fixture_web.base_url, FailingBrain())
     try:
         with pytest.raises(RunError) as caught:
-            quarry.research(QUESTION, app=app, max_pages=5)
+            quarry.research("FAIL " + QUESTION, app=app, max_pages=5)
     finally:
         app.close()
     assert caught.value.run_id and "resume" in str(caught.value)

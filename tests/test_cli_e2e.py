@@ -19,8 +19,14 @@ from urllib.parse import urlsplit
 import pytest
 
 import app as quarry
-from agents.errors import LLMConnectionError
-from tests.cli_harness import HOSTILE_PAGE, HOSTILE_TITLE, real_app_env, scripted_app, small_budget
+from tests.cli_harness import (
+    HOSTILE_PAGE,
+    HOSTILE_TITLE,
+    FailingBrain,
+    real_app_env,
+    scripted_app,
+    small_budget,
+)
 from tests.export_samples import coloured_pixels, parse, poppler
 from tests.research_brain import Brain
 from tests.research_harness import resume_subquestions
@@ -28,15 +34,6 @@ from tests.scripted_openai import ScriptedOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How do perovskite solar cells work?"
-
-
-class FailingBrain(Brain):
-    """The research brain, except that its server is unreachable for a question containing FAIL."""
-
-    def __call__(self, messages: Any, schema: Any) -> Any:
-        if "FAIL" in messages[-1]["content"]:
-            raise LLMConnectionError("The model server at http://127.0.0.1:9/v1 cannot be reached; start it.")
-        return super().__call__(messages, schema)
 
 
 def cli(home: Path, web: Any, argv: list[str], brain: Brain | None = None) -> int:
