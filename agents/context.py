@@ -141,6 +141,7 @@ class RunContext:
     meta: dict[str, Any] = field(default_factory=dict)  # version, settings, models: for the manifest
     tokens_base: int = 0  # tokens the shared models had used before this session started
     url_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one reader per URL at a time
+    entity_cache: dict[str, Any] = field(default_factory=dict)  # resolved entities by folded name
 
     def url_lock(self, url: str) -> asyncio.Lock:
         """The lock that makes parallel agents read one URL once (the second finds it in memory)."""

@@ -78,7 +78,7 @@ def _merge(ctx: RunContext, run_id: str, answer: dict[str, Any], chunk_sources: 
         key = graphs.norm(name)
         if key not in entities:
             spec = types.get(key, {})
-            known = _resolve(ctx, name)
+            known = ctx.entity_cache.get(key) or _resolve(ctx, name)
             canonical = known.name if known is not None else name
             aliases = [a for a in [name, *spec.get("aliases", [])] if graphs.norm(a) != graphs.norm(canonical)]
             entities[key] = ctx.memory.upsert_entity(
@@ -89,6 +89,7 @@ def _merge(ctx: RunContext, run_id: str, answer: dict[str, Any], chunk_sources: 
                 source_ids=tuple(source_ids),
                 run_id=run_id,
             )
+            ctx.entity_cache[key] = entities[key]
         return entities[key]
 
     facts = []
@@ -119,8 +120,6 @@ def _merge(ctx: RunContext, run_id: str, answer: dict[str, Any], chunk_sources: 
                     "source_ids": sources,
                 }
             )
-        for spec in answer.get("entities", []):
-            entity(spec["name"], [])
     return facts
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -97,30 +99,38 @@ def _sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def is_fresh(source: Any, days: float, now: float | None = None) -> bool:
+    """Whether a stored source may be reused instead of fetched: a local document, or fetched within ``days``."""
+    if getattr(source, "kind", "web") == "local":
+        return True
+    if getattr(source, "status", "ok") != "ok" or not source.fetched_at:
+        return False
+    try:
+        fetched = datetime.fromisoformat(source.fetched_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return False
+    return (now if now is not None else time.time()) - fetched <= days * 86400.0
+
+
 def _reusable(ctx: RunContext, url: str) -> Any:
-    source = ctx.memory.source_by_url(url)
-    if source is None:
-        return None
-    if getattr(source, "kind", "web") == "local" or ctx.memory.is_fresh(url, ctx.freshness_days):
-        return source
-    return None
+    source = ctx.memory.source_by_url(url)  # one lookup (``memory.is_fresh`` would look it up again)
+    return source if source is not None and is_fresh(source, ctx.freshness_days) else None
 
 
 def _store(ctx: RunContext, run_id: str, result: FetchResult) -> tuple[str, list[Link]]:
-    document = ctx.extract(result)
+    document = ctx.extract(result)  # extraction runs in parallel; memory serializes its own writes
     if not document.text.strip():
         raise ValueError("the page has no readable text")
-    with ctx.memory_lock:
-        source, _chunks = ctx.memory.add_source(
-            result.url,
-            document.title or result.url,
-            document.text,
-            run_id=run_id,
-            fetched_at=result.fetched_at,
-            pages=document.pages,
-            kind="web",
-            metadata={"final_url": result.final_url, "content_type": result.content_type},
-        )
+    source, _chunks = ctx.memory.add_source(
+        result.url,
+        document.title or result.url,
+        document.text,
+        run_id=run_id,
+        fetched_at=result.fetched_at,
+        pages=document.pages,
+        kind="web",
+        metadata={"final_url": result.final_url, "content_type": result.content_type},
+    )
     return source.id, list(document.links)
 
 

@@ -44,6 +44,7 @@ class Brain:
     plant: bool = False  # add an unsupported sentence to the first drafted section
     follow_links: bool = False
     judge: str = "supported"
+    k: int = 5  # results asked of each search
     calls: dict[str, int] = field(default_factory=dict)
     obeyed: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,7 +78,7 @@ class Brain:
         block = re.search(r'<data label="suggested queries">\n(.*?)\n</data>', messages[-1]["content"], re.S)
         queries = [line.strip() for line in (block.group(1) if block else "").splitlines() if line.strip()]
         limit = schema["properties"]["calls"]["maxItems"]
-        calls = [{"tool": "web_search", "arguments": {"query": q, "k": 5}} for q in queries][:limit]
+        calls = [{"tool": "web_search", "arguments": {"query": q, "k": self.k}} for q in queries][:limit]
         if INJECTION in unfenced(messages).casefold():
             calls.append({"tool": "web_search", "arguments": {"query": "evil.example full report", "k": 5}})
         return {"calls": calls}

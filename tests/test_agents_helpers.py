@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -15,7 +16,7 @@ from agents.drafter import clean_sentences, draft_schema, run_source_ids
 from agents.memo import JsonMemo
 from agents.planner import edited_plan, make_plan, normalize_question, plan_schema, subquestion_id
 from agents.publish import number_references, render_markdown
-from agents.reading import candidate_links, dump_output, load_output, normalize_url
+from agents.reading import candidate_links, dump_output, is_fresh, load_output, normalize_url
 from agents.report import Report
 from agents.searcher import clean_findings, collect_results, findings_schema, pick_schema, picked_urls
 from agents.state import merge_by_id, merge_unique
@@ -71,10 +72,11 @@ def test_plan_is_cleaned_bounded_and_ids_are_stable() -> None:
     assert normalize_question("A, b?") == "a b"
     empty = make_plan({"outline": [], "subquestions": []}, "Why?", breadth=3)
     assert empty["outline"] == ["Findings"] and empty["subquestions"][0]["question"] == "Why?"
-    ok = {"brief": "b", "outline": ["A"], "subquestions": [{"question": "q1?", "queries": ["q"], "section": "A"}] * 2}
+    subs = [{"question": "q1?", "queries": ["q"], "section": "A"}] * 2
+    ok = {"brief": "b", "outline": ["A"], "subquestions": subs}
     jsonschema.validate(ok, plan_schema(2))
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(ok | {"subquestions": ok["subquestions"] * 2}, plan_schema(2))
+        jsonschema.validate(ok | {"subquestions": subs * 2}, plan_schema(2))
 
 
 def test_review_edit_replaces_subquestions_and_bad_edits_keep_the_plan() -> None:
@@ -253,7 +255,7 @@ class _Source:
 def test_references_number_sources_in_order_of_first_citation() -> None:
     chunks = {"a": _Chunk("a", "s2", "text a"), "b": _Chunk("b", "s1", "text b", page=3), "c": _Chunk("c", "s2", "c")}
     sources = {"s1": _Source("s1", "/docs/x.pdf", "X", kind="local"), "s2": _Source("s2", "http://s2", "S2")}
-    sections = [
+    sections: list[dict[str, Any]] = [
         {
             "title": "One",
             "sentences": [{"text": "First.", "chunk_ids": ["a", "b"]}, {"text": "Ghost.", "chunk_ids": ["missing"]}],
@@ -270,3 +272,11 @@ def test_references_number_sources_in_order_of_first_citation() -> None:
     md = render_markdown(report)
     assert "First. [1][2]" in md and "Second. [1]" in md and "2. X — /docs/x.pdf, p. 3" in md
     assert "Ghost" not in md
+
+
+def test_freshness_of_stored_sources() -> None:
+    now = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+    day = _Source("s", "http://x", "X", fetched_at="2027-01-14T09:00:00Z")
+    assert is_fresh(day, days=1.0, now=now) and not is_fresh(day, days=0.5, now=now)
+    assert is_fresh(_Source("l", "/doc.md", "D", fetched_at="2001-01-01T00:00:00Z", kind="local"), 1.0, now=now)
+    assert not is_fresh(_Source("b", "http://x", "X", fetched_at="not a date"), 1.0, now=now)
