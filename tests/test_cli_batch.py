@@ -101,3 +101,15 @@ def test_parallel_runs_at_once(tmp_path: Path) -> None:
     results = run_batch([BatchItem(i, f"q{i}") for i in range(1, 5)], one, parallel=4)
     assert peak == 4 and [r.item.line for r in results] == [1, 2, 3, 4]
     assert batch_exit_code(results) == 3
+
+
+def test_interrupted_question_stops_the_batch(tmp_path: Path) -> None:
+    def one(item: BatchItem) -> ResearchOutcome:
+        if item.line == 2:
+            return ResearchOutcome(run_id="run-2", status="interrupted", exit_code=130, folder=tmp_path,
+                                   error="Stopped; resume with `quarry research --resume run-2`.")
+        return outcome(item, "complete", 0, tmp_path)
+
+    results = run_batch([BatchItem(i, f"q{i}") for i in range(1, 5)], one)
+    assert [r.item.line for r in results] == [1, 2]  # nothing started after Ctrl-C
+    assert batch_exit_code(results) == 130

@@ -118,14 +118,18 @@ def run_batch(items: list[BatchItem], run_one: Callable[[BatchItem], ResearchOut
               on_done: Callable[[BatchResult], None] | None = None) -> list[BatchResult]:
     """Run every item (``parallel`` at a time); a question that fails does not stop the others."""
     results: list[BatchResult | None] = [None] * len(items)
-    lock = threading.Lock()
+    lock, stop = threading.Lock(), threading.Event()
 
     def one(index: int) -> None:
+        if stop.is_set():
+            return
         item = items[index]
         try:
             result = BatchResult(item, outcome=run_one(item))
         except BadInputError as err:
             result = BatchResult(item, error=str(err))
+        if result.exit_code == EXIT_INTERRUPTED:
+            stop.set()  # Ctrl-C stopped this run: start no other
         with lock:
             results[index] = result
             if on_done is not None:
@@ -135,9 +139,15 @@ def run_batch(items: list[BatchItem], run_one: Callable[[BatchItem], ResearchOut
         for index in range(len(items)):
             one(index)
     else:
-        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="quarry-batch") as pool:
+        pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="quarry-batch")
+        try:
             for future in [pool.submit(one, i) for i in range(len(items))]:
                 future.result()
+        except KeyboardInterrupt:
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     return [r for r in results if r is not None]
 
 

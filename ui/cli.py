@@ -157,7 +157,8 @@ def terminal_review(plan: dict[str, Any]) -> dict[str, Any]:
         for i, sub in enumerate(subs, 1):
             err.print(f"  {i}. ", end="")
             err.out(str(sub.get("question", "")), highlight=False)
-        answer = input("Enter approves; 'N new text' replaces N; 'd N' drops N; 'a text' adds: ").strip()
+        err.print("Enter approves; 'N new text' replaces N; 'd N' drops N; 'a text' adds: ", end="")
+        answer = input().strip()  # the prompt went to stderr: stdout may be carrying --json lines
         if not answer:
             return {**plan, "subquestions": subs}
         head, _, rest = answer.partition(" ")
@@ -248,7 +249,17 @@ def run_batch_command(app: App, args: argparse.Namespace, defaults: ResearchRequ
             row = summary_rows([result])[0]
             print(f"[{row['line']}] {row['status']}: {row['question']} {row['run_id']}", file=sys.stderr, flush=True)
 
-    results = run_batch(items, one, parallel=args.parallel, on_done=done)
+    finished: list[BatchResult] = []
+
+    def record(result: BatchResult) -> None:
+        finished.append(result)
+        done(result)
+
+    try:
+        results = run_batch(items, one, parallel=args.parallel, on_done=record)
+    except KeyboardInterrupt:  # parallel runs stop at their last checkpoint when the app closes
+        results = sorted(finished, key=lambda r: r.item.line)
+        print("quarry: batch interrupted; resume unfinished runs with `quarry runs resume ID`.", file=sys.stderr)
     if mode == "json":
         print(json.dumps({"type": "batch_summary", "exit_code": batch_exit_code(results),
                           "results": summary_rows(results)}), flush=True)
