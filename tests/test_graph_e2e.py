@@ -233,3 +233,41 @@ def test_a_budget_running_out_still_drafts_and_says_so(
         assert len(pages) == 1
     else:
         assert "Section" not in brain.calls  # no drafting call past the token budget: findings as recorded
+
+
+def test_reflection_round_searches_the_graph_agents_follow_ups_and_hops_follow_links(
+    tmp_path: Path, fixture_web: Any
+) -> None:
+    follow = {
+        "question": "Who makes perovskite modules at scale?",
+        "queries": ["perovskite manufacturing"],
+        "section": "Efficiency",
+    }
+    fixture_web.add_page(
+        "/hub.html",
+        (
+            "<html><head><title>Zebracell overview</title></head><body><main><article><h1>Zebracell overview</h1>"
+            "<p>Zebracell perovskite absorbers are summarised here only briefly, and the band gap numbers are not "
+            "given on this page at all.</p><p>The measured band gaps are in <a href='/articles/perovskite-basics.html'>"
+            "the detailed article on perovskite basics</a>, which this overview does not repeat.</p>"
+            "</article></main></body></html>"
+        ),
+    )
+    brain = Brain(
+        follow_links=True,
+        followups=[[follow]],
+        subquestions=[
+            {"question": "What is the band gap of perovskites?", "queries": ["zebracell"], "section": "Materials"},
+        ],
+    )
+    _parts, events, _ = _run(tmp_path, fixture_web, brain, depth=1, max_hops=1, breadth=2, read_per_agent=1)
+    assert events[-1]["type"] == "run_finished"
+    rounds = [e for e in events if e["type"] == "followups"]
+    assert rounds and rounds[0]["subquestions"] == [follow["question"]]
+    searched = [e["question"] for e in events if e["type"] == "search_started"]
+    assert searched[0] == "What is the band gap of perovskites?" and follow["question"] in searched
+    hops = [e for e in events if e["type"] == "page" and e.get("hop")]
+    assert [e["url"] for e in hops] == [fixture_web.url("/articles/perovskite-basics.html")]
+    manifest = json.loads((tmp_path / "runs" / events[-1]["run_id"] / "manifest.json").read_text())
+    assert manifest["rounds"] >= 1 and 1 <= manifest["hops_used"] <= 2  # one hop per agent at most
+    assert manifest["pages_fetched"] <= 12
