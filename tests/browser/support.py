@@ -90,15 +90,6 @@ def server_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def streamlit_script_command(script: Path, port: int) -> list[str]:
-    """``streamlit run`` with the flags ``python app.py ui`` uses."""
-    from ui.commands.ui import streamlit_command
-
-    command = streamlit_command("127.0.0.1", port)
-    command[command.index(str(ROOT / "ui" / "streamlit_app.py"))] = str(script)
-    return command
-
-
 @contextmanager
 def browser() -> Iterator[Any]:
     """A headless Chromium (fresh profile per launch) driven by Playwright."""

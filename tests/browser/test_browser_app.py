@@ -11,7 +11,6 @@ Screenshots of each step land in ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.research_brain import Brain
 from tests.scripted_openai import ScriptedOpenAI
 
 pytestmark = pytest.mark.browser
+SECRET = "sk-test-never-shown-in-the-page"
 
 HOSTILE_PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <title>&lt;script&gt;alert('title')&lt;/script&gt; Perovskite perovskite field notes</title></head>
@@ -55,6 +55,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             QUARRY_FETCH__ALLOW='["127.0.0.1"]', QUARRY_FETCH__USE_CACHE="false", QUARRY_FETCH__RETRIES="0",
             QUARRY_BUDGET__BREADTH="2", QUARRY_BUDGET__DEPTH="0", QUARRY_BUDGET__MAX_PAGES="8",
             QUARRY_BUDGET__MAX_HOPS="0", QUARRY_BUDGET__MAX_MINUTES="5",
+            OPENAI_API_KEY=SECRET,
         )
         command = [support.python(), str(support.ROOT / "app.py"), "ui", "--port", str(port)]
         with support.serve(command, port, env, support.ARTIFACTS / "app_run.log") as url:
@@ -122,6 +123,7 @@ def test_a_research_run_in_the_browser(app_server: str, chrome: Any, tmp_path: P
     page.get_by_text("Claims checked").wait_for(timeout=60_000)
     run_id = re.search(r"[?&]run=([^&]+)", page.url)
     assert run_id is not None
+    support.open_app(page, page.url, "Claims checked")  # a deep link to the report opens it at the top
     support.shot(page, "app-04-report")
 
     # The hostile page is inert: literal text, no script, no image, no javascript: link.
@@ -134,8 +136,10 @@ def test_a_research_run_in_the_browser(app_server: str, chrome: Any, tmp_path: P
     marker = page.locator("a[title]").filter(has_text=re.compile(r"^\[\d+\]$")).first
     passage = marker.get_attribute("title") or ""
     assert len(passage) > 20 and (marker.get_attribute("href") or "").startswith("http://127.0.0.1:")
-    page.get_by_role("button", name=re.compile(r"^\[1\] ")).first.click()
-    page.get_by_text("Source 1:").first.wait_for()
+    ref = (marker.text_content() or "").strip("[]")
+    page.get_by_role("button", name=re.compile(rf"^\[{ref}\] ")).first.click()
+    page.get_by_text(f"Source {ref}:").first.wait_for()
+    page.get_by_text(passage[:40], exact=False).last.wait_for()
     support.shot(page, "app-05-citation")
     page.keyboard.press("Escape")
 
@@ -172,4 +176,12 @@ def test_two_sessions_research_at_once(app_server: str, chrome: Any) -> None:
     bob.page.reload()  # a reload re-attaches to the session's own run
     bob.page.get_by_text("Question: Bob: how are perovskite cells encapsulated?").wait_for(timeout=60_000)
     assert alice.problems == [] and bob.problems == []
-    assert json.dumps(alice.problems) == "[]"
+
+
+def test_settings_page_lists_settings_and_never_shows_keys(app_server: str, chrome: Any) -> None:
+    tab = Watch(chrome)
+    support.open_app(tab.page, f"{app_server}/settings", "API keys")
+    tab.page.get_by_text("Keys come from the environment only", exact=False).wait_for()
+    support.shot(tab.page, "app-10-settings")
+    assert SECRET not in tab.page.content()
+    assert tab.problems == []
