@@ -124,6 +124,30 @@ class ProgressState:
         return (f"verified {e.get('checked', 0)} claims: {e.get('supported', 0)} supported, "
                 f"{e.get('changed', 0)} changed, {e.get('removed', 0)} removed")
 
+    def _on_tool_call(self, e: dict[str, Any]) -> str:
+        args = e.get("arguments") or {}
+        what = args.get("query") or args.get("url") or _short(args)
+        return f"tool {e.get('tool', '?')} [{e.get('subquestion', '')}] {what}: {e.get('outcome', '')}"
+
+    def _on_finding(self, e: dict[str, Any]) -> str:
+        sub = self._sub(str(e.get("subquestion", "")), "")
+        return f"finding [{sub.id}]: {_short(str(e.get('text', '')))}"
+
+    def _on_run_finished(self, e: dict[str, Any]) -> str:
+        self.status = str(e.get("status", self.status))
+        return f"run {self.run_id} finished: {self.status}"
+
+    def _on_run_failed(self, e: dict[str, Any]) -> str:
+        self.status = "failed"
+        return f"run {self.run_id} failed: {e.get('error', '')}"
+
+    def _on_run_paused(self, e: dict[str, Any]) -> str:
+        self.status = "paused"
+        return f"run {self.run_id} paused for plan review"
+
+    def _on_run_resumed(self, e: dict[str, Any]) -> str:
+        return f"run {self.run_id} resumed"
+
     def _on_report(self, e: dict[str, Any]) -> str:
         self.status = str(e.get("status", ""))
         return f"report {self.status}: {e.get('sections', 0)} sections, {e.get('references', 0)} references"

@@ -25,21 +25,39 @@ def pick_nodes(graph: nx.MultiDiGraph, max_nodes: int) -> list[str]:
 
 
 def layout(graph: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
-    """Node positions in SVG pixels, inside the margins."""
-    if graph.number_of_nodes() == 1:
-        only = next(iter(graph.nodes))
-        return {only: (WIDTH / 2, HEIGHT / 2)}
-    k = 1.6 / math.sqrt(max(1, graph.number_of_nodes()))
-    raw = nx.spring_layout(nx.Graph(graph), seed=7, k=k, iterations=120)
-    xs = [p[0] for p in raw.values()]
-    ys = [p[1] for p in raw.values()]
-    span_x = (max(xs) - min(xs)) or 1.0
-    span_y = (max(ys) - min(ys)) or 1.0
+    """Node positions in SVG pixels: each connected component in its own cell of a grid (largest
+    first), laid out by a seeded spring layout scaled to fill the cell, so small islands stay legible."""
+    comps = sorted((sorted(c) for c in nx.connected_components(nx.Graph(graph))), key=lambda c: (-len(c), c[0]))
+    if len(comps) > 1 and len(comps[0]) >= 0.6 * graph.number_of_nodes():
+        main, rest = comps[0], [n for c in comps[1:] for n in c]
+        cells = [(main, (0.0, 0.0, 1.0, 0.78)), (rest, (0.0, 0.78, 1.0, 1.0))]
+    else:
+        cols = math.ceil(math.sqrt(len(comps)))
+        rows = math.ceil(len(comps) / cols)
+        cells = [(c, ((i % cols) / cols, (i // cols) / rows, (i % cols + 1) / cols, (i // cols + 1) / rows))
+                 for i, c in enumerate(comps)]
+    pos: dict[str, tuple[float, float]] = {}
+    for nodes, box in cells:
+        pos.update(_place(graph.subgraph(nodes), box))
+    return pos
+
+
+def _place(sub: nx.MultiDiGraph, box: tuple[float, float, float, float]) -> dict[str, tuple[float, float]]:
+    """Spring-lay ``sub`` into the fractional ``box`` (x0, y0, x1, y1) of the drawing area."""
+    x0, y0, x1, y1 = box
+    left, top = MARGIN + x0 * (WIDTH - 2 * MARGIN), MARGIN + y0 * (HEIGHT - 2 * MARGIN)
+    width, height = (x1 - x0) * (WIDTH - 2 * MARGIN), (y1 - y0) * (HEIGHT - 2 * MARGIN)
+    if sub.number_of_nodes() == 1:
+        return {next(iter(sub.nodes)): (left + width / 2, top + height / 2)}
+    k = 1.6 / math.sqrt(sub.number_of_nodes())
+    raw = nx.spring_layout(nx.Graph(sub), seed=7, k=k, iterations=120)
+    xs = [float(p[0]) for p in raw.values()]
+    ys = [float(p[1]) for p in raw.values()]
+    span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    pad_x, pad_y = min(40.0, width / 6), min(18.0, height / 6)
     return {
-        node: (
-            MARGIN + (float(p[0]) - min(xs)) / span_x * (WIDTH - 2 * MARGIN),
-            MARGIN + (float(p[1]) - min(ys)) / span_y * (HEIGHT - 2 * MARGIN),
-        )
+        node: (left + pad_x + (float(p[0]) - min(xs)) / span_x * (width - 2 * pad_x),
+               top + pad_y + (float(p[1]) - min(ys)) / span_y * (height - 2 * pad_y))
         for node, p in raw.items()
     }
 
