@@ -102,6 +102,8 @@ class Memory(KnowledgeMixin):
         except MemoryStoreError:
             self.close()
             raise
+        # An empty store's lexical index is trivially in sync; a filled one is loaded on first search.
+        self._lex.synced = self._cols["chunks"].count() == 0
 
     @classmethod
     def open(
