@@ -180,6 +180,7 @@ def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, monkeypatch: pytes
         assert child.returncode == 130, (out, err)
         run_id = events_file.parent.name
         assert f"resume with `quarry research --resume {run_id}`" in err and "Traceback" not in err
+        assert json.loads((events_file.parent / "run.json").read_text())["status"] == "interrupted"
         first = [json.loads(line) for line in events_file.read_text().splitlines()]
         assert not any(e["type"] == "run_finished" for e in first)
         stored = {e["url"] for e in first if e["type"] == "page" and e.get("status") == "fetched"}

@@ -13,6 +13,8 @@ Nothing already fetched or written is removed on failure or interruption.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -170,10 +172,25 @@ def execute(runner: RunnerPort, request: ResearchRequest, sink: Sink, *, base: L
         return ResearchOutcome(run_id, "failed", EXIT_FAILED, runner.folder(run_id), error=str(err),
                                seconds=time.monotonic() - started)
     except KeyboardInterrupt:
+        mark_interrupted(runner.folder(run_id))
         return ResearchOutcome(run_id, "interrupted", EXIT_INTERRUPTED, runner.folder(run_id),
                                error=f"Stopped; resume with `quarry research --resume {run_id}`.",
                                seconds=time.monotonic() - started)
     return finish(runner, request, run_id, started, settings)
+
+
+def mark_interrupted(folder: Path) -> None:
+    """Record in ``run.json`` that the run was stopped with Ctrl-C (so ``runs`` does not say running)."""
+    path = folder / "run.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(info, dict) and info.get("status") == "running":
+        info.update(status="interrupted", updated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def finish(runner: RunnerPort, request: ResearchRequest, run_id: str, started: float,

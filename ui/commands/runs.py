@@ -85,7 +85,7 @@ def list_runs(runs_dir: Path) -> list[RunRow]:
         info, report = _read(folder / "run.json"), _read(folder / "report.json")
         manifest = _read(folder / "manifest.json")
         status = report.get("status") or info.get("status") or manifest.get("status") or "unknown"
-        if info.get("status") in ("failed", "paused", "running") and not report:
+        if info.get("status") in ("failed", "paused", "running", "interrupted") and not report:
             status = info["status"]
         rows.append(RunRow(
             run_id=folder.name,
