@@ -131,6 +131,24 @@ def _link_stats(el: etree._Element) -> tuple[int, int]:
     return words, links
 
 
+_LOWER = "translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_HARD_XPATH = etree.XPath(
+    "//*[@class or @id]["
+    + " or ".join(f"contains({_LOWER}, '{t}')" for t in ("cookie", "consent", "gdpr", "onetrust", "cmp"))
+    + "]"
+)
+
+
+def prune_consent(tree: etree._Element) -> None:
+    """Remove cookie and consent banners only (cheap; safe to run before any extractor)."""
+    for el in _HARD_XPATH(tree):
+        tokens = _tokens(el)
+        if tokens & _HARD_TOKENS and not tokens & _KEEP_TOKENS and el.tag not in ("html", "body", "main", "article"):
+            parent = el.getparent()
+            if parent is not None:
+                el.drop_tree() if isinstance(el, lxml_html.HtmlElement) else parent.remove(el)
+
+
 def _inline_text(el: etree._Element) -> tuple[str, int, int]:
     """Text of an inline element, the number of link words in it and the number of links."""
     text = el.text_content() if isinstance(el, lxml_html.HtmlElement) else "".join(el.itertext())

@@ -15,7 +15,16 @@ import trafilatura
 from lxml import html as lxml_html
 
 from tools.extract_blocks import Block, blocks_from_xml, render_text, word_count
-from tools.extract_dom import best_region, content_links, dedupe, inside, prune, repeated_units, segment
+from tools.extract_dom import (
+    best_region,
+    content_links,
+    dedupe,
+    inside,
+    prune,
+    prune_consent,
+    repeated_units,
+    segment,
+)
 from tools.extract_jsonld import jsonld_blocks
 from tools.extract_meta import PageMeta
 from tools.types import Link
@@ -23,7 +32,7 @@ from tools.types import Link
 UNIT_SHARE = 0.5  # repeated units must hold at least this share of the region's words ...
 UNIT_COUNT = 5  # ... and be at least this many, for the page to read as posts/cards/rows
 FAST = False  # trafilatura's readability/jusText comparison: the DOM candidate covers its cases, cheaper
-THIN_WORDS = 40  # below this many words a candidate is too thin to stand on its own
+THIN_WORDS = 40  # trafilatura below this many words has fallen back to a page dump: the pruned region wins
 
 
 @dataclass
@@ -74,17 +83,19 @@ def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta)
 
     On a product page repeated units are reviews or related products, so they never win there.
     """
+    prune_consent(tree)
     traf = trafilatura_candidate(tree, url)
     dom, units = dom_candidate(tree, url)
     product = meta.is_product()
     t_words = word_count(traf.blocks) if traf else 0
     d_words = word_count(dom.blocks)
     use_dom = units and not product and d_words >= t_words * 0.5
-    chosen = dom if traf is None or use_dom or (t_words < THIN_WORDS and d_words > t_words) else traf
+    chosen = dom if traf is None or use_dom or (t_words < THIN_WORDS and d_words > 0) else traf
     chosen.page_type = "product" if product else chosen.page_type if chosen is dom else "article"
     extra = jsonld_blocks(meta.jsonld, chosen.blocks)
     if extra:
-        chosen.blocks = extra + chosen.blocks
+        at = 1 if chosen.blocks and chosen.blocks[0].kind == "heading" else 0  # after the page's own title
+        chosen.blocks = chosen.blocks[:at] + extra + chosen.blocks[at:]
         chosen.source += "+jsonld"
     chosen.blocks = dedupe(chosen.blocks)
     chosen.links = content_links(tree, render_text(chosen.blocks), url)
