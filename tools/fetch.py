@@ -107,7 +107,8 @@ class Fetcher:
             async with state.host_slot(host), state.slots:
                 started = time.monotonic()
                 try:
-                    result = await asyncio.wait_for(self._fetch(state, url, cached), self.options.deadline_s)
+                    async with asyncio.timeout(self.options.deadline_s):  # no extra task, unlike wait_for
+                        result = await self._fetch(state, url, cached)
                 except TimeoutError as exc:
                     raise FetchError(
                         f"Fetching {url} took longer than the {self.options.deadline_s:g} s deadline; "
