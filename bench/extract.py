@@ -134,7 +134,7 @@ def main() -> int:
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_type[types[row["id"]]].append(row)
-    per_type = {
+    per_type: dict[str, dict[str, Any]] = {
         t: {"pages": len(rs), "ours": _summary(rs, "ours"), "trafilatura": _summary(rs, "trafilatura")}
         for t, rs in sorted(by_type.items())
     }
