@@ -45,6 +45,9 @@ Pages served by default (all paths absolute):
   /cached/etag                ETag "v1" + Cache-Control: no-cache; answers 304 to If-None-Match "v1"
   /cached/last-modified       Last-Modified date; answers 304 to If-Modified-Since
   /cached/fresh               Cache-Control: max-age=3600
+  /empty.html                 200 with an empty body
+  /gen/<i>.html               only after ``add_generated(n)`` (or ``--generated N``)
+A CONNECT request (someone using the fixture web as a proxy, as the ddgs test does) gets 403.
 """
 
 from __future__ import annotations
