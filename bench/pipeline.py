@@ -75,6 +75,19 @@ class Waits:
     def sum_s(self, kind: str) -> float:
         return sum(e - s for s, e, k in self.spans if k == kind)
 
+    def kinds(self, prefix: str) -> list[str]:
+        return sorted({k for _s, _e, k in self.spans if k.startswith(prefix)})
+
+    def breakdown(self, prefix: str) -> dict[str, dict[str, float]]:
+        """Calls and summed seconds per kind (a call waiting on the store's lock counts its wait)."""
+        return {
+            k.removeprefix(prefix): {
+                "calls": sum(1 for *_, kk in self.spans if kk == k),
+                "sum_s": round(self.sum_s(k), 3),
+            }
+            for k in self.kinds(prefix)
+        }
+
 
 class TimedFetcher:
     """The real fetcher, with every fetch timed."""
@@ -116,6 +129,40 @@ class TimedModel:
     @property
     def last_usage(self) -> tuple[int, int]:
         return self.inner.last_usage
+
+
+class TimedMemory:
+    """The real store, with every call timed (its cost is Quarry's own, not waiting)."""
+
+    def __init__(self, inner: Memory, waits: Waits) -> None:
+        self.inner, self.waits = inner, waits
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self.waits.add(start, time.perf_counter(), f"memory.{name}")
+
+        return timed
+
+
+def timed_extract(waits: Waits) -> Any:
+    """``extract_result`` with every call timed."""
+
+    def extract(result: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return extract_result(result)
+        finally:
+            waits.add(start, time.perf_counter(), "extract")
+
+    return extract
 
 
 class PagesBackend:
@@ -169,7 +216,8 @@ def run_once(data: Path, base: str, args: argparse.Namespace) -> dict[str, Any]:
         ],
     )
     model = TimedModel(ScriptedChatModel(default=brain), waits)
-    memory = Memory.open(data / "chroma", embedder=HashingEmbedder())
+    store = Memory.open(data / "chroma", embedder=HashingEmbedder())
+    memory = TimedMemory(store, waits)
     options = FetchOptions(
         allow=("127.0.0.1",), use_cache=False, concurrency=args.concurrency, per_host=args.per_host, retries=0
     )
@@ -181,7 +229,7 @@ def run_once(data: Path, base: str, args: argparse.Namespace) -> dict[str, Any]:
         memory=memory,
         fetcher=fetcher,
         registry=registry,
-        extract=extract_result,
+        extract=timed_extract(waits),
         filters=Filters,
     )
     runner = Runner(runs_dir=data / "runs", checkpoints_path=data / "checkpoints.sqlite", parts=lambda: parts)
@@ -201,10 +249,10 @@ def run_once(data: Path, base: str, args: argparse.Namespace) -> dict[str, Any]:
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0
     runner.close()
-    memory.close()
+    store.close()
     run_id = events[-1]["run_id"]
     manifest = json.loads((data / "runs" / run_id / "manifest.json").read_text())
-    waiting = waits.union_s()
+    waiting = waits.union_s(["fetch", "search", "model"])
     return {
         "status": events[-1].get("status"),
         "wall_s": round(wall, 3),
@@ -218,6 +266,9 @@ def run_once(data: Path, base: str, args: argparse.Namespace) -> dict[str, Any]:
         "overhead_s": round(wall - waiting, 3),
         "overhead_share": round((wall - waiting) / wall, 4),
         "process_cpu_s": round(cpu, 3),  # all of Quarry's threads (and the scripted model), not the server
+        "memory_calls_s": round(waits.union_s(waits.kinds("memory.")), 3),  # in a store call (incl. lock waits)
+        "memory_by_call": waits.breakdown("memory."),
+        "extract_s": round(waits.sum_s("extract"), 3),
     }
 
 
