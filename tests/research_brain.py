@@ -45,6 +45,7 @@ class Brain:
     follow_links: bool = False
     judge: str = "supported"
     k: int = 5  # results asked of each search
+    contradict: bool = False  # every passage "says" a different record efficiency for perovskite cells
     calls: dict[str, int] = field(default_factory=dict)
     obeyed: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,6 +109,16 @@ class Brain:
                 relations.append(
                     {"subject": names[0], "relation": "mentioned with", "object": names[1], "chunk_ids": [cid]}
                 )
+        if self.contradict:
+            relations = [
+                {
+                    "subject": "Perovskite cells",
+                    "relation": "reach record efficiency",
+                    "object": f"{20 + i} percent",
+                    "chunk_ids": [cid],
+                }
+                for i, (cid, _text) in enumerate(passages[:6])
+            ]
         entities = [{"name": r["subject"], "type": "thing"} for r in relations]
         return {"entities": entities, "relations": relations}
 

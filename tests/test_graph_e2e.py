@@ -271,3 +271,25 @@ def test_reflection_round_searches_the_graph_agents_follow_ups_and_hops_follow_l
     manifest = json.loads((tmp_path / "runs" / events[-1]["run_id"] / "manifest.json").read_text())
     assert manifest["rounds"] >= 1 and 1 <= manifest["hops_used"] <= 2  # one hop per agent at most
     assert manifest["pages_fetched"] <= 12
+
+
+def test_contradictions_between_sources_reach_the_drafter_and_the_report(tmp_path: Path, fixture_web: Any) -> None:
+    brain = Brain(
+        contradict=True,
+        subquestions=[
+            {
+                "question": "How efficient are perovskite cells?",
+                "queries": ["perovskite efficiency"],
+                "section": "Efficiency",
+            },
+        ],
+    )
+    _parts, events, model = _run(tmp_path, fixture_web, brain)
+    report = _report(tmp_path, events)
+    assert report["contradictions"], "no contradiction found between sources"
+    found = report["contradictions"][0]
+    assert found["subject"] == "Perovskite cells" and len(found["objects"]) >= 2 and len(found["source_ids"]) >= 2
+    drafts = [c for c in model.calls if isinstance(c.schema, dict) and c.schema.get("title") == "Section"]
+    assert any("Contradictions to discuss" in c.messages[-1]["content"] for c in drafts)
+    md = (tmp_path / "runs" / events[-1]["run_id"] / "report.md").read_text()
+    assert "Where sources disagree" in md and "reach record efficiency" in md
