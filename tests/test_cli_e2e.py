@@ -109,7 +109,8 @@ def test_exit_code_1_when_the_run_fails(tmp_path: Path, fixture_web: Any,
                FailingBrain())
     err = capsys.readouterr().err
     assert code == 1
-    assert "resume" in err and "run " in err and len(err.strip().splitlines()) == 1
+    (folder,) = (tmp_path / "home" / "runs").iterdir()
+    assert f"--resume {folder.name}" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("argv", [

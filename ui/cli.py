@@ -203,7 +203,8 @@ def report_outcome(outcome: ResearchOutcome, mode: str) -> None:
         print(json.dumps(_result_line(outcome)), flush=True)
         return
     if outcome.error:
-        print(f"quarry: {outcome.error} (run {outcome.run_id})", file=sys.stderr)
+        where = "" if outcome.run_id in outcome.error else f" (run {outcome.run_id})"
+        print(f"quarry: {outcome.error}{where}", file=sys.stderr)
     if outcome.files:
         label = {"complete": "Report written", "nothing_found": "Nothing found; report written",
                  "budget_exhausted": "Budget ran out; report written"}.get(outcome.status, outcome.status)
