@@ -21,7 +21,7 @@ from agents.state import FindingRecord, ResearchState
 
 MAX_SENTENCES = 6
 MAX_CHUNKS = 12
-MIN_SUPPORT = 2  # distinct passages a section needs before it is drafted without more research
+MIN_SUPPORT = 1  # findings a section needs before it is drafted without (one more round of) research
 NOTHING_FOUND = "Quarry found no source it could read on this question, so this report makes no claims."
 
 
@@ -146,7 +146,7 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     if not run_source_ids(state.get("fetches", [])):
         return {"sections": [], "pending": [], "notes": [NOTHING_FOUND]}
     support = {s: await section_passages(ctx, state, s) for s in outline}
-    thin = [s for s in outline if len(support[s]) < MIN_SUPPORT]
+    thin = [s for s in outline if len(section_findings(s, state)) < MIN_SUPPORT]
     used_up = ctx.exhausted(state.get("pages_fetched", 0))
     if (
         thin

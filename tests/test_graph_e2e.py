@@ -293,3 +293,24 @@ def test_contradictions_between_sources_reach_the_drafter_and_the_report(tmp_pat
     assert any("Contradictions to discuss" in c.messages[-1]["content"] for c in drafts)
     md = (tmp_path / "runs" / events[-1]["run_id"] / "report.md").read_text()
     assert "Where sources disagree" in md and "reach record efficiency" in md
+
+
+def test_a_section_without_findings_is_sent_back_for_research_once(tmp_path: Path, fixture_web: Any) -> None:
+    brain = Brain(
+        outline=["Materials", "Manufacturing"],
+        followups=[[]],
+        subquestions=[
+            {
+                "question": "What is the band gap of perovskites?",
+                "queries": ["perovskite band gap"],
+                "section": "Materials",
+            },
+        ],
+    )
+    _parts, events, _ = _run(tmp_path, fixture_web, brain, depth=1)
+    sent_back = [e for e in events if e["type"] == "more_research"]
+    assert len(sent_back) == 1 and sent_back[0]["sections"] == ["Manufacturing"]
+    searched = [e["question"] for e in events if e["type"] == "search_started"]
+    assert len(searched) == 2 and "Manufacturing" in searched[1]
+    assert [e["type"] for e in events].count("section_drafted") == 2  # drafted once, after the extra research
+    assert events[-1]["type"] == "run_finished"
