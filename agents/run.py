@@ -194,6 +194,8 @@ class Runner:
                 self._loop, self._thread = loop, thread
             if self._parts is None:
                 self._parts = self._parts_factory()
+            if self._saver is None:  # created once, on the loop it belongs to, before any session uses it
+                self._saver = asyncio.run_coroutine_threadsafe(self._open_checkpointer(), self._loop).result()
             return self._loop
 
     def _iterate(self, run_id: str, start: Any, options: RunOptions) -> Iterator[Event]:
@@ -225,16 +227,15 @@ class Runner:
         if failure is not None:
             raise RunError(failure["error"], run_id=failure["run_id"])
 
-    async def _checkpointer(self) -> Any:
-        if self._saver is None:
-            import aiosqlite
-            from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    async def _open_checkpointer(self) -> Any:
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-            self.checkpoints_path.parent.mkdir(parents=True, exist_ok=True)
-            conn = await aiosqlite.connect(str(self.checkpoints_path))
-            self._saver = AsyncSqliteSaver(conn)
-            await self._saver.setup()
-        return self._saver
+        self.checkpoints_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(self.checkpoints_path))
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        return saver
 
     def _context(self, run_id: str, options: RunOptions) -> RunContext:
         parts = self._parts
@@ -261,7 +262,7 @@ class Runner:
     async def _session(self, run_id: str, start: Any, options: RunOptions) -> AsyncIterator[Event]:
         ctx = self._context(run_id, options)
         log = _EventLog(self.folder(run_id) / "events.jsonl")
-        graph = research_graph.build(await self._checkpointer())
+        graph = research_graph.build(self._saver)
         config = {"configurable": {"thread_id": run_id}, "recursion_limit": 500}
         kind = "run_started"
         payload: Any = start
@@ -320,7 +321,10 @@ class Runner:
         path = self.folder(run_id) / "manifest.json"
         if path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
-            data.update(phases=log.phases(), session_elapsed_s=round(ctx.clock.elapsed_s(), 3))
+            phases = dict(data.get("phases") or {})
+            for name, seconds in log.phases().items():  # a resumed run adds this session's times
+                phases[name] = round(phases.get(name, 0.0) + seconds, 4)
+            data.update(phases=phases, session_elapsed_s=round(ctx.clock.elapsed_s(), 3))
             write_json(path, data)
 
 
