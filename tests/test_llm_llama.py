@@ -141,6 +141,16 @@ def test_prefix_is_reused_also_when_roles_alternate(tiny_model: LlamaChatModel) 
     assert ask("verifier", "fifth?") >= prefix
 
 
+def test_without_the_ram_cache_only_the_last_prompt_is_reused(tiny_gguf: Path, tmp_path: Path) -> None:
+    model = LlamaChatModel(str(tiny_gguf), models_dir=tmp_path, n_ctx=2048, prefix_cache_mb=0)
+    docs = {role: f"You are the {role}. " + " ".join(f"{role}{i}" for i in range(120)) for role in ("a", "b")}
+    for role in ("a", "b", "a"):
+        model.complete([{"role": "system", "content": docs[role]}, {"role": "user", "content": "q"}], max_tokens=1)
+    assert model.last_stats.reused_tokens < 40  # "a" came back after "b": re-evaluated
+    assert len(model.load().cache) == 0
+    model.close()
+
+
 def test_parallel_threads_share_one_model_safely(tiny_model: LlamaChatModel) -> None:
     results: list[Any] = []
     errors: list[BaseException] = []
