@@ -79,3 +79,19 @@ def test_run_files_list_read_and_delete(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a run id"):
         run_files.run_dir(tmp_path, "../etc")
     assert run_files.delete_run(tmp_path, "r1") and not (tmp_path / "r1").exists()
+
+
+def test_chart_selection_and_source_labels() -> None:
+    from ui.st_graph import chart, selected_node, source_labels
+
+    assert selected_node({"selection": {"node": [{"id": "e4", "name": "Moisture"}]}}) == "e4"
+    assert selected_node({"selection": {"node": []}}) is None and selected_node(None) is None
+    labels = source_labels(sample_report(), [
+        {"source_id": "src3", "title": "Unused <b>page</b>", "url": "http://127.0.0.1:1/unused.html"},
+        {"source_id": "src4", "title": "Bad link", "url": "javascript:alert(1)"},
+    ])
+    assert labels["src1"] == "\\[1\\] [Perovskite stability review](http://127.0.0.1:1/a.html)"
+    assert labels["src3"] == "[Unused \\<b\\>page\\<\\/b\\>](http://127.0.0.1:1/unused.html)"
+    assert labels["src4"] == "Bad link"
+    spec = chart(graph_view(sample_graph(), sample_report())).to_dict()
+    assert len(spec["layer"]) == 3 and spec["layer"][1]["mark"]["type"] == "circle"

@@ -26,8 +26,10 @@ def chart(view: GraphView) -> Any:
     edges = pd.DataFrame(view.edges or [{"x": 0.0, "y": 0.0, "x2": 0.0, "y2": 0.0, "contradiction": False}])
     nodes = pd.DataFrame(view.nodes)
     pick = alt.selection_point(name="node", fields=["id"], on="click")
+    scale = alt.Scale(zero=False, nice=False, padding=36)  # keep nodes and labels off the edges
     rules = alt.Chart(edges).mark_rule(opacity=0.5).encode(
-        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), x2="x2:Q", y2="y2:Q", color=colour,
+        x=alt.X("x:Q", axis=None, scale=scale), y=alt.Y("y:Q", axis=None, scale=scale), x2="x2:Q", y2="y2:Q",
+        color=colour,
     )
     dots = alt.Chart(nodes).mark_circle(opacity=0.9).encode(
         x="x:Q", y="y:Q",
@@ -69,15 +71,37 @@ def render(ctx: Ctx) -> None:
         return
     st.caption(f"{len(view.nodes)} entities, {len(view.edges)} facts; red marks a contradiction between sources.")
     state = st.altair_chart(chart(view), on_select="rerun", key="kg_chart", width="stretch")
-    clicked = selected_node(state)
     ids = [n["id"] for n in sorted(view.nodes, key=lambda n: (-n["degree"], n["name"]))]
+    clicked = selected_node(state)
+    if clicked in ids and clicked != st.session_state.get("kg_clicked"):
+        st.session_state["kg_node"] = clicked  # a click on the chart picks the entity below
+    st.session_state["kg_clicked"] = clicked
+    if st.session_state.get("kg_node") not in ids:
+        st.session_state["kg_node"] = ids[0]
     names = {n["id"]: n["name"] for n in view.nodes}
-    index = ids.index(clicked) if clicked in ids else 0
-    chosen = st.selectbox("Entity", ids, index=index, format_func=lambda i: names.get(i, i), key="kg_node")
-    facts_panel(view, chosen, report)
+    chosen = st.selectbox("Entity", ids, format_func=lambda i: names.get(i, i), key="kg_node")
+    try:
+        sources = run_files.load_sources(ctx.runs_dir, run_id)
+    except ValueError:
+        sources = []
+    facts_panel(view, chosen, report, sources)
 
 
-def facts_panel(view: GraphView, node_id: str, report: Report | None) -> None:
+def source_labels(report: Report | None, sources: list[dict[str, Any]]) -> dict[str, str]:
+    """Escaped Markdown per source id: ``[n]`` and a link when cited, else the page's title and link."""
+    labels = {}
+    for src in sources:
+        sid = str(src.get("source_id") or "")
+        if sid:
+            labels[sid] = md_link(str(src.get("title") or src.get("url") or sid), src.get("url"))
+    for ref in report.references if report else []:
+        labels[ref.source_id] = f"\\[{ref.n}\\] " + md_link(ref.title or ref.url, ref.url)
+    return labels
+
+
+def facts_panel(
+    view: GraphView, node_id: str, report: Report | None, sources: list[dict[str, Any]] | None = None
+) -> None:
     """The chosen node's facts, each with the sources it came from."""
     node = view.node(node_id)
     if node is None:
@@ -85,7 +109,7 @@ def facts_panel(view: GraphView, node_id: str, report: Report | None) -> None:
     st.subheader(md_escape(node["name"]))
     if node["type"]:
         st.caption(f"type: {md_escape(node['type'])} · degree {node['degree']}")
-    titles = {r.source_id: (r.n, r.title, r.url) for r in report.references} if report else {}
+    labels = source_labels(report, sources or [])
     facts = view.facts(node_id)
     if not facts:
         st.text("No facts recorded for this entity.")
@@ -93,12 +117,6 @@ def facts_panel(view: GraphView, node_id: str, report: Report | None) -> None:
         flag = " ⚠ contradiction" if fact["contradiction"] else ""
         st.markdown(f"- {md_escape(fact['subject'])} — *{md_escape(fact['relation'])}* — "
                     f"{md_escape(fact['object'])}{flag}")
-        links = []
-        for sid in fact["sources"]:
-            if sid in titles:
-                n, title, url = titles[sid]
-                links.append(f"\\[{n}\\] " + md_link(title, url))
-            else:
-                links.append(md_escape(sid))
+        links = [labels.get(sid) or md_escape(sid) for sid in fact["sources"]]
         if links:
             st.caption("sources: " + "; ".join(links))

@@ -120,3 +120,34 @@ def open_app(page: Any, url: str, expect: str, timeout_ms: int = 60_000) -> None
 def python() -> str:
     """The interpreter running the tests (the project's venv)."""
     return sys.executable
+
+
+def wait(page: Any, locator: Any, label: str, timeout_ms: int = 30_000) -> None:
+    """Wait for ``locator`` to be visible; on a timeout save ``FAILED-<label>.png`` and re-raise."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.wait_for(state="visible", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        shot(page, f"FAILED-{label}")
+        raise
+
+
+def colour_blobs(png: bytes, rgb: tuple[int, int, int], tolerance: int = 14, cell: int = 24) -> list[tuple[int, int]]:
+    """Centres of the patches of ``rgb`` in a screenshot (where to click a drawn node), biggest first."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    cells: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    width, height = image.size
+    pixels = image.load()
+    assert pixels is not None
+    for y in range(height):
+        for x in range(width):
+            r, g, b = pixels[x, y]
+            if abs(r - rgb[0]) <= tolerance and abs(g - rgb[1]) <= tolerance and abs(b - rgb[2]) <= tolerance:
+                cells.setdefault((x // cell, y // cell), []).append((x, y))
+    blobs = sorted(cells.values(), key=len, reverse=True)
+    return [(sum(p[0] for p in b) // len(b), sum(p[1] for p in b) // len(b)) for b in blobs if len(b) >= 20]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser import support
 from tests.fixture_web import FixtureWeb
@@ -25,6 +26,7 @@ from tests.scripted_openai import ScriptedOpenAI
 
 pytestmark = pytest.mark.browser
 SECRET = "sk-test-never-shown-in-the-page"
+NODE_RGB = (94, 133, 177)  # the graph's node colour #4c78a8 at 0.9 opacity on white
 
 HOSTILE_PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <title>&lt;script&gt;alert('title')&lt;/script&gt; Perovskite perovskite field notes</title></head>
@@ -114,7 +116,10 @@ def test_a_research_run_in_the_browser(app_server: str, chrome: Any, tmp_path: P
     first.press("Tab")
     support.shot(page, "app-01-plan-review")
     page.get_by_role("button", name="Approve plan and continue").click()
-    page.get_by_text("Pages fetched").wait_for()
+    live = page.get_by_role("button", name="Stop this run").or_(page.get_by_text("The report is ready."))
+    live.first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Approve plan and continue").wait_for(state="detached")
+    page.get_by_text("Sub-questions", exact=True).wait_for()
     support.shot(page, "app-02-progress")
     page.get_by_text("The report is ready.").wait_for(timeout=180_000)
     page.get_by_text("Details: Why do perovskite films darken in humid air?").wait_for()
@@ -154,8 +159,30 @@ def test_a_research_run_in_the_browser(app_server: str, chrome: Any, tmp_path: P
     page.get_by_text(re.compile(r"\d+ of \d+ sources")).wait_for(timeout=30_000)
     support.shot(page, "app-06-sources")
     page.get_by_role("link", name="Knowledge graph").click()
-    page.get_by_text(re.compile(r"(\d+ entities, \d+ facts|No graph yet)")).first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"\d+ entities, \d+ facts")).first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for()
+    support.wait(page, page.get_by_text("sources: ", exact=False).first, "graph-facts")  # facts and their sources
     support.shot(page, "app-07-graph")
+    # Clicking a node on the chart picks that entity and lists its facts.
+    chart = page.locator("[data-testid='stVegaLiteChart']").first
+    entity = page.locator("[data-testid='stHeading']").last  # the chosen entity's name above its facts
+    before = entity.inner_text()
+    seen = {before}
+    png = chart.screenshot(path=str(support.ARTIFACTS / "app-07-chart.png"))
+    blobs = support.colour_blobs(png, NODE_RGB)
+    assert blobs, "no node drawn on the chart"
+    for x, y in blobs[:6]:
+        chart.click(position={"x": x, "y": y})
+        try:
+            page.wait_for_function(
+                "([el, old]) => el.innerText !== old", arg=[entity.element_handle(), before], timeout=5_000
+            )
+        except PlaywrightTimeout:
+            continue
+        seen.add(entity.inner_text())
+        break
+    assert len(seen) == 2, f"no node click changed the entity from {before!r}"
+    support.shot(page, "app-08-graph-click")
     assert tab.problems == []
 
 
@@ -171,8 +198,8 @@ def test_two_sessions_research_at_once(app_server: str, chrome: Any) -> None:
     alice.page.get_by_text("Question: Alice: how efficient are perovskite cells?").wait_for()
     bob.page.get_by_text("Question: Bob: how are perovskite cells encapsulated?").wait_for()
     assert alice.page.get_by_text("Bob:").count() == 0 and bob.page.get_by_text("Alice:").count() == 0
-    support.shot(alice.page, "app-08-alice")
-    support.shot(bob.page, "app-09-bob")
+    support.shot(alice.page, "app-09-alice")
+    support.shot(bob.page, "app-10-bob")
     bob.page.reload()  # a reload re-attaches to the session's own run
     bob.page.get_by_text("Question: Bob: how are perovskite cells encapsulated?").wait_for(timeout=60_000)
     assert alice.problems == [] and bob.problems == []
@@ -182,6 +209,6 @@ def test_settings_page_lists_settings_and_never_shows_keys(app_server: str, chro
     tab = Watch(chrome)
     support.open_app(tab.page, f"{app_server}/settings", "API keys")
     tab.page.get_by_text("Keys come from the environment only", exact=False).wait_for()
-    support.shot(tab.page, "app-10-settings")
+    support.shot(tab.page, "app-11-settings")
     assert SECRET not in tab.page.content()
     assert tab.problems == []
