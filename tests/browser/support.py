@@ -141,13 +141,10 @@ def colour_blobs(png: bytes, rgb: tuple[int, int, int], tolerance: int = 14, cel
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     cells: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    width, height = image.size
-    pixels = image.load()
-    assert pixels is not None
-    for y in range(height):
-        for x in range(width):
-            r, g, b = pixels[x, y]
-            if abs(r - rgb[0]) <= tolerance and abs(g - rgb[1]) <= tolerance and abs(b - rgb[2]) <= tolerance:
-                cells.setdefault((x // cell, y // cell), []).append((x, y))
+    width = image.size[0]
+    for i, (r, g, b) in enumerate(image.getdata()):
+        y, x = divmod(i, width)
+        if abs(r - rgb[0]) <= tolerance and abs(g - rgb[1]) <= tolerance and abs(b - rgb[2]) <= tolerance:
+            cells.setdefault((x // cell, y // cell), []).append((x, y))
     blobs = sorted(cells.values(), key=len, reverse=True)
     return [(sum(p[0] for p in b) // len(b), sum(p[1] for p in b) // len(b)) for b in blobs if len(b) >= 20]
