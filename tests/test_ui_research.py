@@ -66,3 +66,25 @@ def test_request_values_become_settings_and_limits(settings: Settings) -> None:
     limits = options_for(settings, request).limits
     assert (limits.breadth, limits.depth, limits.max_pages) == (2, 0, 5)
     assert limits.max_tokens == settings.budget.max_tokens
+
+
+def test_stopping_a_real_run_leaves_it_resumable(tmp_path: Path, fixture_web: Any, settings: Settings) -> None:
+    fixture_web.set_latency(0.3)  # slow pages, so the stop lands in the search phase
+    parts = build_parts(tmp_path, fixture_web.base_url, ScriptedChatModel(default=Brain()))
+    runner = build_runner(tmp_path, parts)
+    registry = RunRegistry(AppResearch(_RunnerApp(settings, runner)))
+    try:
+        handle = registry.start(RunRequest(question="How do perovskite solar cells work?", breadth=2, depth=0,
+                                           max_pages=6, review=False), owner="alice")
+        while handle.active and not any(e["type"] == "search_started" for e in handle.events()):
+            handle.wait(0.05)
+        registry.cancel(handle.run_id)
+        assert handle.wait(60) and handle.status == "cancelled"
+        assert (tmp_path / "runs" / handle.run_id / "report.json").is_file() is False
+        fixture_web.set_latency(0.0)
+        registry.resume(handle.run_id, owner="alice")
+        assert handle.wait(180) and handle.status == "complete", handle.error
+    finally:
+        runner.close()
+    assert handle.report is not None and handle.report.references
+    assert [e["type"] for e in handle.events()].count("run_resumed") == 1
