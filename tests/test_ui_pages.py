@@ -208,3 +208,16 @@ def test_history_resume_of_a_run_paused_for_review_shows_the_plan(ctx: Ctx) -> N
     assert progress.text_input(key="rv_q_r7_s1").value == "Why do perovskite cells degrade?"
     progress.button(key="rv_ok_r7").click().run()
     assert handle.wait(5) and handle.status == "complete"
+
+
+def test_settings_page_lists_the_registry_tools(settings: Settings) -> None:
+    from app import build_app
+    from ui.st_settings import tool_rows
+
+    app = build_app(settings)
+    try:
+        rows = tool_rows(app)
+    finally:
+        app.close()
+    assert rows and all(r["origin"] for r in rows)
+    assert "web_search" in {r["tool"] for r in rows}

@@ -26,7 +26,7 @@ def run_pages(ctx: Ctx) -> None:
         "sources": st.Page(lambda: st_sources.render(ctx), title="Sources", url_path="sources"),
         "graph": st.Page(lambda: st_graph.render(ctx), title="Knowledge graph", url_path="graph"),
         "history": st.Page(lambda: st_history.render(ctx), title="History", url_path="history"),
-        "settings": st.Page(lambda: st_settings.render(ctx.settings), title="Settings", url_path="settings"),
+        "settings": st.Page(lambda: st_settings.render(ctx.settings, ctx.app), title="Settings", url_path="settings"),
     }
     st.session_state["_pages"] = pages
     st.navigation(list(pages.values())).run()

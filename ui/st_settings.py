@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from agents.settings import ROLES, Settings, config_file
+from tools.errors import PluginError
 from ui.safe import md_escape
 
 PLUGIN_GROUP = "quarry.tools"
@@ -54,8 +55,15 @@ def mcp_rows(settings: Settings) -> list[dict[str, Any]]:
             for name, s in settings.mcp_servers.items()]
 
 
-def render(settings: Settings) -> None:
-    """Draw the settings, read-only."""
+def tool_rows(app: Any) -> list[dict[str, str]]:
+    """Every tool the app's registry offers (built-ins and plugins): name, origin, description."""
+    registry = app.registry()
+    return [{"tool": t.name, "origin": t.origin, "description": " ".join(t.description.split())[:160]}
+            for t in registry.tools()]
+
+
+def render(settings: Settings, app: Any = None) -> None:
+    """Draw the settings, read-only (and the tools of ``app``'s registry when given)."""
     st.title("Settings")
     where = config_file()
     st.caption("Read-only. Change settings in the TOML file or QUARRY_* environment variables and restart.")
@@ -69,6 +77,12 @@ def render(settings: Settings) -> None:
     st.subheader("API keys")
     st.caption("Keys come from the environment only; this page never shows or stores them.")
     st.dataframe(pd.DataFrame(key_rows(settings)), hide_index=True, width="stretch")
+    if app is not None:
+        st.subheader("Tools")
+        try:
+            st.dataframe(pd.DataFrame(tool_rows(app)), hide_index=True, width="stretch")
+        except (PluginError, OSError) as err:
+            st.warning(f"The tools could not be listed: {md_escape(err)}")
     st.subheader("Plugins")
     load = settings.plugins.load
     st.caption(f"Loaded: {load if isinstance(load, str) else ', '.join(load)}")
