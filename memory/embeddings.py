@@ -10,8 +10,10 @@ deterministic, model-free embedder for tests. Failures to load or call a model r
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import weakref
 from pathlib import Path
 from typing import Any, cast
 
@@ -55,6 +57,25 @@ class QuarryEmbedder(EmbeddingFunction[Documents]):
 
     def close(self) -> None:
         """Release the model (no-op for stateless embedders)."""
+        _LIVE.pop(_live_key(self.name(), self.get_config()), None)
+
+    def _remember(self) -> None:
+        """Make this instance what Chroma gets when it rebuilds the function from its config."""
+        _LIVE[_live_key(self.name(), self.get_config())] = self
+
+
+# Chroma rebuilds a collection's embedding function from its stored config each time it reads the
+# collection's schema — on every upsert. Handing back the live instance keeps that from reloading a
+# model (which made ingest 10x slower); a new instance is built only when none is alive.
+_LIVE: weakref.WeakValueDictionary[str, QuarryEmbedder] = weakref.WeakValueDictionary()
+
+
+def _live_key(name: str, config: dict[str, Any]) -> str:
+    return name + json.dumps(config, sort_keys=True, default=str)
+
+
+def _reuse(name: str, config: dict[str, Any]) -> Any:
+    return _LIVE.get(_live_key(name, config))
 
 
 @register_embedding_function
@@ -64,6 +85,7 @@ class HashingEmbedder(QuarryEmbedder):
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
         self.fingerprint = f"hashing:{dim}"
+        self._remember()
 
     def __call__(self, input: Documents) -> Embeddings:
         out = np.zeros((len(input), self.dim), dtype=np.float32)
@@ -85,7 +107,7 @@ class HashingEmbedder(QuarryEmbedder):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> HashingEmbedder:
         """Rebuild from ``get_config()``."""
-        return HashingEmbedder(int(config.get("dim", 256)))
+        return _reuse("quarry-hashing", config) or HashingEmbedder(int(config.get("dim", 256)))
 
 
 def resolve_gguf(reference: str, cache_dir: Path | None) -> Path:
@@ -154,6 +176,7 @@ class LlamaEmbedder(QuarryEmbedder):
         if query_prefix is None:
             query_prefix = next((p for key, p in _QUERY_PREFIXES.items() if stem.lower().startswith(key)), "")
         self.query_prefix = query_prefix
+        self._remember()
 
     def _load(self, pooling: int) -> Any:
         import llama_cpp
@@ -220,6 +243,7 @@ class LlamaEmbedder(QuarryEmbedder):
 
     def close(self) -> None:
         """Free the model and the batch."""
+        super().close()
         if getattr(self, "_llm", None) is not None:
             self._lib.llama_batch_free(self._batch)
             self._llm.close()
@@ -237,7 +261,7 @@ class LlamaEmbedder(QuarryEmbedder):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> LlamaEmbedder:
         """Rebuild from ``get_config()``."""
-        return LlamaEmbedder(
+        return _reuse("quarry-llama", config) or LlamaEmbedder(
             config["model_path"],
             n_gpu_layers=int(config.get("n_gpu_layers", -1)),
             batch_tokens=int(config.get("batch_tokens", 512)),
@@ -255,6 +279,7 @@ class OpenAIEmbedder(QuarryEmbedder):
         key = os.environ.get(api_key_env) or "not-needed"  # local servers ignore the key
         self._client = OpenAI(base_url=base_url, api_key=key, max_retries=2)
         self.fingerprint = f"openai:{base_url or 'api.openai.com'}:{model}"
+        self._remember()
 
     def __call__(self, input: Documents) -> Embeddings:
         import openai
@@ -273,6 +298,7 @@ class OpenAIEmbedder(QuarryEmbedder):
 
     def close(self) -> None:
         """Close the HTTP client."""
+        super().close()
         self._client.close()
 
     @staticmethod
@@ -287,7 +313,7 @@ class OpenAIEmbedder(QuarryEmbedder):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> OpenAIEmbedder:
         """Rebuild from ``get_config()``."""
-        return OpenAIEmbedder(
+        return _reuse("quarry-openai", config) or OpenAIEmbedder(
             config["model"], base_url=config.get("base_url"), api_key_env=config.get("api_key_env", "OPENAI_API_KEY")
         )
 
@@ -304,6 +330,7 @@ class OnnxEmbedder(QuarryEmbedder):
             ONNXMiniLM_L6_V2.DOWNLOAD_PATH = Path(cache_dir) / "onnx" / ONNXMiniLM_L6_V2.MODEL_NAME
         self._onnx = ONNXMiniLM_L6_V2()
         self.fingerprint = "onnx:all-MiniLM-L6-v2:384"
+        self._remember()
 
     def __call__(self, input: Documents) -> Embeddings:
         try:
@@ -327,7 +354,7 @@ class OnnxEmbedder(QuarryEmbedder):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> OnnxEmbedder:
         """Rebuild from ``get_config()``."""
-        return OnnxEmbedder(config.get("cache_dir"))
+        return _reuse("quarry-onnx", config) or OnnxEmbedder(config.get("cache_dir"))
 
 
 def build_embedder(
