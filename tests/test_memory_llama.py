@@ -60,3 +60,8 @@ def test_bad_model_files_are_clear_errors(tmp_path: Path) -> None:
         resolve_gguf("not-a-model", tmp_path)
     with pytest.raises(EmbeddingError, match="Unknown embedding backend"):
         build_embedder("magic", "m")
+
+
+def test_chroma_gets_the_live_embedder_back(embedder: LlamaEmbedder) -> None:
+    # Chroma rebuilds a collection's function from its config on every upsert; it must not reload the model.
+    assert LlamaEmbedder.build_from_config(embedder.get_config()) is embedder
