@@ -226,20 +226,16 @@ async def write_findings(
     return clean_findings(answer, set(ids)), link
 
 
-async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
-    """Node: research one sub-question (runs in parallel with its siblings)."""
+async def read_and_note(
+    runtime: Rt, task: SearchTask, urls: list[str], observations: list[str]
+) -> tuple[reading.PagesRead, list[tuple[str, list[str]]], int]:
+    """Read the picked pages, write findings, and follow links while the hop allowance lasts."""
     ctx, sub, run_id = runtime.context, task["sub"], task["run_id"]
-    emit(runtime, run_id, "search_started", subquestion=sub["id"], question=sub["question"])
-    outputs, calls = await choose_and_call(runtime, task, [])
-    lists = [o for o in outputs if isinstance(o, list)]
-    observations = [str(o)[:1500] for o in outputs if isinstance(o, str) and o.strip()]
-    results = collect_results(lists, set())
-    urls = await pick_results(runtime, run_id, sub, results, task["page_allowance"]) if not ctx.starved() else []
     pages = await reading.read_pages(runtime, run_id, sub["id"], urls)
     found: list[tuple[str, list[str]]] = []
-    hops = 0
-    source_ids = pages.source_ids
+    hops, source_ids = 0, pages.source_ids
     links = reading.candidate_links(pages.links, seen=set(urls), limit=8) if task["hop_allowance"] else []
+    page_cap = task["page_allowance"] + task["hop_allowance"]
     while source_ids and not ctx.starved():
         chunks = await reading.passages(ctx, sub["question"], source_ids)
         if not chunks:
@@ -247,29 +243,28 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
         more, link = await write_findings(runtime, run_id, sub, chunks, links, observations)
         found.extend(more)
         observations = []
-        if (
-            link is None
-            or hops >= task["hop_allowance"]
-            or pages.fetched >= task["page_allowance"] + task["hop_allowance"]
-        ):
+        if link is None or hops >= task["hop_allowance"] or pages.fetched >= page_cap:
             break
         hops += 1
         hop = await reading.read_pages(runtime, run_id, sub["id"], [link.url], hop=True)
         pages.merge(hop)
         source_ids = hop.source_ids
         links = reading.candidate_links(hop.links, seen={*urls, link.url}, limit=8)
+    return pages, found, hops
+
+
+async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
+    """Node: research one sub-question (runs in parallel with its siblings)."""
+    ctx, sub, run_id = runtime.context, task["sub"], task["run_id"]
+    emit(runtime, run_id, "search_started", subquestion=sub["id"], question=sub["question"])
+    outputs, calls = await choose_and_call(runtime, task, [])
+    observations = [str(o)[:1500] for o in outputs if isinstance(o, str) and o.strip()]
+    results = collect_results([o for o in outputs if isinstance(o, list)], set())
+    urls = await pick_results(runtime, run_id, sub, results, task["page_allowance"]) if not ctx.starved() else []
+    pages, found, hops = await read_and_note(runtime, task, urls, observations)
     records = await reading.record_findings(ctx, run_id, sub["question"], found)
     for rec in records:
         emit(runtime, run_id, "finding", subquestion=sub["id"], text=rec["text"], chunk_ids=rec["chunk_ids"])
-    report = SearchReport(
-        id=sub["id"],
-        question=sub["question"],
-        section=sub["section"],
-        queries=[str(c["arguments"]) for c in calls],
-        pages=pages.fetched,
-        findings=len(records),
-        hops=hops,
-    )
     emit(
         runtime,
         run_id,
@@ -278,6 +273,15 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
         pages=pages.fetched,
         findings=len(records),
         tokens=ctx.tokens(),
+    )
+    report = SearchReport(
+        id=sub["id"],
+        question=sub["question"],
+        section=sub["section"],
+        queries=[str(c["arguments"]) for c in calls],
+        pages=pages.fetched,
+        findings=len(records),
+        hops=hops,
     )
     return {
         "searches": [report],
