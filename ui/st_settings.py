@@ -67,7 +67,7 @@ def render(settings: Settings, app: Any = None) -> None:
     st.title("Settings")
     where = config_file()
     st.caption("Read-only. Change settings in the TOML file or QUARRY_* environment variables and restart.")
-    st.markdown(f"**Data directory:** `{md_escape(settings.home)}` · **settings file:** "
+    st.markdown(f"**Data directory:** {md_escape(settings.home)} · **settings file:** "
                 f"{md_escape(where) if where else 'none (defaults and environment)'}")
     st.subheader("Models")
     st.dataframe(pd.DataFrame(model_rows(settings)), hide_index=True, width="stretch")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,16 @@ Perovskite perovskite perovskite stability depends on encapsulation and on the p
 </article></body></html>"""
 
 
+@dataclass
+class Served:
+    """The running app server and the scripted model behind it."""
+
+    url: str
+    model: ScriptedOpenAI
+
+
 @pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     support.need_chromium()
     home = tmp_path_factory.mktemp("app-home")
     with FixtureWeb() as web, ScriptedOpenAI(Brain(outline=["Materials", "Stability"])) as model:
@@ -61,8 +70,12 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         command = [support.python(), str(support.ROOT / "app.py"), "ui", "--port", str(port)]
         with support.serve(command, port, env, support.ARTIFACTS / "app_run.log") as url:
-            yield url
-        assert model.calls.get("chat", 0) > 0 and model.calls.get("embeddings", 0) > 0
+            yield Served(url, model)
+
+
+@pytest.fixture
+def app_server(served: Served) -> str:
+    return served.url
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +118,8 @@ def finish_run(page: Any) -> None:
     page.get_by_text("Claims checked").wait_for(timeout=60_000)
 
 
-def test_a_research_run_in_the_browser(app_server: str, chrome: Any, tmp_path: Path) -> None:
+def test_a_research_run_in_the_browser(served: Served, chrome: Any, tmp_path: Path) -> None:
+    app_server = served.url
     tab = Watch(chrome)
     page = tab.page
     start_run(page, app_server, "How stable are perovskite solar cells?")
@@ -183,6 +197,7 @@ def test_a_research_run_in_the_browser(app_server: str, chrome: Any, tmp_path: P
         break
     assert len(seen) == 2, f"no node click changed the entity from {before!r}"
     support.shot(page, "app-08-graph-click")
+    assert served.model.calls.get("chat", 0) > 0 and served.model.calls.get("embeddings", 0) > 0  # real HTTP path
     assert tab.problems == []
 
 
