@@ -142,8 +142,10 @@ def colour_blobs(png: bytes, rgb: tuple[int, int, int], tolerance: int = 14, cel
     image = Image.open(io.BytesIO(png)).convert("RGB")
     cells: dict[tuple[int, int], list[tuple[int, int]]] = {}
     width = image.size[0]
-    for i, (r, g, b) in enumerate(image.getdata()):
-        y, x = divmod(i, width)
+    data = image.tobytes()
+    for i in range(0, len(data), 3):
+        r, g, b = data[i], data[i + 1], data[i + 2]
+        y, x = divmod(i // 3, width)
         if abs(r - rgb[0]) <= tolerance and abs(g - rgb[1]) <= tolerance and abs(b - rgb[2]) <= tolerance:
             cells.setdefault((x // cell, y // cell), []).append((x, y))
     blobs = sorted(cells.values(), key=len, reverse=True)
