@@ -82,8 +82,9 @@ def _gather(ctx: RunContext, query: str, sources: list[str], cited: list[str]) -
     have = {c["id"] for c in shown}
     missing = [i for i in cited if i not in have]
     if missing:
-        titles = {s: getattr(ctx.memory.get_source(s), "title", "") for s in sources}
-        for chunk in ctx.memory.get_chunks(missing):
+        chunks = ctx.memory.get_chunks(missing)
+        titles = {s: getattr(ctx.memory.get_source(s), "title", "") for s in {c.source_id for c in chunks}}
+        for chunk in chunks:
             shown.append({"id": chunk.id, "title": titles.get(chunk.source_id, ""), "text": chunk.text[:1200]})
     return shown[:MAX_CHUNKS]
 

@@ -8,6 +8,7 @@ returns the plan to the caller and continues with whatever valid plan comes back
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Sequence
@@ -133,7 +134,7 @@ async def plan_research(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     ctx = runtime.context
     run_id, question = state["run_id"], state["question"]
     emit(runtime, run_id, "phase", phase="plan")
-    hits = ctx.memory.search(question, k=5)
+    hits = await asyncio.to_thread(ctx.memory.search, question, 5)
     notes = memory_notes(hits)
     messages = prompts.render(
         "planner", question=question, memory_notes=notes, breadth=ctx.limits.breadth, language=ctx.language

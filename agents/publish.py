@@ -157,11 +157,12 @@ def build_report(ctx: RunContext, state: ResearchState) -> Report:
 def sources_json(ctx: RunContext, state: ResearchState, report: Report) -> list[dict[str, Any]]:
     """Every source the run read or tried to read, with its reference number when cited."""
     refs = {r.source_id: r.n for r in report.references}
-    out = []
-    for rec in state.get("fetches", []):
-        source = ctx.memory.get_source(rec["source_id"]) if rec["source_id"] else None
-        out.append({**rec, "title": getattr(source, "title", ""), "ref": refs.get(rec["source_id"])})
-    return out
+    ids = {rec["source_id"] for rec in state.get("fetches", []) if rec["source_id"]}
+    titles = {sid: getattr(ctx.memory.get_source(sid), "title", "") for sid in ids}
+    return [
+        {**rec, "title": titles.get(rec["source_id"], ""), "ref": refs.get(rec["source_id"])}
+        for rec in state.get("fetches", [])
+    ]
 
 
 def manifest(ctx: RunContext, state: ResearchState, report: Report, meta: dict[str, Any]) -> dict[str, Any]:
