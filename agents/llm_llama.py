@@ -61,6 +61,9 @@ class CallStats:
     prompt_s: float = 0.0
     ttft_s: float = 0.0
     decode_s: float = 0.0
+    prompt_cpu_s: float = 0.0  # process CPU time (all threads): robust to other load on the machine
+    ttft_cpu_s: float = 0.0
+    decode_cpu_s: float = 0.0
     completion_tokens: int = 0
     grammar_rejections: int = 0
 
@@ -78,6 +81,7 @@ class Engine:
     users: int = 0
     grammars: dict[str, Any] = field(default_factory=dict)
     vocab_tables: Any = None  # llm_vocab.VocabTables, built on the first constrained call
+    formatter: Any = None  # the compiled chat template (Jinja2ChatFormatter), built on first use
 
 
 _ENGINES: dict[tuple[str, int, int], Engine] = {}
@@ -262,18 +266,19 @@ class LlamaChatModel(BaseChatModel):
 
     def render(self, messages: Sequence[Message]) -> list[int]:
         """The prompt tokens for a conversation, through the model's chat template."""
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
         engine = self.load()
-        llama = engine.llama
-        eos, bos = llama.token_eos(), llama.token_bos()
-        formatter = Jinja2ChatFormatter(
-            template=engine.template,
-            eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-            bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-        )
-        prompt = formatter(messages=[dict(m) for m in messages]).prompt  # type: ignore[misc]
-        return llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if engine.formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llama = engine.llama
+            eos, bos = llama.token_eos(), llama.token_bos()
+            engine.formatter = Jinja2ChatFormatter(
+                template=engine.template,
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+            )
+        prompt = engine.formatter(messages=[dict(m) for m in messages]).prompt
+        return engine.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def _generate(self, messages: Sequence[Message], json_schema: dict[str, Any] | None, max_tokens: int) -> Generation:
         from agents.llm_sampling import decode
@@ -289,9 +294,10 @@ class LlamaChatModel(BaseChatModel):
             )
         limit = min(max_tokens, n_ctx - len(tokens) - 1)
         with engine.lock:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             reused = engine.cache.prepare(engine.llama, tokens)
             prompt_s = time.perf_counter() - started
+            prompt_cpu_s = time.process_time() - cpu_started
             result = decode(engine, tokens, grammar, limit, temperature=self.temperature, seed=self.seed)
         self.last_stats = CallStats(
             prompt_tokens=len(tokens),
@@ -299,6 +305,9 @@ class LlamaChatModel(BaseChatModel):
             prompt_s=prompt_s,
             ttft_s=prompt_s + result.first_token_s,
             decode_s=result.decode_s,
+            prompt_cpu_s=prompt_cpu_s,
+            ttft_cpu_s=prompt_cpu_s + result.first_token_cpu_s,
+            decode_cpu_s=result.decode_cpu_s,
             completion_tokens=len(result.tokens),
             grammar_rejections=result.rejections,
         )

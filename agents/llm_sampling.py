@@ -39,6 +39,8 @@ class Decoded:
     finish_reason: str = "length"
     first_token_s: float = 0.0
     decode_s: float = 0.0
+    first_token_cpu_s: float = 0.0  # process CPU time: comparable on a busy, shared machine
+    decode_cpu_s: float = 0.0
     rejections: int = 0
 
 
@@ -203,7 +205,7 @@ def decode(
     checker = _Checker(engine, _grammar(engine, gbnf), chain) if gbnf else None
     out = Decoded()
     pieces: list[bytes] = []
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         for _ in range(max_tokens):
             token = int(llama_cpp.llama_sampler_sample(chain, llama.ctx, -1))
@@ -214,6 +216,7 @@ def decode(
                 checker.advance(token)
             if not out.tokens and not out.first_token_s:
                 out.first_token_s = time.perf_counter() - started
+                out.first_token_cpu_s = time.process_time() - cpu_started
             if llama_cpp.llama_vocab_is_eog(vocab, token):
                 out.finish_reason = "stop"
                 break
@@ -223,5 +226,6 @@ def decode(
     finally:
         llama_cpp.llama_sampler_free(chain)
     out.decode_s = time.perf_counter() - started
+    out.decode_cpu_s = time.process_time() - cpu_started
     out.text = b"".join(pieces).decode("utf-8", errors="replace")
     return out

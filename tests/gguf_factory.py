@@ -79,8 +79,13 @@ def write_tiny_gguf(
     qtype: str = "f32",
     weight_scale: float = 0.02,
     tie_embeddings: bool = False,
+    embed_scale: float = 10.0,
 ) -> Path:
-    """Write a random-weight llama GGUF to ``path`` and return it (``qtype``: f32, f16 or q8_0)."""
+    """Write a random-weight llama GGUF to ``path`` and return it (``qtype``: f32, f16 or q8_0).
+
+    ``embed_scale`` multiplies the embedding and output weights: large gives peaked, repetitive
+    next-token distributions; 1.0 gives nearly flat ones (a model that picks among many tokens).
+    """
     if n_embd % n_head:
         raise ValueError("n_embd must be a multiple of n_head")
     path = Path(path)
@@ -118,10 +123,10 @@ def write_tiny_gguf(
         return (rng.standard_normal(shape, dtype=np.float32) * weight_scale).astype(np.float32)
 
     ones = np.ones(n_embd, dtype=np.float32)
-    _tensor(writer, "token_embd.weight", weight(n_vocab, n_embd) * 10, qtype)
+    _tensor(writer, "token_embd.weight", weight(n_vocab, n_embd) * embed_scale, qtype)
     _tensor(writer, "output_norm.weight", ones, qtype)
     if not tie_embeddings:  # tied: llama.cpp reuses token_embd as the output layer
-        _tensor(writer, "output.weight", weight(n_vocab, n_embd) * 10, qtype)
+        _tensor(writer, "output.weight", weight(n_vocab, n_embd) * embed_scale, qtype)
     for i in range(n_layer):
         block = f"blk.{i}"
         _tensor(writer, f"{block}.attn_norm.weight", ones, qtype)
