@@ -93,7 +93,8 @@ def test_progress_then_plan_review_edits_reach_the_run(ctx: Ctx) -> None:
     assert "Finished" in _markdown(at)
     assert [getattr(s, "label", "") for s in at.status] == ["Planning", "Searching and reading", "Drafting",
                                             "Verifying citations", "Publishing"]
-    assert at.metric[1].value == "2"  # pages fetched
+    assert at.metric[0].value == "2"  # pages fetched
+    assert "**Phase:** Publishing" in _markdown(at)
 
 
 def test_plan_review_cancel(ctx: Ctx) -> None:

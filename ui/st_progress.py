@@ -77,15 +77,14 @@ def _after(ctx: Ctx, handle: RunHandle) -> None:
 
 def draw(handle: RunHandle, view: LiveView) -> None:
     """Status line, the numbers, a status block per phase and the sub-questions table."""
-    st.markdown(f"**Status:** {STATUS_TEXT.get(handle.status, handle.status)}")
+    st.markdown(f"**Status:** {STATUS_TEXT.get(handle.status, handle.status)} · **Phase:** {view.phase_label}")
     state = view.state
     budget = state.budget
-    cols = st.columns(5)
-    cols[0].metric("Phase", view.phase_label)
-    cols[1].metric("Pages fetched", state.pages_fetched)
-    cols[2].metric("Tokens", f"{state.tokens:,}")
-    cols[3].metric("Pages left", budget.get("pages_left", "—"))
-    cols[4].metric("Elapsed", clock(handle.elapsed_s()))
+    cols = st.columns(4)
+    cols[0].metric("Pages fetched", state.pages_fetched)
+    cols[1].metric("Tokens", f"{state.tokens:,}")
+    cols[2].metric("Pages left", budget.get("pages_left", "—"))
+    cols[3].metric("Elapsed", clock(handle.elapsed_s()))
     if budget:
         st.caption(
             f"Budget left: {budget.get('tokens_left', '—')} tokens, "
