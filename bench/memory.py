@@ -35,13 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from chromadb.api.types import Documents, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
 
-from memory.embeddings import HashingEmbedder, LlamaEmbedder, QuarryEmbedder
-from memory.store import Memory
+from memory.embeddings import HashingEmbedder, LlamaEmbedder, QuarryEmbedder, live_embedder
+from memory.store import Memory, NewSource
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
+@register_embedding_function
 class Timed(QuarryEmbedder):
     """Wraps an embedder and accumulates the time spent embedding."""
 
@@ -50,6 +52,7 @@ class Timed(QuarryEmbedder):
         self.fingerprint = inner.fingerprint
         self.query_prefix = inner.query_prefix
         self.seconds = 0.0
+        self._remember()
 
     def __call__(self, input: Documents) -> Embeddings:
         t = time.perf_counter()
@@ -63,7 +66,12 @@ class Timed(QuarryEmbedder):
         return "quarry-bench-timed"
 
     def get_config(self) -> dict[str, Any]:
-        return {}
+        return {"inner": self.fingerprint, "id": id(self)}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> Timed:
+        found: Timed = live_embedder("quarry-bench-timed", config)
+        return found
 
 
 def rss_mb() -> float:
@@ -90,14 +98,15 @@ def bench_embedding(embedder: LlamaEmbedder, sentences: list[str]) -> dict[str, 
     return {"sentences": len(sentences), "sentences_per_s": round(len(sentences) / seconds, 1)}
 
 
-def bench_ingest(embedder: QuarryEmbedder, docs: list[dict[str, str]]) -> dict[str, Any]:
-    """Chunks per second through add_source, with and without the embedding time."""
+def bench_ingest(embedder: QuarryEmbedder, docs: list[dict[str, str]], batch: int = 32) -> dict[str, Any]:
+    """Chunks per second through add_sources (batches of ``batch`` documents), with and without embedding."""
     timed = Timed(embedder)
     with tempfile.TemporaryDirectory() as tmp:
         memory = Memory.open(tmp, embedder=timed)
+        items = [NewSource(f"doc:{i}", d["title"], d["text"], "b") for i, d in enumerate(docs)]
         t = time.perf_counter()
         chunks = sum(
-            len(memory.add_source(f"doc:{i}", d["title"], d["text"], run_id="b")[1]) for i, d in enumerate(docs)
+            len(c) for lo in range(0, len(items), batch) for _, c in memory.add_sources(items[lo : lo + batch])
         )
         total = time.perf_counter() - t
         memory.close()
@@ -109,15 +118,17 @@ def bench_ingest(embedder: QuarryEmbedder, docs: list[dict[str, str]]) -> dict[s
     }
 
 
-def fill(memory: Memory, target: int, pool: list[str], rng: random.Random) -> int:
+def fill(memory: Memory, target: int, pool: list[str], rng: random.Random, batch: int = 500) -> int:
     """Add documents composed of random corpus sentences until the store holds ``target`` chunks."""
     n = memory.stats()["counts"]["chunks"]
     i = 0
     while n < target:
-        paragraphs = ["\n".join(rng.sample(pool, 3)) for _ in range(3)]
-        _, chunks = memory.add_source(f"synthetic:{target}:{i}", f"Synthetic {i}", "\n\n".join(paragraphs), run_id="b")
-        n += len(chunks)
-        i += 1
+        items = []
+        for _ in range(batch):
+            paragraphs = ["\n".join(rng.sample(pool, 3)) for _ in range(3)]
+            items.append(NewSource(f"synthetic:{target}:{i}", f"Synthetic {i}", "\n\n".join(paragraphs), "b"))
+            i += 1
+        n += sum(len(c) for _, c in memory.add_sources(items))
     return n
 
 

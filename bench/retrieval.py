@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from memory.embeddings import LlamaEmbedder
-from memory.store import Memory, MemoryOptions
+from memory.store import Memory, MemoryOptions, NewSource
 
 
 def load_beir(root: Path) -> tuple[dict[str, dict[str, str]], dict[str, str], dict[str, dict[str, int]]]:
@@ -65,13 +65,20 @@ def recall_at(ranked: list[str], rels: dict[str, int], k: int = 100) -> float:
     return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
 
 
-def ingest(memory: Memory, corpus: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+def ingest(memory: Memory, corpus: dict[str, dict[str, str]], batch: int = 64) -> dict[str, list[str]]:
     """Add every document; returns source id -> BEIR doc ids (identical texts share a source)."""
     docs_of: dict[str, list[str]] = defaultdict(list)
-    for doc_id, doc in corpus.items():
-        text = doc["text"].strip() or doc["title"]
-        source, _ = memory.add_source(f"beir:{doc_id}", doc["title"], text, run_id="bench", kind="local")
-        docs_of[source.id].append(doc_id)
+    ids = list(corpus)
+    for lo in range(0, len(ids), batch):
+        part = ids[lo : lo + batch]
+        items = [
+            NewSource(
+                f"beir:{d}", corpus[d]["title"], corpus[d]["text"].strip() or corpus[d]["title"], "bench", kind="local"
+            )
+            for d in part
+        ]
+        for doc_id, (source, _) in zip(part, memory.add_sources(items), strict=True):
+            docs_of[source.id].append(doc_id)
     return docs_of
 
 

@@ -74,7 +74,8 @@ def _live_key(name: str, config: dict[str, Any]) -> str:
     return name + json.dumps(config, sort_keys=True, default=str)
 
 
-def _reuse(name: str, config: dict[str, Any]) -> Any:
+def live_embedder(name: str, config: dict[str, Any]) -> Any:
+    """The live embedder registered under ``name`` with this config, or None."""
     return _LIVE.get(_live_key(name, config))
 
 
@@ -107,7 +108,7 @@ class HashingEmbedder(QuarryEmbedder):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> HashingEmbedder:
         """Rebuild from ``get_config()``."""
-        return _reuse("quarry-hashing", config) or HashingEmbedder(int(config.get("dim", 256)))
+        return live_embedder("quarry-hashing", config) or HashingEmbedder(int(config.get("dim", 256)))
 
 
 def resolve_gguf(reference: str, cache_dir: Path | None) -> Path:
@@ -261,7 +262,7 @@ class LlamaEmbedder(QuarryEmbedder):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> LlamaEmbedder:
         """Rebuild from ``get_config()``."""
-        return _reuse("quarry-llama", config) or LlamaEmbedder(
+        return live_embedder("quarry-llama", config) or LlamaEmbedder(
             config["model_path"],
             n_gpu_layers=int(config.get("n_gpu_layers", -1)),
             batch_tokens=int(config.get("batch_tokens", 512)),
@@ -313,7 +314,7 @@ class OpenAIEmbedder(QuarryEmbedder):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> OpenAIEmbedder:
         """Rebuild from ``get_config()``."""
-        return _reuse("quarry-openai", config) or OpenAIEmbedder(
+        return live_embedder("quarry-openai", config) or OpenAIEmbedder(
             config["model"], base_url=config.get("base_url"), api_key_env=config.get("api_key_env", "OPENAI_API_KEY")
         )
 
@@ -354,7 +355,7 @@ class OnnxEmbedder(QuarryEmbedder):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> OnnxEmbedder:
         """Rebuild from ``get_config()``."""
-        return _reuse("quarry-onnx", config) or OnnxEmbedder(config.get("cache_dir"))
+        return live_embedder("quarry-onnx", config) or OnnxEmbedder(config.get("cache_dir"))
 
 
 def build_embedder(

@@ -54,6 +54,20 @@ class MemoryOptions:
 
 
 @dataclass(frozen=True)
+class NewSource:
+    """One source to store with ``Memory.add_sources`` (the arguments of ``add_source``)."""
+
+    url: str
+    title: str
+    text: str
+    run_id: str
+    fetched_at: str | None = None
+    pages: tuple[Any, ...] = ()
+    kind: str = "web"
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Filters:
     """Restrict a search: to a run, to sources, to a kind ("web"|"local"), to a fetch-time window (ISO)."""
 
@@ -193,45 +207,67 @@ class Memory(KnowledgeMixin):
         metadata: dict[str, Any] | None = None,
     ) -> tuple[Source, list[Chunk]]:
         """Store a source and its chunks (idempotent; the same content under another URL is merged)."""
-        if not text.strip():
-            raise MemoryStoreError(f"The source {url} has no text to store; skip it or extract it again.")
-        fetched_at = fetched_at or rec.now_iso()
-        fetched_ts = rec.iso_to_ts(fetched_at)
-        digest = content_hash(text)
-        sid = source_id(digest)
+        item = NewSource(url, title, text, run_id, fetched_at, tuple(pages), kind, metadata)
+        return self.add_sources([item])[0]
+
+    def add_sources(self, items: Sequence[NewSource]) -> list[tuple[Source, list[Chunk]]]:
+        """Store many sources at once (one embedding pass and a few writes); same guarantees as ``add_source``."""
+        for item in items:
+            if not item.text.strip():
+                raise MemoryStoreError(f"The source {item.url} has no text to store; skip it or extract it again.")
+        stamped = [(item, item.fetched_at or rec.now_iso(), content_hash(item.text)) for item in items]
         with self._lock:
-            got = self._cols["sources"].get(ids=[sid], include=["metadatas"])
-            if got["ids"]:
-                return self._merge_source(sid, got["metadatas"][0], url, run_id, fetched_at, fetched_ts)
-            spans = chunk_text(
-                text,
-                max_tokens=self.options.chunk_tokens,
-                overlap=self.options.chunk_overlap,
-                pages=_page_tuples(pages),
-            )
-            chunks = [
-                Chunk(
-                    chunk_id(sid, i, text[s.start : s.end]),
-                    sid,
-                    text[s.start : s.end],
-                    i,
-                    s.start,
-                    s.end,
-                    s.page,
-                    s.heading,
-                    (run_id,),
-                )
-                for i, s in enumerate(spans)
-            ]
-            cmetas = [rec.chunk_meta(c, title=title, kind=kind, fetched_ts=fetched_ts) for c in chunks]
-            self._upsert("chunks", [c.id for c in chunks], [c.text for c in chunks], cmetas)
-            self._index([(c.id, rec.chunk_embed_text(c.text, m)) for c, m in zip(chunks, cmetas, strict=True)])
-            source = Source(
-                sid, url, title, fetched_at, digest, "ok", (normalize_url(url),), kind, dict(metadata or {})
-            )
-            smeta = rec.source_meta(source, fetched_ts=fetched_ts, run_ids=[run_id], n_chunks=len(chunks))
-            self._upsert("sources", [sid], [rec.source_document(source)], [smeta])
-            return rec.to_source(sid, smeta), chunks
+            if not stamped:
+                return []
+            sids = list(dict.fromkeys(source_id(d) for _, _, d in stamped))
+            got = self._cols["sources"].get(ids=sids, include=["metadatas"])
+            known = dict(zip(got["ids"], got["metadatas"], strict=True))
+            fresh: dict[str, tuple[Source, list[Chunk], dict[str, Any]]] = {}
+            for item, fetched_at, digest in stamped:
+                sid = source_id(digest)
+                if sid not in known and sid not in fresh:
+                    fresh[sid] = self._prepare(item, sid, digest, fetched_at)
+            chunks = [c for _, cs, _ in fresh.values() for c in cs]
+            metas = [m for _, _, m in fresh.values() for m in m["chunk_metas"]]
+            self._upsert("chunks", [c.id for c in chunks], [c.text for c in chunks], metas)
+            self._index([(c.id, rec.chunk_embed_text(c.text, m)) for c, m in zip(chunks, metas, strict=True)])
+            smetas = [m["source"] for _, _, m in fresh.values()]
+            self._upsert("sources", list(fresh), [rec.source_document(s) for s, _, _ in fresh.values()], smetas)
+            out: list[tuple[Source, list[Chunk]]] = []
+            done: set[str] = set()
+            for item, fetched_at, digest in stamped:
+                sid = source_id(digest)
+                if sid in fresh and sid not in done:
+                    done.add(sid)
+                    _, cs, m = fresh[sid]
+                    out.append((rec.to_source(sid, m["source"]), cs))
+                    continue
+                meta = self._cols["sources"].get(ids=[sid], include=["metadatas"])["metadatas"][0]
+                out.append(self._merge_source(sid, meta, item.url, item.run_id, fetched_at, rec.iso_to_ts(fetched_at)))
+            return out
+
+    def _prepare(
+        self, item: NewSource, sid: str, digest: str, fetched_at: str
+    ) -> tuple[Source, list[Chunk], dict[str, Any]]:
+        """A new source's record and its chunks with their metadata, not yet written."""
+        fetched_ts = rec.iso_to_ts(fetched_at)
+        text = item.text
+        spans = chunk_text(
+            text,
+            max_tokens=self.options.chunk_tokens,
+            overlap=self.options.chunk_overlap,
+            pages=_page_tuples(item.pages),
+        )
+        chunks = [
+            Chunk(chunk_id(sid, i, text[s.start : s.end]), sid, text[s.start : s.end], i, s.start, s.end, s.page,
+                  s.heading, (item.run_id,))
+            for i, s in enumerate(spans)
+        ]  # fmt: skip
+        cmetas = [rec.chunk_meta(c, title=item.title, kind=item.kind, fetched_ts=fetched_ts) for c in chunks]
+        urls = (normalize_url(item.url),)
+        source = Source(sid, item.url, item.title, fetched_at, digest, "ok", urls, item.kind, dict(item.metadata or {}))
+        smeta = rec.source_meta(source, fetched_ts=fetched_ts, run_ids=[item.run_id], n_chunks=len(chunks))
+        return source, chunks, {"chunk_metas": cmetas, "source": smeta}
 
     def _merge_source(
         self, sid: str, meta: dict[str, Any], url: str, run_id: str, fetched_at: str, fetched_ts: float
@@ -321,10 +357,10 @@ class Memory(KnowledgeMixin):
         if self._lex.synced:
             self._lex.index.add_many(docs)
 
-    def _sync_lexical(self) -> BM25Index:
+    def _sync_lexical(self, total: int | None = None) -> BM25Index:
         """The BM25 index, (re)built from the chunks collection when it is missing or out of date."""
         lex = self._lex
-        if lex.synced and len(lex.index) == self._cols["chunks"].count():
+        if lex.synced and len(lex.index) == (self._cols["chunks"].count() if total is None else total):
             return lex.index
         with self._lock:
             index, offset, page = BM25Index(), 0, 5000
@@ -353,18 +389,17 @@ class Memory(KnowledgeMixin):
         where = filters.where() if filters else None
         dense: list[str] = []
         lexical: list[str] = []
-        if mode in ("hybrid", "dense"):
-            total = self._cols["chunks"].count()
-            if total:
-                qvec = self.embedder.embed_query([query])[0]
-                res = self._cols["chunks"].query(
-                    query_embeddings=[qvec], n_results=min(n, total), where=where, include=["distances"]
-                )
-                dense = res["ids"][0]
-                if mode == "dense":
-                    return [(c, 1.0 - float(d)) for c, d in zip(dense, res["distances"][0], strict=True)]
+        total = self._cols["chunks"].count()  # also tells whether another client changed the store
+        if mode in ("hybrid", "dense") and total:
+            qvec = self.embedder.embed_query([query])[0]
+            res = self._cols["chunks"].query(
+                query_embeddings=[qvec], n_results=min(n, total), where=where, include=["distances"]
+            )
+            dense = res["ids"][0]
+            if mode == "dense":
+                return [(c, 1.0 - float(d)) for c, d in zip(dense, res["distances"][0], strict=True)]
         if mode in ("hybrid", "lexical"):
-            pairs = self._sync_lexical().search(query, n, self._allowed(where))
+            pairs = self._sync_lexical(total).search(query, n, self._allowed(where))
             if mode == "lexical":
                 return pairs
             lexical = [c for c, _ in pairs]
@@ -385,7 +420,10 @@ class Memory(KnowledgeMixin):
             ranked = [(c, pool[c]) for c in order]
         top = dict(ranked[:k])
         chunks = self.get_chunks(list(top))
-        sources = {s: self.get_source(s) for s in {c.source_id for c in chunks}}
+        if not chunks:
+            return []
+        got = self._cols["sources"].get(ids=list({c.source_id for c in chunks}), include=["metadatas"])
+        sources = {i: rec.to_source(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
         return [Hit(c, src, top[c.id]) for c in chunks if (src := sources.get(c.source_id)) is not None]
 
     # -- administration -----------------------------------------------------------------------
@@ -428,4 +466,4 @@ def _page_tuples(pages: Iterable[Any]) -> list[tuple[int, int, int]]:
     return out
 
 
-__all__ = ["Filters", "Memory", "MemoryOptions"]
+__all__ = ["Filters", "Memory", "MemoryOptions", "NewSource"]

@@ -12,7 +12,7 @@ from chromadb.api.types import Documents, Embeddings
 from memory import graph_view
 from memory.embeddings import HashingEmbedder
 from memory.errors import EmbeddingError, EmbeddingMismatchError, MemoryStoreError
-from memory.store import Filters, Memory, MemoryOptions
+from memory.store import Filters, Memory, MemoryOptions, NewSource
 from tools.types import PageSpan
 
 ARTICLE = """# Honeybees
@@ -212,3 +212,22 @@ def test_pdf_pages_reach_chunks(mem: Memory) -> None:
         (2, "Second page text about beta."),
     ]
     assert mem.search("beta", k=1)[0].chunk.page == 2
+
+
+def test_add_sources_in_one_batch_merges_duplicates_and_known_sources(mem: Memory) -> None:
+    known, _ = mem.add_source("https://bees.example/a", "Bees", ARTICLE, run_id="run1")
+    results = mem.add_sources(
+        [
+            NewSource("https://x.example/1", "One", "First text about owls.", "run2"),
+            NewSource("https://x.example/1-copy", "One", "First text about owls.", "run2"),
+            NewSource("https://bees.example/b", "Bees", ARTICLE, "run2"),
+        ]
+    )
+    assert results[0][0].id == results[1][0].id and results[1][0].urls == (
+        "https://x.example/1",
+        "https://x.example/1-copy",
+    )
+    assert results[2][0].id == known.id and results[2][0].metadata["run_ids"] == ["run1", "run2"]
+    assert mem.stats()["counts"]["sources"] == 2
+    assert mem.search("owls", k=1)[0].source.urls == results[1][0].urls
+    assert mem.add_sources([]) == []
