@@ -31,7 +31,7 @@ NODE_RGB = (94, 133, 177)  # the graph's node colour #4c78a8 at 0.9 opacity on w
 
 HOSTILE_PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <title>&lt;script&gt;alert('title')&lt;/script&gt; Perovskite perovskite field notes</title></head>
-<body><article><h1>Perovskite field notes</h1>
+<body><article><h1>&lt;script&gt;alert('title')&lt;/script&gt; Perovskite field notes</h1>
 <p>Perovskite layers &lt;script&gt;alert('body')&lt;/script&gt; darken within weeks in humid air
 ![pixel](http://127.0.0.1:9/md.png) [run me](javascript:alert(3)) perovskite perovskite.</p>
 <p><a href="javascript:alert(4)">perovskite link</a> <img src="http://127.0.0.1:9/img.png" alt="pixel">
@@ -148,6 +148,7 @@ def test_a_research_run_in_the_browser(served: Served, chrome: Any, tmp_path: Pa
     # The hostile page is inert: literal text, no script, no image, no javascript: link.
     page.get_by_text("<script>alert('body')</script> darken", exact=False).first.wait_for()
     page.get_by_text("[run me](javascript:alert(3))", exact=False).first.wait_for()
+    page.get_by_text("<script>alert('title')</script> Perovskite field notes", exact=False).first.wait_for()
     assert page.locator("a[href^='javascript']").count() == 0
     assert page.locator("img[src*='127.0.0.1:9']").count() == 0
 
