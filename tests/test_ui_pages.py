@@ -222,3 +222,21 @@ def test_settings_page_lists_the_registry_tools(settings: Settings) -> None:
         app.close()
     assert rows and all(r["origin"] for r in rows)
     assert "web_search" in {r["tool"] for r in rows}
+
+
+def test_the_app_entry_point_builds_the_app_and_shows_new_research() -> None:
+    from ui.commands.ui import SCRIPT
+
+    import streamlit as st
+
+    at = AppTest.from_file(str(SCRIPT), default_timeout=60)
+    try:
+        at.run()
+        assert not at.exception
+        assert [t.value for t in at.title] == ["New research"]
+        assert at.button[0].label == "Start research"
+        at.query_params["run"] = "no-such-run"
+        at.run()
+        assert "run_id" not in at.session_state  # an unknown run in the URL is not adopted
+    finally:
+        st.cache_resource.clear()  # the app is built once per server process; this test is one
