@@ -225,9 +225,9 @@ def test_settings_page_lists_the_registry_tools(settings: Settings) -> None:
 
 
 def test_the_app_entry_point_builds_the_app_and_shows_new_research() -> None:
-    from ui.commands.ui import SCRIPT
-
     import streamlit as st
+
+    from ui.commands.ui import SCRIPT
 
     at = AppTest.from_file(str(SCRIPT), default_timeout=60)
     try:
