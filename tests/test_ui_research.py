@@ -88,3 +88,26 @@ def test_stopping_a_real_run_leaves_it_resumable(tmp_path: Path, fixture_web: An
         runner.close()
     assert handle.report is not None and handle.report.references
     assert [e["type"] for e in handle.events()].count("run_resumed") == 1
+
+
+def test_other_backends_or_model_run_on_one_variant_app(tmp_path: Path, fixture_web: Any, settings: Settings) -> None:
+    parts = build_parts(tmp_path, fixture_web.base_url, ScriptedChatModel(default=Brain()))
+    runner = build_runner(tmp_path, parts)
+    built: list[Settings] = []
+
+    def build(changed: Settings) -> _RunnerApp:
+        built.append(changed)
+        return _RunnerApp(changed, runner)
+
+    registry = RunRegistry(AppResearch(_RunnerApp(settings, runner), build=build))
+    try:
+        for question in ("first question on perovskite", "second question on perovskite"):
+            handle = registry.start(RunRequest(question=question, breadth=1, depth=0, max_pages=2,
+                                               search=("searxng",), review=False), owner="o")
+            assert handle.wait(120) and handle.status == "complete", handle.error
+        default = registry.start(RunRequest(question="third on perovskite", breadth=1, depth=0, max_pages=2,
+                                            review=False), owner="o")
+        assert default.wait(120) and default.status == "complete", default.error
+    finally:
+        runner.close()
+    assert [s.search.backends for s in built] == [["searxng"]]
