@@ -40,7 +40,6 @@ _SOFT_TOKENS = {
 # a wrapper named after what it wraps ("content-sidebar-wrap", "main--withSidebar") is not boilerplate
 _KEEP_TOKENS = {"content", "main", "body", "wrap", "wrapper", "container", "post", "article", "entry", "page",
                 "layout", "story", "text", "thread", "topic", "product"}
-_TOKEN_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th",
     "thead", "tbody", "tfoot", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "figure", "figcaption",
@@ -65,7 +64,7 @@ def _tokens(el: etree._Element) -> set[str]:
     cls, ident = el.get("class"), el.get("id")
     if not cls and not ident:
         return set()
-    return {t.lower() for t in _TOKEN_SPLIT.split(f"{cls or ''} {ident or ''}") if t}
+    return set(f"{cls or ''} {ident or ''}".lower().replace("-", " ").replace("_", " ").split())
 
 
 def _link_dense(el: etree._Element) -> bool:
@@ -107,7 +106,6 @@ def prune(tree: lxml_html.HtmlElement) -> None:
     while stack:
         el, protected = stack.pop()
         if not isinstance(el.tag, str):
-            doomed.append(el)
             continue
         if _is_boilerplate(el, protected):
             doomed.append(el)
@@ -115,9 +113,8 @@ def prune(tree: lxml_html.HtmlElement) -> None:
         inner = protected or el.tag in ("article", "main")
         stack.extend((child, inner) for child in el)
     for el in doomed:
-        parent = el.getparent()
-        if parent is not None:
-            el.drop_tree() if isinstance(el, lxml_html.HtmlElement) else parent.remove(el)
+        if el.getparent() is not None:
+            el.drop_tree()
 
 
 def _link_stats(el: etree._Element) -> tuple[int, int]:
@@ -131,22 +128,26 @@ def _link_stats(el: etree._Element) -> tuple[int, int]:
     return words, links
 
 
-_LOWER = "translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-_HARD_XPATH = etree.XPath(
-    "//*[@class or @id]["
-    + " or ".join(f"contains({_LOWER}, '{t}')" for t in ("cookie", "consent", "gdpr", "onetrust", "cmp"))
-    + "]"
-)
+_REVIEW_TOKENS = {"review", "reviews", "comment", "comments", "ratings", "testimonials"}
 
 
-def prune_consent(tree: etree._Element) -> None:
-    """Remove cookie and consent banners only (cheap; safe to run before any extractor)."""
-    for el in _HARD_XPATH(tree):
-        tokens = _tokens(el)
-        if tokens & _HARD_TOKENS and not tokens & _KEEP_TOKENS and el.tag not in ("html", "body", "main", "article"):
-            parent = el.getparent()
-            if parent is not None:
-                el.drop_tree() if isinstance(el, lxml_html.HtmlElement) else parent.remove(el)
+def prune_consent(tree: etree._Element, reviews: bool = False) -> None:
+    """Remove cookie and consent banners (and, with ``reviews``, user reviews and comments); cheap."""
+    doomed = []
+    hard = _HARD_TOKENS | _REVIEW_TOKENS if reviews else _HARD_TOKENS
+    for el in tree.iter():
+        cls, ident = el.get("class"), el.get("id")
+        if not (cls or ident) or el.tag in ("html", "body", "main", "article"):
+            continue
+        raw = f"{cls or ''} {ident or ''}".lower()
+        hit = "cookie" in raw or "consent" in raw or "gdpr" in raw or "cmp" in raw or "onetrust" in raw
+        if (hit or (reviews and ("review" in raw or "comment" in raw or "rating" in raw or "testimonial" in raw))) and (
+            (tokens := _tokens(el)) & hard and not tokens & _KEEP_TOKENS
+        ):
+            doomed.append(el)
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
 
 
 def _inline_text(el: etree._Element) -> tuple[str, int, int]:

@@ -30,8 +30,9 @@ from tools.extract_meta import PageMeta
 from tools.types import Link
 
 UNIT_SHARE = 0.5  # repeated units must hold at least this share of the region's words ...
+LONGER = 2.0  # a region this many times longer than trafilatura's text holds what trafilatura missed
 UNIT_COUNT = 5  # ... and be at least this many, for the page to read as posts/cards/rows
-FAST = False  # trafilatura's readability/jusText comparison: the DOM candidate covers its cases, cheaper
+FAST = True  # skip trafilatura's readability/jusText comparison: the DOM region plays that part, for less time
 THIN_WORDS = 40  # trafilatura below this many words has fallen back to a page dump: the pruned region wins
 
 
@@ -79,17 +80,20 @@ def dom_candidate(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Choice,
 
 
 def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta) -> Choice:
-    """The best content of the page: trafilatura, unless the page is made of units or it came back thin.
+    """The best content of the page: trafilatura, unless the DOM region is clearly better.
 
-    On a product page repeated units are reviews or related products, so they never win there.
+    The region wins when it is made of repeated units (posts, cards, rows), when it is much longer
+    than trafilatura's text, or when trafilatura came back thin; never on a product page.
     """
-    prune_consent(tree)
+    product = meta.is_product()
+    prune_consent(tree, reviews=product)  # reviews are to a product what comments are to an article
     traf = trafilatura_candidate(tree, url)
     dom, units = dom_candidate(tree, url)
-    product = meta.is_product()
     t_words = word_count(traf.blocks) if traf else 0
     d_words = word_count(dom.blocks)
-    use_dom = units and not product and d_words >= t_words * 0.5
+    # on a product page repeated units are reviews or related products, and a longer region is more of them
+    longer = FAST and d_words > LONGER * t_words
+    use_dom = not product and ((units and d_words >= t_words * 0.5) or longer)
     chosen = dom if traf is None or use_dom or (t_words < THIN_WORDS and d_words > 0) else traf
     chosen.page_type = "product" if product else chosen.page_type if chosen is dom else "article"
     extra = jsonld_blocks(meta.jsonld, chosen.blocks)
