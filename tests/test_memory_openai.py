@@ -16,7 +16,7 @@ from memory.embeddings import HashingEmbedder, OpenAIEmbedder, build_embedder
 from memory.errors import EmbeddingError
 from memory.store import Memory
 
-_REFERENCE = HashingEmbedder(dim=32)
+_REFERENCE = HashingEmbedder(dim=256)
 
 
 class _Handler(BaseHTTPRequestHandler):
