@@ -95,3 +95,11 @@ def test_chart_selection_and_source_labels() -> None:
     assert labels["src4"] == "Bad link"
     spec = chart(graph_view(sample_graph(), sample_report())).to_dict()
     assert len(spec["layer"]) == 3 and spec["layer"][1]["mark"]["type"] == "circle"
+
+
+def test_bare_urls_and_addresses_stay_plain_text() -> None:
+    for text in ("see http://127.0.0.1:9/x.png now", "mail evil@example.com", "visit WWW.example.com"):
+        escaped = md_escape(text)
+        assert "\u2060" in escaped
+        assert escaped.replace("\u2060", "").replace("\\", "") == text
+    assert "\u2060" not in md_escape("a: b. c")

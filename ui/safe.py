@@ -20,9 +20,15 @@ def flat(text: object) -> str:
     return " ".join(str(text).split())
 
 
+# GitHub-flavoured Markdown turns bare URLs, www. names and e-mail addresses into links even when
+# their punctuation is escaped; an invisible word joiner (U+2060) inside each keeps them plain text.
+_AUTOLINK = re.compile(r"(\\:)(?=\\/\\/)|(?<=www)(?=\\\.)|(?=\\@)", re.IGNORECASE)
+
+
 def md_escape(text: object) -> str:
-    """Markdown that shows ``text`` literally (on one line) and renders nothing it contains."""
-    return _PUNCT.sub(r"\\\1", flat(text))
+    """Markdown that shows ``text`` literally (on one line) and renders nothing it contains, no link either."""
+    escaped = _PUNCT.sub(r"\\\1", flat(text))
+    return _AUTOLINK.sub(lambda m: (m.group(1) or "") + "\u2060", escaped)
 
 
 def safe_url(url: object) -> str | None:

@@ -150,6 +150,7 @@ def test_a_research_run_in_the_browser(served: Served, chrome: Any, tmp_path: Pa
     page.get_by_text("[run me](javascript:alert(3))", exact=False).first.wait_for()
     page.get_by_text("<script>alert('title')</script> Perovskite field notes", exact=False).first.wait_for()
     assert page.locator("a[href^='javascript']").count() == 0
+    assert page.locator("a[href*='127.0.0.1:9'], a[href^='mailto']").count() == 0  # bare URLs stay text
     assert page.locator("img[src*='127.0.0.1:9']").count() == 0
 
     # Hovering a citation marker shows its passage (title); clicking its popover shows passage and source.
