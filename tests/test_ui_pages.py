@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -240,3 +241,33 @@ def test_the_app_entry_point_builds_the_app_and_shows_new_research() -> None:
         assert "run_id" not in at.session_state  # an unknown run in the URL is not adopted
     finally:
         st.cache_resource.clear()  # the app is built once per server process; this test is one
+
+
+def test_graph_page_shows_the_whole_memory(ctx: Ctx, tmp_path: Path) -> None:
+    from dataclasses import dataclass as _dataclass
+
+    from tests.research_harness import open_memory
+
+    memory = open_memory(tmp_path / "chroma")
+
+    @_dataclass
+    class _MemoryApp:
+        store: Any
+
+        def memory(self) -> Any:
+            return self.store
+
+    sun = memory.upsert_entity("Sun", "star", run_id="old")
+    earth = memory.upsert_entity("Earth", "planet", run_id="old")
+    memory.upsert_relation(earth.id, "orbits", sun.id, source_ids=["s9"], run_id="old")
+    write_run(ctx.runs_dir, sample_report("r1"))
+    ctx.app = _MemoryApp(memory)
+    try:
+        at = page(ctx, "graph", "r1").run()
+        assert "Perovskite" in _markdown(at)
+        at.toggle(key="kg_whole").set_value(True).run()
+        assert not at.exception
+        assert "Earth — *orbits* — Sun" in _markdown(at)
+        assert "2 entities, 1 facts" in at.caption[0].value
+    finally:
+        memory.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import altair as alt
+import networkx as nx
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +19,8 @@ from ui import run_files
 from ui.safe import md_escape, md_link
 from ui.st_common import Ctx, current_report, current_run_id, no_run_message
 from ui.views import GraphView, graph_view
+
+MAX_NODES = 150  # the whole memory's graph is cut to its best-connected entities to stay readable
 
 
 def chart(view: GraphView) -> Any:
@@ -41,6 +44,16 @@ def chart(view: GraphView) -> Any:
     return alt.layer(rules, dots, labels).properties(height=480)
 
 
+def memory_graph(app: Any, limit: int = MAX_NODES) -> dict[str, Any]:
+    """The whole memory's graph as node-link data, cut to the ``limit`` best-connected entities."""
+    graph = app.memory().graph()
+    if graph.number_of_nodes() > limit:
+        keep = sorted(graph.nodes, key=lambda n: (-graph.degree(n), str(n)))[:limit]
+        graph = graph.subgraph(keep).copy()
+    data: dict[str, Any] = nx.node_link_data(graph, edges="edges")
+    return data
+
+
 def selected_node(state: Any) -> str | None:
     """The node id a chart click selected, if any."""
     try:
@@ -61,13 +74,18 @@ def render(ctx: Ctx) -> None:
         no_run_message()
         return
     report = current_report(ctx)
-    try:
-        data = run_files.load_graph(ctx.runs_dir, run_id)
-    except ValueError:
-        data = None
+    whole = ctx.app is not None and st.toggle("Whole memory (every run)", key="kg_whole")
+    data: dict[str, Any] | None
+    if whole:
+        data = memory_graph(ctx.app)
+    else:
+        try:
+            data = run_files.load_graph(ctx.runs_dir, run_id)
+        except ValueError:
+            data = None
     view = graph_view(data, report)
     if not view.nodes:
-        st.info("No graph yet: it is written when the run publishes its report.")
+        st.info("Memory holds no graph yet." if whole else "No graph yet: it is written when the run publishes.")
         return
     st.caption(f"{len(view.nodes)} entities, {len(view.edges)} facts; red marks a contradiction between sources.")
     state = st.altair_chart(chart(view), on_select="rerun", key="kg_chart", width="stretch")
