@@ -29,7 +29,10 @@ _DROP_TAGS = {
     "audio", "picture", "source", "img",
 }
 _SOFT_ROLES = {"navigation", "banner", "contentinfo", "search", "menu", "menubar", "toolbar", "complementary"}
-_HARD_TOKENS = {"cookie", "cookies", "consent", "gdpr", "cmp", "onetrust", "cookiebot"}
+_HARD_TOKENS = {
+    "cookie", "cookies", "consent", "gdpr", "cmp", "onetrust", "cookiebot", "modal", "popup", "overlay", "offcanvas",
+}
+_HARD_ROLES = {"dialog", "alertdialog"}
 _SOFT_TOKENS = {
     "newsletter", "subscribe", "subscription", "share", "sharing", "social", "socials", "related", "recommended",
     "recommendations", "breadcrumb", "breadcrumbs", "sidebar", "footer", "navbar", "nav", "navigation", "menu",
@@ -77,6 +80,7 @@ def _link_dense(el: etree._Element) -> bool:
 
 
 def _is_boilerplate(el: etree._Element, protected: bool) -> bool:
+    """Whether ``el`` is boilerplate; ``protected``: it sits inside an ``article`` or ``main``."""
     tag = el.tag
     if tag in _DROP_TAGS:
         return not (tag == "script" and (el.get("type") or "").lower() == "application/ld+json")
@@ -84,18 +88,15 @@ def _is_boilerplate(el: etree._Element, protected: bool) -> bool:
         return len(el.text_content().split()) < 30
     if tag in ("body", "html", "main", "article"):
         return False
-    tokens = _tokens(el)
-    if tokens & _HARD_TOKENS and not tokens & _KEEP_TOKENS:
-        return True
     role = (el.get("role") or "").lower()
     if role == "main":
         return False
-    soft = (
-        tag in ("footer", "aside")
-        or (tag == "header" and not protected)
-        or role in _SOFT_ROLES
-        or bool(tokens & _SOFT_TOKENS and not tokens & _KEEP_TOKENS)
-    )
+    tokens = _tokens(el)
+    if (tokens & _HARD_TOKENS and not tokens & _KEEP_TOKENS) or role in _HARD_ROLES:
+        return True
+    if tag in ("footer", "header") and not protected:  # the page's own header and footer, not an article's
+        return tag == "footer" or _link_dense(el)
+    soft = tag == "aside" or role in _SOFT_ROLES or bool(tokens & _SOFT_TOKENS and not tokens & _KEEP_TOKENS)
     return soft and _link_dense(el)
 
 
