@@ -103,3 +103,16 @@ def test_bare_urls_and_addresses_stay_plain_text() -> None:
         assert "\u2060" in escaped
         assert escaped.replace("\u2060", "").replace("\\", "") == text
     assert "\u2060" not in md_escape("a: b. c")
+
+
+def test_every_export_download_builds_its_file(tmp_path: Path) -> None:
+    from ui.st_report import MIME, export_builders
+
+    folder = write_run(tmp_path, sample_report("r1"))
+    builders = export_builders(folder)
+    assert set(builders) == set(MIME) == {"md", "html", "pdf", "json"}
+    assert b"Perovskite degradation" in builders["md"]()
+    html = builders["html"]().decode("utf-8")
+    assert "Perovskite degradation" in html and '<script>alert("title")' not in html
+    assert builders["json"]().lstrip().startswith(b"{")
+    assert builders["pdf"]().startswith(b"%PDF")
