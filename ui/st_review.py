@@ -55,6 +55,24 @@ def _editor_state(handle: RunHandle) -> dict[str, Any]:
     return dict(st.session_state[key])
 
 
+def _edit_subs(rid: str, subs: list[dict[str, Any]], outline: list[str]) -> list[dict[str, Any]]:
+    edited = []
+    for i, sub in enumerate(subs):
+        sid = sub["id"]
+        with st.container(border=True):
+            st.markdown(f"**Sub-question {i + 1}**")
+            question = st.text_input("Question", value=sub["question"], key=f"rv_q_{rid}_{sid}")
+            queries = st.text_input("Search queries (separated by ;)", value=sub["queries"], key=f"rv_k_{rid}_{sid}")
+            options = ["", *outline]
+            current = sub["section"] if sub["section"] in options else ""
+            section = st.selectbox("Section", options, index=options.index(current), key=f"rv_s_{rid}_{sid}",
+                                   format_func=lambda s: s or "(general)")
+            remove = st.checkbox("Remove this sub-question", key=f"rv_x_{rid}_{sid}")
+        edited.append({"id": sid, "question": question, "queries": queries, "section": section,
+                       "remove": remove, "round": sub.get("round", 0)})
+    return edited
+
+
 def render(ctx: Ctx, handle: RunHandle) -> None:
     """Draw the editable plan with approve and cancel."""
     st.header("Review the plan")
@@ -68,20 +86,7 @@ def render(ctx: Ctx, handle: RunHandle) -> None:
         value="\n".join(str(s) for s in plan.get("outline", [])), key=f"rv_outline_{rid}", height=150,
     )
     outline = [line.strip() for line in sections_text.splitlines() if line.strip()]
-    edited = []
-    for i, sub in enumerate(state["subs"]):
-        sid = sub["id"]
-        with st.container(border=True):
-            st.markdown(f"**Sub-question {i + 1}**")
-            question = st.text_input("Question", value=sub["question"], key=f"rv_q_{rid}_{sid}")
-            queries = st.text_input("Search queries (separated by ;)", value=sub["queries"], key=f"rv_k_{rid}_{sid}")
-            options = ["", *outline]
-            current = sub["section"] if sub["section"] in options else ""
-            section = st.selectbox("Section", options, index=options.index(current), key=f"rv_s_{rid}_{sid}",
-                                   format_func=lambda s: s or "(general)")
-            remove = st.checkbox("Remove this sub-question", key=f"rv_x_{rid}_{sid}")
-        edited.append({"id": sid, "question": question, "queries": queries, "section": section,
-                       "remove": remove, "round": sub.get("round", 0)})
+    edited = _edit_subs(rid, state["subs"], outline)
     if st.button("Add a sub-question", key=f"rv_add_{rid}"):
         subs = list(state["subs"])
         subs.append({"id": uuid.uuid4().hex[:8], "question": "", "queries": "", "section": "", "round": 0})
@@ -93,7 +98,11 @@ def render(ctx: Ctx, handle: RunHandle) -> None:
         if not new_plan["subquestions"]:
             st.error("Keep at least one sub-question, or cancel the run.")
             return
-        ctx.registry.approve(rid, new_plan)
+        try:
+            ctx.registry.approve(rid, new_plan)
+        except ValueError as err:  # another tab approved or cancelled it first
+            st.error(str(err))
+            return
         st.rerun()
     if cancel_col.button("Cancel the run", key=f"rv_cancel_{rid}"):
         ctx.registry.cancel(rid)
