@@ -87,3 +87,15 @@ def test_bad_requests_are_refused() -> None:
         registry.start(RunRequest(question="   "), owner="o")
     with pytest.raises(ValueError, match="open it from History"):
         registry.approve("nope", sample_plan())
+
+
+def test_a_plan_is_approved_once() -> None:
+    gate = threading.Event()
+    registry = RunRegistry(StepBackend(gate=gate))
+    handle = registry.start(RunRequest(question="q"), owner="o")
+    assert handle.wait(5) and handle.status == "review"
+    registry.approve(handle.run_id, sample_plan())
+    with pytest.raises(ValueError, match="not waiting"):
+        registry.approve(handle.run_id, sample_plan())  # a second tab, a moment later
+    gate.set()
+    assert handle.wait(5) and handle.status == "complete"

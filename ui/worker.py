@@ -144,10 +144,11 @@ class RunRegistry:
     def approve(self, run_id: str, plan: dict[str, Any]) -> RunHandle:
         """Resume a run paused for review with the (possibly edited) plan."""
         handle = self._require(run_id)
-        if handle.status != "review":
-            raise ValueError(f"Run {run_id} is not waiting for a plan review.")
-        handle.plan = plan
-        self._launch(handle, lambda emit, stopped: self._backend.resume(run_id, plan, emit, stopped))
+        with self._lock:  # two tabs approving at once: the second is refused
+            if handle.status != "review" or handle.active:
+                raise ValueError(f"Run {run_id} is not waiting for a plan review.")
+            handle.plan = plan
+            self._launch(handle, lambda emit, stopped: self._backend.resume(run_id, plan, emit, stopped))
         return handle
 
     def adopt(
@@ -183,10 +184,11 @@ class RunRegistry:
             if handle is None:
                 handle = RunHandle(run_id=run_id, question=question, owner=owner)
                 self._runs[run_id] = handle
-        if handle.active:
-            return handle
-        handle._stop.clear()
-        self._launch(handle, lambda emit, stopped: self._backend.resume(run_id, None, emit, stopped))
+        with self._lock:
+            if handle.active:
+                return handle
+            handle._stop.clear()
+            self._launch(handle, lambda emit, stopped: self._backend.resume(run_id, None, emit, stopped))
         return handle
 
     def cancel(self, run_id: str) -> RunHandle:
