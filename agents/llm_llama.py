@@ -162,7 +162,14 @@ def open_engine(
         if engine is None:
             train_ctx = context_length(read_metadata(path)) or n_ctx
             llama = _load_llama(
-                path, n_ctx=min(n_ctx, train_ctx), n_gpu_layers=n_gpu_layers, n_threads=n_threads, n_batch=512
+                path,
+                n_ctx=min(n_ctx, train_ctx),
+                n_gpu_layers=n_gpu_layers,
+                n_threads=n_threads,
+                # Prompt batches use as many threads as decoding: llama-cpp-python's default (every
+                # core) makes short prompt suffixes many times slower when the cores are busy.
+                n_threads_batch=n_threads,
+                n_batch=512,
             )
             template, source = chat_template(llama.metadata, fallback)
             engine = Engine(llama, path, template, source, cache=PrefixCache(cache_mb * 2**20))

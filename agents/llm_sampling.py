@@ -222,7 +222,8 @@ def decode(
                 break
             out.tokens.append(token)
             pieces.append(llama.detokenize([token]))
-            llama.eval([token])
+            if len(out.tokens) < max_tokens:  # the last token's successor is never needed
+                llama.eval([token])
     finally:
         llama_cpp.llama_sampler_free(chain)
     out.decode_s = time.perf_counter() - started
