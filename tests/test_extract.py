@@ -95,6 +95,7 @@ def test_forum_keeps_every_post_with_its_author() -> None:
         assert name in doc.text
     assert "Popular threads" not in doc.text
     assert "cookies" not in doc.text
+    assert doc.metadata["page_type"] == "items"
 
 
 def test_product_page_is_completed_from_json_ld() -> None:
@@ -265,6 +266,13 @@ def test_huge_nesting_and_markup_soup_do_not_crash() -> None:
     doc = extract(soup, None)
     assert "meadow survey" in doc.text
     assert all(not link.url.startswith("/") for link in doc.links)
+
+
+def test_relative_base_href_resolves_links() -> None:
+    html = page(f'<article><p>{prose("orchard")} See <a href="notes/1">the notes</a>.</p></article>',
+                head='<base href="/docs/v2/">')
+    doc = extract(html, "https://example.org/start")
+    assert [link.url for link in doc.links if link.text == "the notes"] == ["https://example.org/docs/v2/notes/1"]
 
 
 def test_text_without_markup_and_script_links_are_handled() -> None:

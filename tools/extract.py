@@ -17,7 +17,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from tools.errors import FetchError
-from tools.extract_blocks import normalize_text, render_markdown, render_text
+from tools.extract_blocks import absolute_url, normalize_text, render_markdown, render_text
 from tools.extract_meta import iso_date, read_meta
 from tools.extract_select import select_content
 from tools.types import Document, FetchResult, PageSpan
@@ -77,8 +77,8 @@ def _parse(html: str | bytes) -> lxml_html.HtmlElement:
 def _base_url(tree: lxml_html.HtmlElement, url: str | None) -> str | None:
     base = tree.find(".//base[@href]")
     if base is not None:
-        href = (base.get("href") or "").strip()
-        if href.lower().startswith(("http://", "https://")):
+        href = absolute_url(base.get("href") or "", url)
+        if href:
             return href
     return url
 

@@ -21,7 +21,7 @@ from tools.types import Link
 MAX_DEPTH = 180
 LINK_PENALTY = 1.5  # a word of navigation costs more than a word of content earns
 TITLE_LINK_WORDS = 3.0  # links this long on average are item titles, not navigation
-TITLE_LINK_CREDIT = 0.5
+TITLE_LINK_CREDIT = 0.5  # ... and count half as much as plain text does
 BLOCK_PENALTY = 2.0  # a block must carry a few words to count as content
 _DROP_TAGS = {
     "script", "style", "template", "svg", "iframe", "canvas", "object", "embed", "button",
@@ -36,11 +36,10 @@ _HARD_ROLES = {"dialog", "alertdialog"}
 _SOFT_TOKENS = {
     "newsletter", "subscribe", "subscription", "share", "sharing", "social", "socials", "related", "recommended",
     "recommendations", "breadcrumb", "breadcrumbs", "sidebar", "footer", "navbar", "nav", "navigation", "menu",
-    "megamenu", "popup", "modal", "overlay", "advert", "advertisement", "ads", "ad", "adslot", "promo",
-    "sponsored", "skip", "toolbar", "signup", "login", "offcanvas", "drawer", "masthead", "visually", "sr",
-    "tooltip",
+    "megamenu", "advert", "advertisement", "ads", "ad", "adslot", "promo", "sponsored", "skip", "toolbar",
+    "signup", "login", "drawer", "masthead", "visually", "sr", "tooltip",
 }
-# a wrapper named after what it wraps ("content-sidebar-wrap", "main--withSidebar") is not boilerplate
+# a wrapper named after what it wraps ("content-sidebar-wrap", "page-footer-container") is not boilerplate
 _KEEP_TOKENS = {"content", "main", "body", "wrap", "wrapper", "container", "post", "article", "entry", "page",
                 "layout", "story", "text", "thread", "topic", "product"}
 _BLOCK_TAGS = {

@@ -43,7 +43,7 @@ class Choice:
     blocks: list[Block]
     links: list[Link] = field(default_factory=list)
     source: str = "trafilatura"
-    page_type: str = "article"
+    page_type: str = "article"  # "article" | "product" | "items" (posts, cards, rows) | "page" (other region)
 
 
 def trafilatura_candidate(tree: lxml_html.HtmlElement, url: str | None) -> Choice | None:
@@ -76,7 +76,7 @@ def dom_candidate(tree: lxml_html.HtmlElement, url: str | None) -> tuple[Choice,
     share, count = repeated_units(region)
     units = share >= UNIT_SHARE and count >= UNIT_COUNT
     chosen = [b.block for b in inside(blocks, region)]
-    return Choice(blocks=chosen, source="dom", page_type="units" if units else "page"), units
+    return Choice(blocks=chosen, source="dom", page_type="items" if units else "page"), units
 
 
 def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta) -> Choice:
