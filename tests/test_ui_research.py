@@ -111,3 +111,52 @@ def test_other_backends_or_model_run_on_one_variant_app(tmp_path: Path, fixture_
     finally:
         runner.close()
     assert [s.search.backends for s in built] == [["searxng"]]
+
+
+@dataclass
+class _CorpusApp(_RunnerApp):
+    memory_: Any
+
+    def memory(self) -> Any:
+        return self.memory_
+
+
+def test_a_corpus_folder_is_indexed_and_cited(tmp_path: Path, fixture_web: Any, settings: Settings) -> None:
+    from memory.store import Filters
+    from tests.research_harness import open_memory
+    from tools.search.local import LocalBackend
+    from tools.types import SearchResult
+
+    memory = open_memory(tmp_path / "chroma")
+
+    def local_search(query: str, k: int) -> list[SearchResult]:
+        hits = memory.search(query, k=k, filters=Filters(kind="local"))
+        return [SearchResult(h.source.title, h.source.url, h.chunk.text[:200], i, "local")
+                for i, h in enumerate(hits, start=1)]
+
+    corpus = tmp_path / "notes"
+    corpus.mkdir()
+    (corpus / "cells.md").write_text(
+        "# Perovskite lab notes\n\nOur perovskite solar cells degrade under humidity within 200 hours.\n"
+    )
+    parts = build_parts(tmp_path, fixture_web.base_url, ScriptedChatModel(default=Brain()),
+                        memory=memory, backend=LocalBackend(local_search))
+    runner = build_runner(tmp_path, parts)
+    # With `local` already configured the request needs no second app (the UI builds one per settings).
+    settings = settings.model_copy(update={"search": settings.search.model_copy(update={"backends": ["local"]})})
+    registry = RunRegistry(AppResearch(_CorpusApp(settings, runner, memory)))
+    try:
+        missing = registry.start(RunRequest(question="q", corpus=str(tmp_path / "nowhere"), review=False), owner="a")
+        assert missing.wait(30) and missing.status == "failed"
+        assert "is not a folder" in (missing.error or "")
+        handle = registry.start(RunRequest(question="How do perovskite solar cells degrade?", breadth=1, depth=0,
+                                           max_pages=4, corpus=str(corpus), review=False), owner="alice")
+        assert handle.wait(180), "the run did not finish"
+        assert handle.status == "complete", handle.error
+    finally:
+        runner.close()
+    report = handle.report
+    assert report is not None
+    local_refs = [r for r in report.references if r.kind == "local"]
+    assert [Path(r.url).name for r in local_refs] == ["cells.md"]
+    assert fixture_web.requests == [] or all("cells" not in r.path for r in fixture_web.requests)

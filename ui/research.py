@@ -76,10 +76,12 @@ class AppResearch:
         app = self._app_for(request)
         self._run_apps[run_id] = app
         if request.corpus:
-            index = getattr(app, "index_corpus", None)
-            if not callable(index):
-                return Outcome(status="failed", error="This Quarry build cannot index a corpus folder; leave it empty.")
-            index(Path(request.corpus))
+            folder = Path(request.corpus).expanduser()
+            if not folder.is_dir():
+                return Outcome(status="failed", error=f"The corpus folder {folder} is not a folder; check the path.")
+            from ui.commands.index import index_directory  # the same incremental ingest as `index DIR`
+
+            index_directory(app.memory(), folder)
         runner = app.runner()
         events = runner.stream(request.question, options_for(app.settings, request), run_id=run_id)
         return self._follow(runner, run_id, events, emit, stopped)
