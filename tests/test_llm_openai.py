@@ -22,10 +22,14 @@ from agents.settings import LLMSettings, Settings
 from tests.fixture_gguf import free_port
 
 
+class Detail(BaseModel):
+    kind: Literal["a", "b"]
+
+
 class Verdict(BaseModel):
     label: Literal["true", "false", "unclear"]
     sure: bool
-    detail: dict[Literal["kind"], Literal["a", "b"]]
+    detail: Detail
 
 
 def test_text_call_against_llama_cpp_server(llama_server: str) -> None:
