@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from agents import __version__
 from agents.errors import AgentError
 from agents.settings import Settings, SettingsError, load_settings
 from memory.errors import MemoryStoreError
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from tools.types import SearchResult
     from ui.api import ResearchResult
 
-__version__ = "0.1.0"
 
 # Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
 COMMANDS: tuple[str, ...] = ("research", "doctor", "fetch", "tools", "runs", "ui", "memory", "index")

@@ -16,10 +16,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from agents import __version__
 from agents.hub import cached_path
 from agents.settings import ROLES, Settings
 
-QUARRY_VERSION = "0.1.0"  # kept in step with app.__version__ (ui may not import app)
+QUARRY_VERSION = __version__
 _CHUNK = 4 * 1024 * 1024
 
 
