@@ -82,9 +82,7 @@ class ScriptedChatModel(BaseChatModel):
         self._schema_of_call.schema = schema
         return super().complete(messages, schema=schema, max_tokens=max_tokens)
 
-    def _generate(
-        self, messages: Sequence[Message], json_schema: dict[str, Any] | None, max_tokens: int
-    ) -> Generation:
+    def _generate(self, messages: Sequence[Message], json_schema: dict[str, Any] | None, max_tokens: int) -> Generation:
         schema = getattr(self._schema_of_call, "schema", None)
         with self._lock:
             self.calls.append(ScriptedCall(list(messages), schema, max_tokens))
@@ -151,9 +149,7 @@ def _stub(node: dict[str, Any], root: dict[str, Any], depth: int) -> Any:
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
         props = node.get("properties", {})
-        return {
-            name: _stub(props[name], root, depth + 1) for name in node.get("required", []) if name in props
-        }
+        return {name: _stub(props[name], root, depth + 1) for name in node.get("required", []) if name in props}
     if kind == "array":
         items = node.get("items", {})
         return [_stub(items, root, depth + 1) for _ in range(int(node.get("minItems", 0)))]
