@@ -55,7 +55,12 @@ def download(reference: str, models_dir: Path, *, endpoint: str | None = None) -
     """Download ``owner/repo/file.gguf`` into ``models_dir/owner/repo/`` with a progress bar."""
     import httpx2  # huggingface_hub's HTTP client
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+    )
 
     owner, repo, *rest = reference.split("/")
     filename = "/".join(rest)
@@ -64,10 +69,13 @@ def download(reference: str, models_dir: Path, *, endpoint: str | None = None) -
         local_dir.mkdir(parents=True, exist_ok=True)
         path = hf_hub_download(repo_id=f"{owner}/{repo}", filename=filename, local_dir=local_dir, endpoint=endpoint)
     except (EntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, httpx2.HTTPError, OSError) as exc:
-        reason = type(exc).__name__
-        if isinstance(exc, EntryNotFoundError | HfHubHTTPError) and not isinstance(exc, OfflineModeIsEnabled):
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            reason = f"{reason}, HTTP {status}" if status else reason
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status:
+            reason = f"HTTP {status}: no such file or repository, or it needs a token"
+        elif isinstance(exc, OfflineModeIsEnabled | LocalEntryNotFoundError | httpx2.HTTPError | ConnectionError):
+            reason = "offline, or the Hub cannot be reached"
+        else:
+            reason = type(exc).__name__
         raise ModelNotFoundError(
             f"Could not download {reference} from Hugging Face ({reason}); download it yourself and {_LOCAL_HINT}."
         ) from exc
