@@ -49,9 +49,7 @@ def test_invalid_json_twice_is_a_typed_error() -> None:
 
 
 def test_raw_control_character_in_a_string_is_rejected() -> None:
-    model = ScriptedChatModel(
-        ['{"steps": ["a\tb"], "kind": "broad"}', '{"steps": ["a\\tb"], "kind": "broad"}']
-    )
+    model = ScriptedChatModel(['{"steps": ["a\tb"], "kind": "broad"}', '{"steps": ["a\\tb"], "kind": "broad"}'])
     plan = model.complete([{"role": "user", "content": "plan"}], schema=Plan)
     assert plan.steps == ["a\tb"] and len(model.calls) == 2
 
@@ -115,9 +113,7 @@ def test_pool_usage_counts_failed_calls_and_threads() -> None:
         role.complete([{"role": "user", "content": "a b"}], schema=Plan)
     assert pool.usage["verifier"].calls == 1 and pool.usage["verifier"].prompt_tokens > 4
 
-    threads = [
-        threading.Thread(target=role.complete, args=([{"role": "user", "content": "x"}],)) for _ in range(8)
-    ]
+    threads = [threading.Thread(target=role.complete, args=([{"role": "user", "content": "x"}],)) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
