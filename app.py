@@ -118,7 +118,8 @@ class App:
             m = self.settings.memory
             model = m.embedding_model
             if m.embedding_backend == "llama":  # download once into the models folder, like the chat model
-                model = str(resolve_model(model, self.settings.models_dir))
+                model = str(resolve_model(model, self.settings.models_dir, endpoint=self.settings.llm.hf_endpoint,
+                                          setting="memory.embedding_model"))
             self._parts["embedder"] = self._parts.get("embedder") or build_embedder(
                 m.embedding_backend,
                 model,

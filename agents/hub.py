@@ -15,7 +15,11 @@ from pathlib import Path
 
 from agents.errors import ModelNotFoundError
 
-_LOCAL_HINT = "set QUARRY_LLM__MODEL=/path/to/model.gguf (or llm.model in quarry.toml) to use a local file"
+
+def _local_hint(setting: str) -> str:
+    """How to point ``setting`` (a dotted settings key such as ``llm.model``) at a local file."""
+    variable = "QUARRY_" + setting.upper().replace(".", "__")
+    return f"set {variable}=/path/to/model.gguf (or {setting} in quarry.toml) to use a local file"
 
 
 def is_hub_reference(reference: str) -> bool:
@@ -38,20 +42,25 @@ def cached_path(reference: str, models_dir: Path) -> Path | None:
     return None
 
 
-def resolve_model(reference: str, models_dir: Path, *, endpoint: str | None = None) -> Path:
-    """A local path for ``reference``, downloading a Hugging Face file once if needed."""
+def resolve_model(
+    reference: str, models_dir: Path, *, endpoint: str | None = None, setting: str = "llm.model"
+) -> Path:
+    """A local path for ``reference``, downloading a Hugging Face file once if needed.
+
+    ``setting`` names the settings key the reference came from, so the error says what to change.
+    """
     found = cached_path(reference, models_dir)
     if found is not None:
         return found
     if not is_hub_reference(reference):
         raise ModelNotFoundError(
-            f"The model file {reference} does not exist; check the path, or name a Hugging Face "
+            f"The model file {reference} does not exist; check the path ({setting}), or name a Hugging Face "
             "file as owner/repo/file.gguf."
         )
-    return download(reference, models_dir, endpoint=endpoint)
+    return download(reference, models_dir, endpoint=endpoint, setting=setting)
 
 
-def download(reference: str, models_dir: Path, *, endpoint: str | None = None) -> Path:
+def download(reference: str, models_dir: Path, *, endpoint: str | None = None, setting: str = "llm.model") -> Path:
     """Download ``owner/repo/file.gguf`` into ``models_dir/owner/repo/`` with a progress bar."""
     import httpx2  # huggingface_hub's HTTP client
     from huggingface_hub import hf_hub_download
@@ -77,6 +86,7 @@ def download(reference: str, models_dir: Path, *, endpoint: str | None = None) -
         else:
             reason = type(exc).__name__
         raise ModelNotFoundError(
-            f"Could not download {reference} from Hugging Face ({reason}); download it yourself and {_LOCAL_HINT}."
+            f"Could not download {reference} from Hugging Face ({reason}); "
+            f"download it yourself and {_local_hint(setting)}."
         ) from exc
     return Path(path)

@@ -118,3 +118,15 @@ def test_local_paths_and_references_are_told_apart(tmp_path: Path) -> None:
     assert cached_path(str(local), tmp_path) == local
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         resolve_model(str(tmp_path / "missing.gguf"), tmp_path)
+
+
+def test_the_embedding_model_failure_names_its_own_setting(tmp_path: Path) -> None:
+    from app import build_app
+    from memory.errors import MemoryStoreError
+
+    app = build_app(home=tmp_path / "home")
+    app.settings.memory.embedding_model = "owner/repo/embed.gguf"
+    with pytest.raises((ModelNotFoundError, MemoryStoreError)) as caught:
+        app.memory()
+    message = str(caught.value)
+    assert "QUARRY_MEMORY__EMBEDDING_MODEL=/path/to/model.gguf" in message and "QUARRY_LLM__MODEL" not in message
