@@ -15,23 +15,14 @@ import trafilatura
 from lxml import html as lxml_html
 
 from tools.extract_blocks import Block, blocks_from_xml, render_text, word_count
-from tools.extract_dom import (
-    best_region,
-    content_links,
-    dedupe,
-    inside,
-    prune,
-    prune_consent,
-    repeated_units,
-    segment,
-)
+from tools.extract_dom import best_region, content_links, dedupe, inside, prune, prune_consent, repeated_units, segment
 from tools.extract_jsonld import jsonld_blocks
 from tools.extract_meta import PageMeta
 from tools.types import Link
 
 UNIT_SHARE = 0.5  # repeated units must hold at least this share of the region's words ...
-LONGER = 2.0  # a region this many times longer than trafilatura's text holds what trafilatura missed
 UNIT_COUNT = 5  # ... and be at least this many, for the page to read as posts/cards/rows
+LONGER = 2.0  # a region this much longer holds what trafilatura missed (its own rule for readability)
 FAST = True  # skip trafilatura's readability/jusText comparison: the DOM region plays that part, for less time
 THIN_WORDS = 40  # trafilatura below this many words has fallen back to a page dump: the pruned region wins
 
