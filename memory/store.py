@@ -46,6 +46,9 @@ class _Lexical:
     synced: bool = False
 
 
+_RECHECK_S = 2.0  # how stale the search path may see another client's writes
+
+
 class Memory(KnowledgeMixin):
     """Sources, chunks, findings, entities and relations in one Chroma store."""
 
@@ -56,6 +59,10 @@ class Memory(KnowledgeMixin):
         self.where = where
         self._lock = threading.RLock()
         self._lex = _Lexical()
+        # Search-path caches (Chroma reads cost milliseconds each): the chunk count, rechecked at most
+        # every ``_RECHECK_S`` to notice other clients' writes, and source records seen by search.
+        self._count: tuple[float, int] = (0.0, -1)
+        self._source_cache: dict[str, tuple[float, Source]] = {}
         try:
             self._cols = {name: self._collection(name) for name in rec.COLLECTIONS}
         except MemoryStoreError:
@@ -178,6 +185,7 @@ class Memory(KnowledgeMixin):
             self._index([(c.id, rec.chunk_embed_text(c.text, m)) for c, m in zip(chunks, metas, strict=True)])
             smetas = [m["source"] for _, _, m in fresh.values()]
             self._upsert("sources", list(fresh), [rec.source_document(s) for s, _, _ in fresh.values()], smetas)
+            self._changed(fresh)
             out: list[tuple[Source, list[Chunk]]] = []
             done: set[str] = set()
             for item, fetched_at, digest in stamped:
@@ -225,6 +233,7 @@ class Memory(KnowledgeMixin):
             meta.update(fetched_at=fetched_at, fetched_ts=fetched_ts)
         source = rec.to_source(sid, meta)
         self._cols["sources"].update(ids=[sid], metadatas=[meta], documents=[rec.source_document(source)])
+        self._changed([sid])
         got = self._cols["chunks"].get(where={"source_id": sid}, include=["documents", "metadatas"])
         stale = [i for i, m in enumerate(got["metadatas"]) if run_id not in (m.get("run_ids") or [])]
         if stale:
@@ -294,6 +303,7 @@ class Memory(KnowledgeMixin):
             if got["ids"]:
                 self._cols["chunks"].delete(ids=got["ids"])
             self._cols["sources"].delete(ids=[source.id])
+            self._changed([source.id])
             self._lex.index.remove(got["ids"])
             return len(got["ids"])
 
@@ -321,6 +331,32 @@ class Memory(KnowledgeMixin):
             self._lex = _Lexical(index, True)
             return index
 
+    def _chunk_count(self) -> int:
+        """The number of chunks: exact after our own writes, rechecked every ``_RECHECK_S`` for others'."""
+        checked_at, count = self._count
+        now = time.monotonic()
+        if count < 0 or now - checked_at > _RECHECK_S:
+            self._count = (now, self._cols["chunks"].count())
+        return self._count[1]
+
+    def _cached_sources(self, ids: set[str]) -> dict[str, Source]:
+        """Sources by id for search hits, from a short-lived cache (our own writes invalidate it)."""
+        now = time.monotonic()
+        out = {i: hit[1] for i in ids if (hit := self._source_cache.get(i)) and now - hit[0] < _RECHECK_S}
+        missing = [i for i in ids if i not in out]
+        if missing:
+            got = self._cols["sources"].get(ids=missing, include=["metadatas"])
+            for i, m in zip(got["ids"], got["metadatas"], strict=True):
+                out[i] = rec.to_source(i, m)
+                self._source_cache[i] = (now, out[i])
+        return out
+
+    def _changed(self, source_ids: Iterable[str] = ()) -> None:
+        """Forget cached counts and source records after a write."""
+        self._count = (0.0, -1)
+        for sid in source_ids:
+            self._source_cache.pop(sid, None)
+
     def _allowed(self, where: dict[str, Any] | None) -> set[str] | None:
         if where is None:
             return None
@@ -334,7 +370,7 @@ class Memory(KnowledgeMixin):
         where = filters.where() if filters else None
         dense: list[str] = []
         lexical: list[str] = []
-        total = self._cols["chunks"].count()  # also tells whether another client changed the store
+        total = self._chunk_count()
         if mode in ("hybrid", "dense") and total:
             qvec = self.embedder.embed_query([query])[0]
             res = self._cols["chunks"].query(
@@ -367,8 +403,7 @@ class Memory(KnowledgeMixin):
         chunks = self.get_chunks(list(top))
         if not chunks:
             return []
-        got = self._cols["sources"].get(ids=list({c.source_id for c in chunks}), include=["metadatas"])
-        sources = {i: rec.to_source(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        sources = self._cached_sources({c.source_id for c in chunks})
         return [Hit(c, src, top[c.id]) for c in chunks if (src := sources.get(c.source_id)) is not None]
 
     # -- administration -----------------------------------------------------------------------
