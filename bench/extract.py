@@ -73,10 +73,12 @@ def run_page(args: tuple[str, str, int]) -> dict[str, Any]:
     root = Path(dataset)
     html = gzip.decompress((root / "html" / f"{file_id}.html.gz").read_bytes())
     truth = json.loads((root / "ground-truth" / f"{file_id}.json").read_text(encoding="utf-8"))
-    gold = truth["ground_truth"]["main_content"] or ""
+    gold = (truth.get("ground_truth") or {}).get("main_content")
+    out: dict[str, Any] = {"id": file_id}
+    if gold is None:  # no reference text to score against
+        return {**out, "skipped": True}
     url = truth.get("url") or ""
     runs = [("ours", _ours), ("trafilatura", _baseline)]
-    out: dict[str, Any] = {"id": file_id}
     for name, fn in runs if order % 2 == 0 else runs[::-1]:
         started = time.perf_counter()
         text = fn(html, url)
@@ -127,10 +129,12 @@ def main() -> int:
     started = time.perf_counter()
     if args.jobs > 1:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            rows = list(pool.map(run_page, tasks, chunksize=8))
+            results = list(pool.map(run_page, tasks, chunksize=8))
     else:
-        rows = [run_page(t) for t in tasks]
+        results = [run_page(t) for t in tasks]
     wall = time.perf_counter() - started
+    skipped = sorted(r["id"] for r in results if r.get("skipped"))
+    rows = [r for r in results if not r.get("skipped")]
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_type[types[row["id"]]].append(row)
@@ -144,7 +148,8 @@ def main() -> int:
         "benchmark": "extraction-wcxb",
         "dataset": str(args.dataset),
         "pages": len(rows),
-        "sample": "all" if len(rows) == len(types) else f"stratified limit={args.limit} seed={args.seed}",
+        "skipped_without_main_content": skipped,
+        "sample": "all" if len(results) == len(types) else f"stratified limit={args.limit} seed={args.seed}",
         "jobs": args.jobs,
         "wall_s": round(wall, 1),
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "python": sys.version.split()[0]},
