@@ -45,6 +45,10 @@ class MemoryPort(Protocol):
         """Store a source and its chunks."""
         ...
 
+    def add_sources(self, items: Sequence[Any]) -> list[tuple[Any, list[Any]]]:
+        """Store many sources in one batch (``memory.NewSource`` items); results in the same order."""
+        ...
+
     def search(self, query: str, k: int = 10, filters: Any = None, **kwargs: Any) -> list[Any]:
         """Hybrid retrieval."""
         ...
@@ -142,6 +146,7 @@ class RunContext:
     tokens_base: int = 0  # tokens the shared models had used before this session started
     url_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one reader per URL at a time
     entity_cache: dict[str, Any] = field(default_factory=dict)  # resolved entities by folded name
+    writers: dict[str, Any] = field(default_factory=dict)  # group-commit writers by store (agents.reading)
 
     def url_lock(self, url: str) -> asyncio.Lock:
         """The lock that makes parallel agents read one URL once (the second finds it in memory)."""

@@ -1,9 +1,12 @@
 """Reading for the search agents: fetch-or-reuse pages, store them in memory, show passages, keep findings.
 
 Guarantees: a URL whose source memory already holds fresh (or a local document) is never fetched
-again, so a resumed run refetches nothing it stored before it was killed; every store goes through
-one lock so parallel agents never interleave writes; passages shown to a model are chunks that exist
-in memory, so every id a model can cite resolves to stored text.
+again, so a resumed run refetches nothing it stored before it was killed; pages are stored by group
+commit (``agents.commit``): one writer at a time, under the run's memory lock, drains every page
+waiting to be stored into one batched ``add_sources`` call, and each reader goes on only once its
+own page is stored (a failed batch fails each of its readers with that batch's error), so parallel
+agents never interleave writes; passages shown to a model are chunks that exist in memory, so every
+id a model can cite resolves to stored text.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from agents.commit import GroupCommit
 from agents.context import Rt, RunContext, emit
 from agents.state import FetchRecord, FindingRecord
+from memory.options import NewSource
 from tools.errors import ToolError
 from tools.types import FetchResult, Link, SearchResult
 
@@ -117,20 +122,35 @@ def _reusable(ctx: RunContext, url: str) -> Any:
     return source if source is not None and is_fresh(source, ctx.freshness_days) else None
 
 
-def _store(ctx: RunContext, run_id: str, result: FetchResult) -> tuple[str, list[Link]]:
-    document = ctx.extract(result)  # extraction runs in parallel; memory serializes its own writes
+def _write_sources(ctx: RunContext, items: list[NewSource]) -> list[tuple[Any, list[Any]]]:
+    """One group commit: every pending page in one batched write, under the run's memory lock."""
+    with ctx.memory_lock:
+        return ctx.memory.add_sources(items)
+
+
+def source_writer(ctx: RunContext) -> GroupCommit[NewSource, tuple[Any, list[Any]]]:
+    """The run's group-commit writer of pages into memory (one per run context)."""
+    writer: GroupCommit[NewSource, tuple[Any, list[Any]]] | None = ctx.writers.get("sources")
+    if writer is None:
+        writer = ctx.writers["sources"] = GroupCommit(lambda items: _write_sources(ctx, items))
+    return writer
+
+
+async def _store(ctx: RunContext, run_id: str, result: FetchResult) -> tuple[str, list[Link]]:
+    document = await asyncio.to_thread(ctx.extract, result)  # extraction runs in parallel
     if not document.text.strip():
         raise ValueError("the page has no readable text")
-    source, _chunks = ctx.memory.add_source(
+    item = NewSource(
         result.url,
         document.title or result.url,
         document.text,
-        run_id=run_id,
-        fetched_at=result.fetched_at,
-        pages=document.pages,
-        kind="web",
-        metadata={"final_url": result.final_url, "content_type": result.content_type},
+        run_id,
+        result.fetched_at,
+        tuple(document.pages),
+        "web",
+        {"final_url": result.final_url, "content_type": result.content_type},
     )
+    source, _chunks = await source_writer(ctx).submit(item)  # returns once THIS page is stored
     return source.id, list(document.links)
 
 
@@ -153,7 +173,7 @@ async def _read_one(runtime: Rt, run_id: str, sub_id: str, url: str, hop: bool) 
             emit(runtime, run_id, "page", subquestion=sub_id, url=url, status=status, error=str(result), hop=hop)
             return out
         try:
-            source_id, links = await asyncio.to_thread(_store, ctx, run_id, result)
+            source_id, links = await _store(ctx, run_id, result)
         except (ToolError, ValueError) as err:
             out.records.append(_record(url, "failed", result=result, error=str(err)))
             emit(runtime, run_id, "page", subquestion=sub_id, url=url, status="failed", error=str(err), hop=hop)
