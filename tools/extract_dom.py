@@ -128,22 +128,16 @@ def _link_stats(el: etree._Element) -> tuple[int, int]:
     return words, links
 
 
-_REVIEW_TOKENS = {"review", "reviews", "comment", "comments", "ratings", "testimonials"}
-
-
-def prune_consent(tree: etree._Element, reviews: bool = False) -> None:
-    """Remove cookie and consent banners (and, with ``reviews``, user reviews and comments); cheap."""
+def prune_consent(tree: etree._Element) -> None:
+    """Remove cookie and consent banners only (cheap; safe to run before any extractor)."""
     doomed = []
-    hard = _HARD_TOKENS | _REVIEW_TOKENS if reviews else _HARD_TOKENS
     for el in tree.iter():
         cls, ident = el.get("class"), el.get("id")
         if not (cls or ident) or el.tag in ("html", "body", "main", "article"):
             continue
         raw = f"{cls or ''} {ident or ''}".lower()
         hit = "cookie" in raw or "consent" in raw or "gdpr" in raw or "cmp" in raw or "onetrust" in raw
-        if (hit or (reviews and ("review" in raw or "comment" in raw or "rating" in raw or "testimonial" in raw))) and (
-            (tokens := _tokens(el)) & hard and not tokens & _KEEP_TOKENS
-        ):
+        if hit and (tokens := _tokens(el)) & _HARD_TOKENS and not tokens & _KEEP_TOKENS:
             doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
@@ -322,7 +316,7 @@ def repeated_units(region: etree._Element) -> tuple[float, int]:
     """The largest run of same-shaped siblings in ``region``: its share of the region's words and size.
 
     Posts of a thread, cards of a collection and rows of a listing are such runs; the paragraphs
-    of an article are not (only container elements count as units).
+    of an article are not (only compound container elements count as units).
     """
     total = len(region.text_content().split()) if isinstance(region, lxml_html.HtmlElement) else 0
     if not total:
@@ -335,7 +329,11 @@ def repeated_units(region: etree._Element) -> tuple[float, int]:
         sig, count = Counter(_signature(k) for k in kids).most_common(1)[0]
         if count < 3:
             continue
-        words = sum(len(k.text_content().split()) for k in kids if _signature(k) == sig)
+        units = [k for k in kids if _signature(k) == sig]
+        # a unit is compound (author + post, title + price, cells of a row); one wrapped paragraph is not
+        if sum(len(k) for k in units) < 2 * count:
+            continue
+        words = sum(len(k.text_content().split()) for k in units)
         if words > best_words:
             best_words, best_count = words, count
     return best_words / total, best_count

@@ -22,8 +22,8 @@ from tools.types import Link
 
 UNIT_SHARE = 0.5  # repeated units must hold at least this share of the region's words ...
 UNIT_COUNT = 5  # ... and be at least this many, for the page to read as posts/cards/rows
+UNIT_GAIN = 0.5  # a region of units wins unless it lost half of trafilatura's text
 LONGER = 2.0  # a region this much longer holds what trafilatura missed (its own rule for readability)
-FAST = True  # skip trafilatura's readability/jusText comparison: the DOM region plays that part, for less time
 THIN_WORDS = 40  # trafilatura below this many words has fallen back to a page dump: the pruned region wins
 
 
@@ -37,7 +37,7 @@ class Choice:
     page_type: str = "article"  # "article" | "product" | "items" (posts, cards, rows) | "page" (other region)
 
 
-def trafilatura_candidate(tree: lxml_html.HtmlElement, url: str | None) -> Choice | None:
+def trafilatura_candidate(tree: lxml_html.HtmlElement, url: str | None, fast: bool = True) -> Choice | None:
     """Trafilatura's main content of ``tree`` (it works on its own copy; ``tree`` is left intact)."""
     try:
         doc = trafilatura.bare_extraction(
@@ -48,7 +48,7 @@ def trafilatura_candidate(tree: lxml_html.HtmlElement, url: str | None) -> Choic
             include_formatting=False,
             include_links=False,
             with_metadata=False,
-            fast=FAST,
+            fast=fast,
         )
     except (ValueError, TypeError, RecursionError, AttributeError, IndexError):
         return None
@@ -77,14 +77,15 @@ def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta)
     than trafilatura's text, or when trafilatura came back thin; never on a product page.
     """
     product = meta.is_product()
-    prune_consent(tree, reviews=product)  # reviews are to a product what comments are to an article
-    traf = trafilatura_candidate(tree, url)
+    prune_consent(tree)
+    # no DOM region may replace a product page's text, so there trafilatura keeps its own fallbacks
+    traf = trafilatura_candidate(tree, url, fast=not product)
     dom, units = dom_candidate(tree, url)
     t_words = word_count(traf.blocks) if traf else 0
     d_words = word_count(dom.blocks)
     # on a product page repeated units are reviews or related products, and a longer region is more of them
-    longer = FAST and d_words > LONGER * t_words
-    use_dom = not product and ((units and d_words >= t_words * 0.5) or longer)
+    longer = d_words > LONGER * t_words
+    use_dom = not product and ((units and d_words >= UNIT_GAIN * t_words) or longer)
     chosen = dom if traf is None or use_dom or (t_words < THIN_WORDS and d_words > 0) else traf
     chosen.page_type = "product" if product else chosen.page_type if chosen is dom else "article"
     extra = jsonld_blocks(meta.jsonld, chosen.blocks)
