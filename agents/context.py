@@ -89,6 +89,14 @@ class MemoryPort(Protocol):
         """Create or merge a relation."""
         ...
 
+    def upsert_entities(self, items: Sequence[Any]) -> list[Any]:
+        """Create or merge many entities (``memory.NewEntity``) in order, in one write."""
+        ...
+
+    def upsert_relations(self, items: Sequence[Any]) -> list[Any]:
+        """Create or merge many relations (``memory.NewRelation``) in order, in one write."""
+        ...
+
     def relations(self, run_id: str | None = None) -> list[Any]:
         """Relations, optionally of one run."""
         ...

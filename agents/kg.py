@@ -18,6 +18,7 @@ from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
 from agents.planner import make_subquestions, plan_schema
 from agents.state import FindingRecord, ResearchState, SubQuestion
+from memory.options import NewEntity, NewRelation
 
 MAX_ENTITIES = 8
 MAX_RELATIONS = 8
@@ -64,62 +65,62 @@ def batch_findings(findings: list[FindingRecord], size: int, max_batches: int) -
     return batches[:max_batches]
 
 
-def _resolve(ctx: RunContext, name: str) -> Any:
-    candidates = ctx.memory.find_entities(name, k=5)
-    return graphs.resolve_entity(name, candidates)
+def _resolve(ctx: RunContext, name: str, staged: list[NewEntity]) -> Any:
+    """The known entity ``name`` denotes: one staged in this batch, else one in memory, else None."""
+    return graphs.resolve_entity(name, staged) or graphs.resolve_entity(name, ctx.memory.find_entities(name, k=5))
+
+
+def _entity_item(
+    ctx: RunContext, run_id: str, name: str, spec: dict[str, Any], sources: list[str], staged: list[NewEntity]
+) -> NewEntity:
+    """The entity to upsert for ``name``, under the canonical name of the entity it resolves to."""
+    known = ctx.entity_cache.get(graphs.norm(name)) or _resolve(ctx, name, staged)
+    canonical = known.name if known is not None else name
+    aliases = [a for a in [name, *spec.get("aliases", [])] if graphs.norm(a) != graphs.norm(canonical)]
+    kind = str(spec.get("type") or (known.type if known else "thing"))
+    return NewEntity(canonical, kind, run_id, tuple(aliases), str(spec.get("description", "")), tuple(sources))
 
 
 def _merge(ctx: RunContext, run_id: str, answer: dict[str, Any], chunk_sources: dict[str, str]) -> list[dict[str, Any]]:
-    """Upsert the extracted entities and relations; returns this batch's facts."""
+    """Upsert the extracted entities, then the relations, one batched write each; returns this batch's facts."""
     types = {graphs.norm(e["name"]): e for e in answer.get("entities", [])}
-    entities: dict[str, Any] = {}
-
-    def entity(name: str, source_ids: list[str]) -> Any:
-        key = graphs.norm(name)
-        if key not in entities:
-            spec = types.get(key, {})
-            known = ctx.entity_cache.get(key) or _resolve(ctx, name)
-            canonical = known.name if known is not None else name
-            aliases = [a for a in [name, *spec.get("aliases", [])] if graphs.norm(a) != graphs.norm(canonical)]
-            entities[key] = ctx.memory.upsert_entity(
-                canonical,
-                str(spec.get("type") or (known.type if known else "thing")),
-                aliases=tuple(aliases),
-                description=str(spec.get("description", "")),
-                source_ids=tuple(source_ids),
-                run_id=run_id,
-            )
-            ctx.entity_cache[key] = entities[key]
-        return entities[key]
-
-    facts = []
+    rels = []
+    for rel in answer.get("relations", []):
+        ids = [i for i in rel.get("chunk_ids", []) if i in chunk_sources]
+        if ids:
+            rels.append((rel, rel["relation"].strip(), ids, sorted({chunk_sources[i] for i in ids})))
+    order: dict[str, int] = {}  # entity key -> its item, in order of first mention (subject, object, ...)
+    items: list[NewEntity] = []
     with ctx.memory_lock:
-        for rel in answer.get("relations", []):
-            ids = [i for i in rel.get("chunk_ids", []) if i in chunk_sources]
-            if not ids:
-                continue
-            sources = sorted({chunk_sources[i] for i in ids})
-            subj, obj = entity(rel["subject"], sources), entity(rel["object"], sources)
-            stored = ctx.memory.upsert_relation(
-                subj.id,
-                rel["relation"].strip(),
-                obj.id,
-                evidence_chunk_ids=tuple(ids),
-                source_ids=tuple(sources),
-                run_id=run_id,
-            )
-            facts.append(
-                {
-                    "id": stored.id,
-                    "subject": subj.name,
-                    "subject_id": subj.id,
-                    "relation": rel["relation"].strip(),
-                    "object": obj.name,
-                    "object_id": obj.id,
-                    "chunk_ids": ids,
-                    "source_ids": sources,
-                }
-            )
+        for rel, _, _, sources in rels:
+            for name in (rel["subject"], rel["object"]):
+                if graphs.norm(name) not in order:
+                    order[graphs.norm(name)] = len(items)
+                    items.append(_entity_item(ctx, run_id, name, types.get(graphs.norm(name), {}), sources, items))
+        stored = ctx.memory.upsert_entities(items) if items else []
+        entities = {key: stored[n] for key, n in order.items()}
+        ctx.entity_cache.update(entities)
+        edges = [
+            NewRelation(entities[graphs.norm(r["subject"])].id, pred, entities[graphs.norm(r["object"])].id, run_id,
+                        tuple(ids), tuple(sources))
+            for r, pred, ids, sources in rels
+        ]  # fmt: skip
+        relations = ctx.memory.upsert_relations(edges) if edges else []
+    facts = []
+    for (rel, pred, ids, sources), edge in zip(rels, relations, strict=True):
+        subj, obj = entities[graphs.norm(rel["subject"])], entities[graphs.norm(rel["object"])]
+        facts.append(
+            {
+                "id": edge.id,
+                "subject": subj.name,
+                "subject_id": subj.id,
+                "relation": pred,
+                "object": obj.name,
+                "object_id": obj.id,
+                "chunk_ids": ids,
+                "source_ids": sources,
+            }
+        )
     return facts
 
 

@@ -5,7 +5,9 @@ and a relation by (subject, predicate, object), so repeating a write merges inst
 merges only ever add provenance (aliases, source ids, evidence chunk ids, run ids) and move
 ``last_seen`` forward. Entities are matched through their aliases before any new one is created, so
 "IBM" and "International Business Machines" converge once either is recorded as the other's alias.
-Records from earlier runs stay available and carry their run ids.
+Records from earlier runs stay available and carry their run ids. The batched writes
+(``upsert_entities``, ``upsert_relations``) merge each item exactly as the single ones would, in
+order (a later item sees the earlier ones), with one Chroma write per batch.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import networkx as nx
 
 from memory import records as rec
 from memory.ids import entity_id, entity_key, finding_id, relation_id
+from memory.options import NewEntity, NewRelation
 from memory.types import Entity, Finding, Relation
 
 if TYPE_CHECKING:
@@ -93,36 +96,51 @@ class KnowledgeMixin:
         run_id: str,
     ) -> Entity:
         """Create an entity or merge into the one sharing its name or an alias; returns the stored entity."""
-        name = name.strip()
-        if not entity_key(name):
-            raise ValueError("an entity needs a name with at least one letter or digit")
-        keys = rec.merged([entity_key(n) for n in (name, *aliases)])
+        return self.upsert_entities([NewEntity(name, type, run_id, tuple(aliases), description, tuple(source_ids))])[0]
+
+    def upsert_entities(self, items: Sequence[NewEntity]) -> list[Entity]:
+        """Upsert entities in order with one write, each merged as ``upsert_entity`` would (later see earlier)."""
+        for item in items:
+            if not entity_key(item.name.strip()):
+                raise ValueError("an entity needs a name with at least one letter or digit")
         now = rec.now_iso()
         with self._lock:
-            matches = self._by_alias(keys)
-            eid = entity_id(name)
-            own = next((m for m in matches if m[0] == eid), None)
-            eid, meta = own or (matches[0] if matches else (eid, {}))
-            old = rec.to_entity(eid, meta) if meta else None
-            kind = old.type if old and old.type != "thing" else (type or "thing")
-            entity = Entity(
-                id=eid,
-                name=old.name if old else name,
-                type=kind,
-                aliases=tuple(
-                    n
-                    for n in rec.merged(old.aliases if old else (), [name], aliases)
-                    if n != (old.name if old else name)
-                ),
-                description=(old.description if old and old.description else description),
-                source_ids=tuple(rec.merged(old.source_ids if old else (), source_ids)),
-                run_ids=tuple(rec.merged(old.run_ids if old else (), [run_id])),
-            )
-            alias_keys = rec.merged(meta.get("alias_keys") or [], keys)
-            emeta = rec.entity_meta(
-                entity, alias_keys=alias_keys, first_seen=str(meta.get("first_seen") or now), last_seen=now
-            )
-            self._upsert("entities", [eid], [f"{entity.name}\n{entity.description}".strip()], [emeta])
+            staged: dict[str, tuple[Entity, dict[str, Any]]] = {}
+            out = [self._stage_entity(item, now, staged) for item in items]
+            docs = [f"{e.name}\n{e.description}".strip() for e, _ in staged.values()]
+            self._upsert("entities", list(staged), docs, [m for _, m in staged.values()])
+        return out
+
+    def _stage_entity(self, item: NewEntity, now: str, staged: dict[str, tuple[Entity, dict[str, Any]]]) -> Entity:
+        """Merge one entity into what is stored or staged in this batch; stage the result, unwritten."""
+        name = item.name.strip()
+        keys = rec.merged([entity_key(n) for n in (name, *item.aliases)])
+        matches = [(i, staged[i][1] if i in staged else m) for i, m in self._by_alias(keys)]
+        known = {i for i, _ in matches}
+        wanted = {k for k in keys if k}
+        matches += [
+            (i, m) for i, (_, m) in staged.items() if i not in known and wanted & set(m.get("alias_keys") or [])
+        ]
+        eid = entity_id(name)
+        own = next((m for m in matches if m[0] == eid), None)
+        eid, meta = own or (matches[0] if matches else (eid, {}))
+        old = rec.to_entity(eid, meta) if meta else None
+        kind = old.type if old and old.type != "thing" else (item.type or "thing")
+        canonical = old.name if old else name
+        entity = Entity(
+            id=eid,
+            name=canonical,
+            type=kind,
+            aliases=tuple(n for n in rec.merged(old.aliases if old else (), [name], item.aliases) if n != canonical),
+            description=(old.description if old and old.description else item.description),
+            source_ids=tuple(rec.merged(old.source_ids if old else (), item.source_ids)),
+            run_ids=tuple(rec.merged(old.run_ids if old else (), [item.run_id])),
+        )
+        alias_keys = rec.merged(meta.get("alias_keys") or [], keys)
+        emeta = rec.entity_meta(
+            entity, alias_keys=alias_keys, first_seen=str(meta.get("first_seen") or now), last_seen=now
+        )
+        staged[eid] = (entity, emeta)
         return entity
 
     def entities(self, run_id: str | None = None) -> list[Entity]:
@@ -163,26 +181,43 @@ class KnowledgeMixin:
         run_id: str,
     ) -> Relation:
         """Create a relation or add provenance to the existing (subject, relation, object) edge."""
-        rid = relation_id(subject_id, relation, object_id)
+        item = NewRelation(subject_id, relation, object_id, run_id, tuple(evidence_chunk_ids), tuple(source_ids))
+        return self.upsert_relations([item])[0]
+
+    def upsert_relations(self, items: Sequence[NewRelation]) -> list[Relation]:
+        """Upsert relations in order with one write, each merged as ``upsert_relation`` would."""
         now = rec.now_iso()
+        rids = [relation_id(r.subject_id, r.relation, r.object_id) for r in items]
         with self._lock:
-            got = self._cols["relations"].get(ids=[rid], include=["metadatas"])
-            old = rec.to_relation(rid, got["metadatas"][0]) if got["ids"] else None
-            stored = Relation(
-                id=rid,
-                subject_id=subject_id,
-                relation=old.relation if old else relation.strip(),
-                object_id=object_id,
-                evidence_chunk_ids=tuple(rec.merged(old.evidence_chunk_ids if old else (), evidence_chunk_ids)),
-                source_ids=tuple(rec.merged(old.source_ids if old else (), source_ids)),
-                run_ids=tuple(rec.merged(old.run_ids if old else (), [run_id])),
-                first_seen=old.first_seen if old else now,
-                last_seen=now,
-            )
-            names = {e.id: e.name for e in self.get_entities([subject_id, object_id])}
-            doc = f"{names.get(subject_id, subject_id)} {stored.relation} {names.get(object_id, object_id)}"
-            self._upsert("relations", [rid], [doc], [rec.relation_meta(stored)])
-        return stored
+            if not items:
+                return []
+            got = self._cols["relations"].get(ids=list(dict.fromkeys(rids)), include=["metadatas"])
+            staged = {i: rec.to_relation(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+            out = []
+            for item, rid in zip(items, rids, strict=True):
+                old = staged.get(rid)
+                staged[rid] = Relation(
+                    id=rid,
+                    subject_id=item.subject_id,
+                    relation=old.relation if old else item.relation.strip(),
+                    object_id=item.object_id,
+                    evidence_chunk_ids=tuple(
+                        rec.merged(old.evidence_chunk_ids if old else (), item.evidence_chunk_ids)
+                    ),
+                    source_ids=tuple(rec.merged(old.source_ids if old else (), item.source_ids)),
+                    run_ids=tuple(rec.merged(old.run_ids if old else (), [item.run_id])),
+                    first_seen=old.first_seen if old else now,
+                    last_seen=now,
+                )
+                out.append(staged[rid])
+            written = [staged[r] for r in dict.fromkeys(rids)]
+            names = {e.id: e.name for e in self.get_entities([i for r in written for i in (r.subject_id, r.object_id)])}
+            docs = [
+                f"{names.get(r.subject_id, r.subject_id)} {r.relation} {names.get(r.object_id, r.object_id)}"
+                for r in written
+            ]
+            self._upsert("relations", [r.id for r in written], docs, [rec.relation_meta(r) for r in written])
+        return out
 
     def relations(self, run_id: str | None = None) -> list[Relation]:
         """Every relation, optionally only those a run recorded or confirmed."""

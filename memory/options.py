@@ -42,6 +42,30 @@ class NewSource:
 
 
 @dataclass(frozen=True)
+class NewEntity:
+    """One entity to store with ``Memory.upsert_entities`` (the arguments of ``upsert_entity``)."""
+
+    name: str
+    type: str
+    run_id: str
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    source_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewRelation:
+    """One relation to store with ``Memory.upsert_relations`` (the arguments of ``upsert_relation``)."""
+
+    subject_id: str
+    relation: str
+    object_id: str
+    run_id: str
+    evidence_chunk_ids: tuple[str, ...] = ()
+    source_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Filters:
     """Restrict a search: to a run, to sources, to a kind ("web"|"local"), to a fetch-time window (ISO)."""
 
