@@ -9,8 +9,9 @@ import pytest
 
 from memory.embeddings import HashingEmbedder
 from memory.errors import MemoryStoreError
+from memory.options import NewEntity, NewRelation
 from memory.store import Memory, NewSource
-from memory.types import Chunk, Source
+from memory.types import Chunk, Entity, Source
 
 PAGES = [
     NewSource(
@@ -101,3 +102,79 @@ def test_a_batch_with_an_empty_page_writes_nothing(mem: Memory) -> None:
     with pytest.raises(MemoryStoreError, match="no text to store"):
         mem.add_sources([PAGES[0], NewSource("https://empty.example", "Empty", "  \n", "run1")])
     assert mem.stats()["counts"]["sources"] == 0 and mem.stats()["counts"]["chunks"] == 0
+
+
+ENTITIES = [
+    NewEntity("International Business Machines", "organization", "run1", ("IBM",), "A computer maker.", ("s1",)),
+    NewEntity("Armonk", "place", "run1", (), "", ("s1",)),
+    NewEntity("IBM", "thing", "run2", ("Big Blue",), "", ("s2",)),  # an alias of the first: merged into it
+    NewEntity("Armonk", "town", "run2", (), "A town in New York.", ("s2",)),
+]
+
+
+def _entity_shape(entities: list[Entity]) -> list[tuple[object, ...]]:
+    return [(e.id, e.name, e.type, e.aliases, e.description, e.source_ids, e.run_ids) for e in entities]
+
+
+def test_upsert_entities_merges_in_order_like_one_upsert_each(tmp_path: Path) -> None:
+    one, many = _open(tmp_path / "one"), _open(tmp_path / "many")
+    try:
+        singles = [
+            one.upsert_entity(
+                e.name,
+                e.type,
+                aliases=e.aliases,
+                description=e.description,
+                source_ids=e.source_ids,
+                run_id=e.run_id,
+            )
+            for e in ENTITIES
+        ]
+        batched = many.upsert_entities(ENTITIES)
+        assert _entity_shape(batched) == _entity_shape(singles)
+        assert batched[2].id == batched[0].id and batched[2].aliases == ("IBM", "Big Blue")
+        assert _entity_shape(many.entities()) == _entity_shape(one.entities())
+        assert len(many.entities()) == 2
+        assert many.find_entities("Big Blue")[0].id == batched[0].id
+    finally:
+        one.close()
+        many.close()
+
+
+def test_upsert_relations_merges_provenance_like_one_upsert_each(tmp_path: Path) -> None:
+    one, many = _open(tmp_path / "one"), _open(tmp_path / "many")
+    try:
+        ibm, armonk = many.upsert_entities(ENTITIES[:2])
+        one.upsert_entities(ENTITIES[:2])
+        edges = [
+            NewRelation(ibm.id, "headquartered in ", armonk.id, "run1", ("c1",), ("s1",)),
+            NewRelation(ibm.id, "headquartered in", armonk.id, "run2", ("c2", "c1"), ("s2",)),
+            NewRelation(armonk.id, "hosts", ibm.id, "run1", ("c3",), ("s1",)),
+        ]
+        singles = [
+            one.upsert_relation(
+                r.subject_id,
+                r.relation,
+                r.object_id,
+                evidence_chunk_ids=r.evidence_chunk_ids,
+                source_ids=r.source_ids,
+                run_id=r.run_id,
+            )
+            for r in edges
+        ]
+        batched = many.upsert_relations(edges)
+        shape = [(r.id, r.relation, r.evidence_chunk_ids, r.source_ids, r.run_ids) for r in batched]
+        assert shape == [(r.id, r.relation, r.evidence_chunk_ids, r.source_ids, r.run_ids) for r in singles]
+        assert batched[1].evidence_chunk_ids == ("c1", "c2") and batched[1].run_ids == ("run1", "run2")
+        assert len(many.relations()) == 2 and many.upsert_relations([]) == []
+        again = many.upsert_relations(edges[:1])  # idempotent: provenance is only ever added
+        assert again[0].evidence_chunk_ids == ("c1", "c2") and len(many.relations()) == 2
+    finally:
+        one.close()
+        many.close()
+
+
+def test_a_nameless_entity_fails_the_batch_before_anything_is_written(mem: Memory) -> None:
+    with pytest.raises(ValueError, match="needs a name"):
+        mem.upsert_entities([ENTITIES[0], NewEntity(" -- ", "thing", "run1")])
+    assert mem.entities() == []
