@@ -61,6 +61,10 @@ class MemoryPort(Protocol):
         """A source by id."""
         ...
 
+    def get_sources(self, ids: Sequence[str]) -> list[Any]:
+        """Sources by id in one read (unknown ids skipped)."""
+        ...
+
     def source_by_url(self, url: str) -> Any:
         """A source by any of its URLs."""
         ...
@@ -71,6 +75,10 @@ class MemoryPort(Protocol):
 
     def add_finding(self, run_id: str, question: str, text: str, chunk_ids: Sequence[str]) -> Any:
         """Record a finding."""
+        ...
+
+    def add_findings(self, run_id: str, question: str, found: Sequence[tuple[str, Sequence[str]]]) -> list[Any]:
+        """Record several (statement, chunk ids) findings of one sub-question in one write."""
         ...
 
     def findings(self, run_id: str | None = None, question: str | None = None) -> list[Any]:

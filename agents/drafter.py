@@ -83,7 +83,7 @@ def _gather(ctx: RunContext, query: str, sources: list[str], cited: list[str]) -
     missing = [i for i in cited if i not in have]
     if missing:
         chunks = ctx.memory.get_chunks(missing)
-        titles = {s: getattr(ctx.memory.get_source(s), "title", "") for s in {c.source_id for c in chunks}}
+        titles = {s.id: s.title for s in ctx.memory.get_sources(sorted({c.source_id for c in chunks}))}
         for chunk in chunks:
             shown.append({"id": chunk.id, "title": titles.get(chunk.source_id, ""), "text": chunk.text[:1200]})
     return shown[:MAX_CHUNKS]

@@ -127,7 +127,7 @@ def build_report(ctx: RunContext, state: ResearchState) -> Report:
     sections = state.get("sections", [])
     ids = list(dict.fromkeys(i for s in sections for sent in s["sentences"] for i in sent["chunk_ids"]))
     chunks = {c.id: c for c in ctx.memory.get_chunks(ids)} if ids else {}
-    sources = {sid: ctx.memory.get_source(sid) for sid in {c.source_id for c in chunks.values()}}
+    sources = {s.id: s for s in ctx.memory.get_sources(sorted({c.source_id for c in chunks.values()}))}
     numbered, references = number_references(sections, chunks, {k: v for k, v in sources.items() if v is not None})
     now_out = ctx.exhausted(state.get("pages_fetched", 0), share=1.0)
     budget_out = list(dict.fromkeys([*state.get("budget_out", []), *now_out]))
@@ -158,7 +158,7 @@ def sources_json(ctx: RunContext, state: ResearchState, report: Report) -> list[
     """Every source the run read or tried to read, with its reference number when cited."""
     refs = {r.source_id: r.n for r in report.references}
     ids = {rec["source_id"] for rec in state.get("fetches", []) if rec["source_id"]}
-    titles = {sid: getattr(ctx.memory.get_source(sid), "title", "") for sid in ids}
+    titles = {s.id: s.title for s in ctx.memory.get_sources(sorted(ids))}
     return [
         {**rec, "title": titles.get(rec["source_id"], ""), "ref": refs.get(rec["source_id"])}
         for rec in state.get("fetches", [])

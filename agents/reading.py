@@ -210,12 +210,12 @@ async def passages(ctx: RunContext, question: str, source_ids: list[str]) -> lis
 def _add_findings(
     ctx: RunContext, run_id: str, question: str, found: list[tuple[str, list[str]]]
 ) -> list[FindingRecord]:
-    records: list[FindingRecord] = []
     with ctx.memory_lock:
-        for text, ids in found:
-            finding = ctx.memory.add_finding(run_id, question, text, ids)
-            records.append(FindingRecord(id=finding.id, question=question, text=text, chunk_ids=list(ids)))
-    return records
+        stored = ctx.memory.add_findings(run_id, question, found)  # one write for the sub-question's findings
+    return [
+        FindingRecord(id=finding.id, question=question, text=text, chunk_ids=list(ids))
+        for finding, (text, ids) in zip(stored, found, strict=True)
+    ]
 
 
 async def record_findings(

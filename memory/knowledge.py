@@ -39,14 +39,34 @@ class KnowledgeMixin:
     # -- findings -----------------------------------------------------------------------------
     def add_finding(self, run_id: str, question: str, text: str, chunk_ids: Sequence[str]) -> Finding:
         """Record an agent's statement about a sub-question with the chunks supporting it (idempotent)."""
-        fid = finding_id(run_id, question, text)
+        return self.add_findings(run_id, question, [(text, chunk_ids)])[0]
+
+    def add_findings(self, run_id: str, question: str, found: Sequence[tuple[str, Sequence[str]]]) -> list[Finding]:
+        """Record several (statement, chunk ids) findings of one sub-question with one write, as ``add_finding``."""
+        fids = [finding_id(run_id, question, text) for text, _ in found]
         with self._lock:
-            got = self._cols["findings"].get(ids=[fid], include=["metadatas"])
-            created = str(got["metadatas"][0].get("created_at", "")) if got["ids"] else rec.now_iso()
-            old = list(got["metadatas"][0].get("chunk_ids") or []) if got["ids"] else []
-            finding = Finding(fid, run_id, question, text, tuple(rec.merged(old, chunk_ids)), created)
-            self._upsert("findings", [fid], [text], [rec.finding_meta(finding)])
-        return finding
+            if not found:
+                return []
+            got = self._cols["findings"].get(ids=list(dict.fromkeys(fids)), include=["metadatas"])
+            known = dict(zip(got["ids"], got["metadatas"], strict=True))
+            staged: dict[str, Finding] = {}
+            out = []
+            for fid, (text, chunk_ids) in zip(fids, found, strict=True):
+                prior = staged.get(fid)
+                meta = known.get(fid, {})
+                created = (
+                    prior.created_at if prior else str(meta.get("created_at", "")) if fid in known else rec.now_iso()
+                )
+                old = list(prior.chunk_ids) if prior else list(meta.get("chunk_ids") or [])
+                staged[fid] = Finding(fid, run_id, question, text, tuple(rec.merged(old, chunk_ids)), created)
+                out.append(staged[fid])
+            self._upsert(
+                "findings",
+                list(staged),
+                [f.text for f in staged.values()],
+                [rec.finding_meta(f) for f in staged.values()],
+            )
+        return out
 
     def findings(self, run_id: str | None = None, question: str | None = None) -> list[Finding]:
         """Findings, optionally of one run and/or one sub-question, oldest first."""

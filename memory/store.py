@@ -256,6 +256,14 @@ class Memory(KnowledgeMixin):
         got = self._cols["sources"].get(ids=[id], include=["metadatas"])
         return rec.to_source(got["ids"][0], got["metadatas"][0]) if got["ids"] else None
 
+    def get_sources(self, ids: Sequence[str]) -> list[Source]:
+        """Sources by id in one read, in the order asked (unknown ids are skipped)."""
+        if not ids:
+            return []
+        got = self._cols["sources"].get(ids=list(dict.fromkeys(ids)), include=["metadatas"])
+        found = {i: rec.to_source(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        return [found[i] for i in dict.fromkeys(ids) if i in found]
+
     def source_by_url(self, url: str) -> Source | None:
         """The most recently fetched source seen under ``url`` (any of its URLs), or None."""
         got = self._cols["sources"].get(where={"urls": {"$contains": normalize_url(url)}}, include=["metadatas"])

@@ -178,3 +178,32 @@ def test_a_nameless_entity_fails_the_batch_before_anything_is_written(mem: Memor
     with pytest.raises(ValueError, match="needs a name"):
         mem.upsert_entities([ENTITIES[0], NewEntity(" -- ", "thing", "run1")])
     assert mem.entities() == []
+
+
+def test_add_findings_equals_one_add_finding_each_and_merges_repeats(tmp_path: Path) -> None:
+    one, many = _open(tmp_path / "one"), _open(tmp_path / "many")
+    found = [("Turbines spin.", ["c1"]), ("Blades wear.", ["c2"]), ("Turbines spin.", ["c3", "c1"])]
+    try:
+        singles = [one.add_finding("run1", "What spins?", text, ids) for text, ids in found]
+        batched = many.add_findings("run1", "What spins?", found)
+        shape = [(f.id, f.run_id, f.question, f.text, f.chunk_ids) for f in batched]
+        assert shape == [(f.id, f.run_id, f.question, f.text, f.chunk_ids) for f in singles]
+        assert batched[2].chunk_ids == ("c1", "c3") and batched[2].id == batched[0].id
+        stored = many.findings("run1")
+        assert sorted((f.text, f.chunk_ids) for f in stored) == [
+            ("Blades wear.", ("c2",)),
+            ("Turbines spin.", ("c1", "c3")),
+        ]
+        again = many.add_findings("run1", "What spins?", found[:1])  # idempotent; keeps its first creation time
+        assert again[0].created_at == batched[0].created_at and len(many.findings()) == 2
+        assert many.add_findings("run1", "What spins?", []) == []
+    finally:
+        one.close()
+        many.close()
+
+
+def test_get_sources_reads_many_in_the_order_asked(mem: Memory) -> None:
+    stored = [s for s, _ in mem.add_sources(PAGES[:3])]
+    asked = [stored[2].id, "unknown", stored[0].id, stored[2].id]
+    assert [s.id for s in mem.get_sources(asked)] == [stored[2].id, stored[0].id]
+    assert mem.get_sources([stored[1].id]) == [mem.get_source(stored[1].id)] and mem.get_sources([]) == []
