@@ -4,7 +4,9 @@ Guarantees: its cost is bounded — it reads only the findings it has not read y
 cite, ``kg_batch`` findings per model call and at most ``kg_batches`` calls per round, and stops when
 the token or time budget runs out. Every relation cites chunk ids it was shown, so each fact has
 provenance (chunks and their sources). Entities are resolved against memory (names, aliases,
-embedding neighbours) before they are merged. Contradictions are passed on to the drafter.
+embedding neighbours, and the entities of the same node's earlier batches) before they are merged;
+a node's facts are written together, entities then relations, in two batched writes whose merges
+equal one write per item in order. Contradictions are passed on to the drafter.
 """
 
 from __future__ import annotations
@@ -81,56 +83,62 @@ def _entity_item(
     return NewEntity(canonical, kind, run_id, tuple(aliases), str(spec.get("description", "")), tuple(sources))
 
 
-def _merge(ctx: RunContext, run_id: str, answer: dict[str, Any], chunk_sources: dict[str, str]) -> list[dict[str, Any]]:
-    """Upsert the extracted entities, then the relations, one batched write each; returns this batch's facts."""
-    types = {graphs.norm(e["name"]): e for e in answer.get("entities", [])}
+Extraction = tuple[dict[str, Any], dict[str, str]]  # a model's answer and the chunk -> source map it saw
+
+
+def _merge(ctx: RunContext, run_id: str, extractions: list[Extraction]) -> list[dict[str, Any]]:
+    """Upsert the extracted entities, then the relations, one batched write each; returns the facts.
+
+    Each extraction's mentions are merged as if its batch had been written after the earlier ones.
+    """
     rels = []
-    for rel in answer.get("relations", []):
-        ids = [i for i in rel.get("chunk_ids", []) if i in chunk_sources]
-        if ids:
-            rels.append((rel, rel["relation"].strip(), ids, sorted({chunk_sources[i] for i in ids})))
-    order: dict[str, int] = {}  # entity key -> its item, in order of first mention (subject, object, ...)
+    for n, (answer, chunk_sources) in enumerate(extractions):
+        types = {graphs.norm(e["name"]): e for e in answer.get("entities", [])}
+        for rel in answer.get("relations", []):
+            ids = [i for i in rel.get("chunk_ids", []) if i in chunk_sources]
+            if ids:
+                rels.append((n, types, rel, rel["relation"].strip(), ids, sorted({chunk_sources[i] for i in ids})))
+    order: dict[tuple[int, str], int] = {}  # (extraction, entity key) -> its item, in order of first mention
     items: list[NewEntity] = []
     with ctx.memory_lock:
-        for rel, _, _, sources in rels:
+        for n, types, rel, _, _, sources in rels:
             for name in (rel["subject"], rel["object"]):
-                if graphs.norm(name) not in order:
-                    order[graphs.norm(name)] = len(items)
+                if (n, graphs.norm(name)) not in order:
+                    order[(n, graphs.norm(name))] = len(items)
                     items.append(_entity_item(ctx, run_id, name, types.get(graphs.norm(name), {}), sources, items))
         stored = ctx.memory.upsert_entities(items) if items else []
-        entities = {key: stored[n] for key, n in order.items()}
-        ctx.entity_cache.update(entities)
+        entities = {key: stored[i] for key, i in order.items()}
+        ctx.entity_cache.update({key: entity for (_, key), entity in entities.items()})
+        ends = [
+            (entities[(n, graphs.norm(r["subject"]))], entities[(n, graphs.norm(r["object"]))]) for n, _, r, *_ in rels
+        ]
         edges = [
-            NewRelation(entities[graphs.norm(r["subject"])].id, pred, entities[graphs.norm(r["object"])].id, run_id,
-                        tuple(ids), tuple(sources))
-            for r, pred, ids, sources in rels
-        ]  # fmt: skip
+            NewRelation(subj.id, pred, obj.id, run_id, tuple(ids), tuple(sources))
+            for (subj, obj), (_, _, _, pred, ids, sources) in zip(ends, rels, strict=True)
+        ]
         relations = ctx.memory.upsert_relations(edges) if edges else []
-    facts = []
-    for (rel, pred, ids, sources), edge in zip(rels, relations, strict=True):
-        subj, obj = entities[graphs.norm(rel["subject"])], entities[graphs.norm(rel["object"])]
-        facts.append(
-            {
-                "id": edge.id,
-                "subject": subj.name,
-                "subject_id": subj.id,
-                "relation": pred,
-                "object": obj.name,
-                "object_id": obj.id,
-                "chunk_ids": ids,
-                "source_ids": sources,
-            }
-        )
-    return facts
+    return [
+        {
+            "id": edge.id,
+            "subject": subj.name,
+            "subject_id": subj.id,
+            "relation": pred,
+            "object": obj.name,
+            "object_id": obj.id,
+            "chunk_ids": ids,
+            "source_ids": sources,
+        }
+        for edge, (subj, obj), (_, _, _, pred, ids, sources) in zip(relations, ends, rels, strict=True)
+    ]
 
 
-async def extract_facts(runtime: Rt, run_id: str, batch: list[FindingRecord]) -> list[dict[str, Any]]:
-    """One bounded extraction over a batch of findings and the chunks they cite."""
+async def extract_facts(runtime: Rt, run_id: str, batch: list[FindingRecord]) -> Extraction | None:
+    """One bounded extraction over a batch of findings and the chunks they cite (None: nothing extracted)."""
     ctx = runtime.context
     ids = list(dict.fromkeys(i for f in batch for i in f["chunk_ids"]))[: ctx.limits.chunks_per_prompt]
     chunks = await asyncio.to_thread(ctx.memory.get_chunks, ids)
     if not chunks:
-        return []
+        return None
     shown = [{"id": c.id, "text": c.text[:CHUNK_CHARS]} for c in chunks]
     messages = prompts.render("kg_extract", findings=batch, chunks=shown)
     answer = await ask(
@@ -141,9 +149,8 @@ async def extract_facts(runtime: Rt, run_id: str, batch: list[FindingRecord]) ->
         kg_schema([c.id for c in chunks], ctx.limits.text_chars, ctx.limits.max_items),
     )
     if answer is None:  # no valid extraction: this batch adds no facts
-        return []
-    sources = {c.id: c.source_id for c in chunks}
-    return await asyncio.to_thread(_merge, ctx, run_id, answer, sources)
+        return None
+    return answer, {c.id: c.source_id for c in chunks}
 
 
 async def propose_followups(runtime: Rt, state: ResearchState, analysis: dict[str, Any]) -> list[SubQuestion]:
@@ -184,13 +191,15 @@ async def build_graph(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     emit(runtime, run_id, "phase", phase="graph")
     seen = set(state.get("kg_seen", []))
     new = [f for f in state.get("findings", []) if f["id"] not in seen]
-    facts: list[dict[str, Any]] = []
+    extractions: list[Extraction] = []
     read: list[str] = []
     for batch in batch_findings(new, ctx.limits.kg_batch, ctx.limits.kg_batches):
         if ctx.starved():
             break
-        facts += await extract_facts(runtime, run_id, batch)
+        if (got := await extract_facts(runtime, run_id, batch)) is not None:
+            extractions.append(got)
         read += [f["id"] for f in batch]
+    facts = await asyncio.to_thread(_merge, ctx, run_id, extractions) if extractions else []  # two writes in all
     all_facts = graphs.merge_facts(state.get("facts", []), facts)
     analysis = graphs.analyse(state["plan"], state.get("searches", []), state.get("findings", []), all_facts)
     emit(
