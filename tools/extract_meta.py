@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from tools.extract_blocks import absolute_url, clean_inline
 
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(Z|[+-]\d{2}:?\d{2})?)?")
 _LANG = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+_ITEMTYPE = etree.XPath("//*[@itemscope]/@itemtype")
 _TITLE_SPLIT = re.compile(r"\s+[|\u2013\u2014»·:-]\s+")
 
 
@@ -33,10 +35,11 @@ class PageMeta:
     description: str | None = None
     og_type: str | None = None
     jsonld: list[dict[str, Any]] = field(default_factory=list)
+    microdata: list[str] = field(default_factory=list)  # schema.org types named by itemtype attributes
 
     def is_product(self) -> bool:
         """Whether the page declares itself the page of one product (JSON-LD or Open Graph)."""
-        types = [jsonld_types(o) for o in self.jsonld]
+        types = [jsonld_types(o) for o in self.jsonld] + [{t} for t in self.microdata]
         if any(t & {"itemlist", "collectionpage", "searchresultspage", "offercatalog"} for t in types):
             return False
         products = sum(1 for t in types if t & {"product", "productgroup"})
@@ -196,6 +199,7 @@ def read_meta(tree: lxml_html.HtmlElement, url: str | None) -> PageMeta:
         canonical_url=_canonical(tree, metas, url),
         site_name=metas.get("og:site_name") or None,
         og_type=metas.get("og:type") or None,
+        microdata=[t.rstrip("/").rsplit("/", 1)[-1].lower() for t in _ITEMTYPE(tree) if isinstance(t, str)],
         description=metas.get("og:description") or metas.get("description") or None,
         jsonld=objs,
     )
