@@ -69,6 +69,10 @@ class MemoryPort(Protocol):
         """A source by any of its URLs."""
         ...
 
+    def sources_by_urls(self, urls: Sequence[str]) -> dict[str, Any]:
+        """``source_by_url`` for many URLs in one read (URLs not in memory are left out)."""
+        ...
+
     def is_fresh(self, url: str, days: float) -> bool:
         """Whether ``url`` was fetched within ``days``."""
         ...

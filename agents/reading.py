@@ -1,12 +1,13 @@
 """Reading for the search agents: fetch-or-reuse pages, store them in memory, show passages, keep findings.
 
 Guarantees: a URL whose source memory already holds fresh (or a local document) is never fetched
-again, so a resumed run refetches nothing it stored before it was killed; pages are stored by group
-commit (``agents.commit``): one writer at a time, under the run's memory lock, drains every page
-waiting to be stored into one batched ``add_sources`` call, and each reader goes on only once its
-own page is stored (a failed batch fails each of its readers with that batch's error), so parallel
-agents never interleave writes; passages shown to a model are chunks that exist in memory, so every
-id a model can cite resolves to stored text.
+again, so a resumed run refetches nothing it stored before it was killed (a step looks all its URLs
+up in one read, and looks a URL up again under its lock when another reader of the run has taken
+it since); pages are stored by group commit (``agents.commit``): one writer at a time, under the
+run's memory lock, drains every page waiting to be stored into one batched ``add_sources`` call,
+and each reader goes on only once its own page is stored (a failed batch fails each of its readers
+with that batch's error), so parallel agents never interleave writes; passages shown to a model are
+chunks that exist in memory, so every id a model can cite resolves to stored text.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def is_fresh(source: Any, days: float, now: float | None = None) -> bool:
 
 def _reusable(ctx: RunContext, url: str) -> Any:
     source = ctx.memory.source_by_url(url)  # one lookup (``memory.is_fresh`` would look it up again)
+    return _if_fresh(ctx, source)
+
+
+def _if_fresh(ctx: RunContext, source: Any) -> Any:
     return source if source is not None and is_fresh(source, ctx.freshness_days) else None
 
 
@@ -154,12 +159,17 @@ async def _store(ctx: RunContext, run_id: str, result: FetchResult) -> tuple[str
     return source.id, list(document.links)
 
 
-async def _read_one(runtime: Rt, run_id: str, sub_id: str, url: str, hop: bool) -> PagesRead:
-    """Read one URL: reuse it from memory when fresh, else fetch, extract and store it."""
+async def _read_one(runtime: Rt, run_id: str, sub_id: str, url: str, hop: bool, known: Any) -> PagesRead:
+    """Read one URL: reuse it from memory when fresh, else fetch, extract and store it.
+
+    ``known`` is what memory held under ``url`` when this step began; it is looked up again only
+    if another reader of this run has taken the URL since (it may have stored it meanwhile).
+    """
     ctx = runtime.context
     out = PagesRead()
+    shared = url in ctx.url_locks  # checked and locked with no await between: no reader slips in
     async with ctx.url_lock(url):  # a sibling agent reading the same URL finishes first; we reuse it
-        source = await asyncio.to_thread(_reusable, ctx, url)
+        source = await asyncio.to_thread(_reusable, ctx, url) if shared else _if_fresh(ctx, known)
         if source is not None:
             out.source_ids.append(source.id)
             out.records.append(_record(url, "memory", source_id=source.id))
@@ -188,7 +198,10 @@ async def _read_one(runtime: Rt, run_id: str, sub_id: str, url: str, hop: bool) 
 async def read_pages(runtime: Rt, run_id: str, sub_id: str, urls: list[str], *, hop: bool = False) -> PagesRead:
     """Read ``urls`` concurrently (fresh copies in memory are reused, never fetched again)."""
     out = PagesRead()
-    for part in await asyncio.gather(*(_read_one(runtime, run_id, sub_id, url, hop) for url in urls)):
+    if not urls:
+        return out
+    known = await asyncio.to_thread(runtime.context.memory.sources_by_urls, urls)  # one read for the step
+    for part in await asyncio.gather(*(_read_one(runtime, run_id, sub_id, u, hop, known.get(u)) for u in urls)):
         out.merge(part)
     return out
 

@@ -272,6 +272,24 @@ class Memory(KnowledgeMixin):
         best = max(range(len(got["ids"])), key=lambda i: float(got["metadatas"][i].get("fetched_ts", 0)))
         return rec.to_source(got["ids"][best], got["metadatas"][best])
 
+    def sources_by_urls(self, urls: Sequence[str]) -> dict[str, Source]:
+        """``source_by_url`` for many URLs in one read: each URL seen in memory -> its most recent source."""
+        keys = {u: normalize_url(u) for u in urls}
+        clauses = [{"urls": {"$contains": k}} for k in dict.fromkeys(keys.values())]
+        if not clauses:
+            return {}
+        got = self._cols["sources"].get(
+            where=clauses[0] if len(clauses) == 1 else {"$or": clauses}, include=["metadatas"]
+        )
+        best: dict[str, tuple[float, str, dict[str, Any]]] = {}
+        wanted = set(keys.values())
+        for sid, meta in zip(got["ids"], got["metadatas"], strict=True):
+            ts = float(meta.get("fetched_ts", 0))
+            for key in wanted.intersection(meta.get("urls") or []):
+                if key not in best or ts > best[key][0]:
+                    best[key] = (ts, sid, meta)
+        return {u: rec.to_source(best[k][1], best[k][2]) for u, k in keys.items() if k in best}
+
     def sources(self, kind: str | None = None) -> list[Source]:
         """Every source (optionally of one kind), most recent first."""
         got = self._cols["sources"].get(where={"kind": kind} if kind else None, include=["metadatas"])

@@ -207,3 +207,16 @@ def test_get_sources_reads_many_in_the_order_asked(mem: Memory) -> None:
     asked = [stored[2].id, "unknown", stored[0].id, stored[2].id]
     assert [s.id for s in mem.get_sources(asked)] == [stored[2].id, stored[0].id]
     assert mem.get_sources([stored[1].id]) == [mem.get_source(stored[1].id)] and mem.get_sources([]) == []
+
+
+def test_sources_by_urls_equals_source_by_url_for_each(mem: Memory) -> None:
+    text = PAGES[0].text
+    mem.add_sources([NewSource("https://a.example/story", "Story", text, "r1", "2026-01-01T00:00:00Z")])
+    mem.add_sources([NewSource("https://b.example/copy/", "Copy", text, "r2", "2026-02-01T00:00:00Z"), PAGES[1]])
+    urls = ["https://a.example/story#top", "https://B.example/copy/", PAGES[1].url, "https://nowhere.example/x"]
+    found = mem.sources_by_urls(urls)
+    assert set(found) == set(urls[:3])
+    for url in urls:
+        assert found.get(url) == mem.source_by_url(url)
+    assert found[urls[0]].fetched_at == "2026-02-01T00:00:00Z"  # the merged source, fetched most recently
+    assert mem.sources_by_urls([]) == {}
