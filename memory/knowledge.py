@@ -125,22 +125,29 @@ class KnowledgeMixin:
                 raise ValueError("an entity needs a name with at least one letter or digit")
         now = rec.now_iso()
         with self._lock:
+            # One read for every stored entity any item may match (by name or alias), in store order.
+            pool = self._by_alias(rec.merged([entity_key(n) for item in items for n in (item.name, *item.aliases)]))
             staged: dict[str, tuple[Entity, dict[str, Any]]] = {}
-            out = [self._stage_entity(item, now, staged) for item in items]
+            out = [self._stage_entity(item, now, pool, staged) for item in items]
             docs = [f"{e.name}\n{e.description}".strip() for e, _ in staged.values()]
             self._upsert("entities", list(staged), docs, [m for _, m in staged.values()])
         return out
 
-    def _stage_entity(self, item: NewEntity, now: str, staged: dict[str, tuple[Entity, dict[str, Any]]]) -> Entity:
-        """Merge one entity into what is stored or staged in this batch; stage the result, unwritten."""
+    def _stage_entity(
+        self,
+        item: NewEntity,
+        now: str,
+        pool: list[tuple[str, dict[str, Any]]],
+        staged: dict[str, tuple[Entity, dict[str, Any]]],
+    ) -> Entity:
+        """Merge one entity into what is stored (``pool``) or staged in this batch; stage the result, unwritten."""
         name = item.name.strip()
         keys = rec.merged([entity_key(n) for n in (name, *item.aliases)])
-        matches = [(i, staged[i][1] if i in staged else m) for i, m in self._by_alias(keys)]
-        known = {i for i, _ in matches}
         wanted = {k for k in keys if k}
-        matches += [
-            (i, m) for i, (_, m) in staged.items() if i not in known and wanted & set(m.get("alias_keys") or [])
-        ]
+        stored = {i for i, _ in pool}
+        current = [(i, staged[i][1] if i in staged else m) for i, m in pool]
+        current += [(i, m) for i, (_, m) in staged.items() if i not in stored]  # created earlier in this batch
+        matches = [(i, m) for i, m in current if wanted & set(m.get("alias_keys") or [])]
         eid = entity_id(name)
         own = next((m for m in matches if m[0] == eid), None)
         eid, meta = own or (matches[0] if matches else (eid, {}))
