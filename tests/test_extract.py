@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from lxml import html as lxml_html
 
 from tools.errors import FetchError
 from tools.extract import extract, extract_pdf, extract_result
+from tools.extract_meta import PageMeta, read_meta
 from tools.types import Document, FetchResult
 
 BASE = "https://example.org/section/page.html"
@@ -282,3 +284,34 @@ def test_text_without_markup_and_script_links_are_handled() -> None:
                 f'<a href="mailto:x@example.org">mail</a> <a href="#top">top</a></p></article>')
     doc = extract(html, BASE)
     assert all(link.url.startswith("http") for link in doc.links)
+
+
+# --- page-type signals -----------------------------------------------------------------------
+
+
+def _meta(head: str = "", body: str = "") -> PageMeta:
+    return read_meta(lxml_html.document_fromstring(f"<html><head>{head}</head><body>{body}<p>x</p></body></html>"),
+                     None)
+
+
+def _ld(*objs: dict[str, object]) -> str:
+    return "".join(f'<script type="application/ld+json">{json.dumps(o)}</script>' for o in objs)
+
+
+def test_product_signals() -> None:
+    assert _meta(_ld({"@type": "Product", "name": "A"})).is_product()
+    assert not _meta(_ld({"@type": "Product", "name": "A"}, {"@type": "Product", "name": "B"})).is_product()
+    assert not _meta(_ld({"@type": "Product"}, {"@type": "ItemList"})).is_product()
+    assert _meta('<meta property="og:type" content="product">').is_product()
+    assert not _meta('<meta property="og:type" content="product.group">').is_product()
+    assert _meta(body='<div itemscope itemtype="https://schema.org/Product"><span>A</span></div>').is_product()
+    assert not _meta(_ld({"@type": "NewsArticle", "headline": "A"})).is_product()
+
+
+def test_discussion_signals() -> None:
+    assert _meta(_ld({"@type": "DiscussionForumPosting", "headline": "Q"})).is_discussion(None)
+    assert _meta(_ld({"@type": "QAPage"})).is_discussion("https://example.org/x")
+    assert _meta().is_discussion("https://example.org/threads/dry-notebooks.42/")
+    assert _meta().is_discussion("https://forum.example.org/t/dry-notebooks/42")
+    assert not _meta().is_discussion("https://example.org/2025/03/counting-the-river")
+    assert not _meta().is_discussion(None)

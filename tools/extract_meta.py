@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -18,6 +19,8 @@ from tools.extract_blocks import absolute_url, clean_inline
 
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(Z|[+-]\d{2}:?\d{2})?)?")
 _LANG = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+_DISCUSSION_PATH = {"forum", "forums", "thread", "threads", "topic", "topics", "t", "questions", "discussion",
+                    "discussions", "community", "showthread", "viewtopic"}
 _ITEMTYPE = etree.XPath("//*[@itemscope]/@itemtype")
 _TITLE_SPLIT = re.compile(r"\s+[|\u2013\u2014»·:-]\s+")
 
@@ -36,6 +39,14 @@ class PageMeta:
     og_type: str | None = None
     jsonld: list[dict[str, Any]] = field(default_factory=list)
     microdata: list[str] = field(default_factory=list)  # schema.org types named by itemtype attributes
+
+    def is_discussion(self, url: str | None) -> bool:
+        """Whether the page says it is a discussion (forum thread, Q&A) by structured data or URL path."""
+        types = set().union(*(jsonld_types(o) for o in self.jsonld), set(self.microdata))
+        if types & {"discussionforumposting", "qapage", "question", "comment"}:
+            return True
+        path = urlsplit(url or "").path.lower()
+        return bool(set(re.split(r"[/._-]+", path)) & _DISCUSSION_PATH)
 
     def is_product(self) -> bool:
         """Whether the page declares itself the page of one product (JSON-LD or Open Graph)."""

@@ -22,7 +22,8 @@ from tools.types import Link
 
 UNIT_SHARE = 0.5  # repeated units must hold at least this share of the region's words ...
 UNIT_COUNT = 5  # ... and be at least this many, for the page to read as posts/cards/rows
-UNIT_GAIN = 0.5  # a region of units wins unless it lost half of trafilatura's text
+UNIT_GAIN_DISCUSSION = 0.5  # on a discussion page a region of posts wins unless it lost half of the text;
+UNIT_GAIN = 1.3  # elsewhere (article sections are units too) it must add a third to trafilatura's text
 LONGER = 2.0  # a region this much longer holds what trafilatura missed (its own rule for readability)
 THIN_WORDS = 40  # trafilatura below this many words has fallen back to a page dump: the pruned region wins
 
@@ -85,7 +86,8 @@ def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta)
     d_words = word_count(dom.blocks)
     # on a product page repeated units are reviews or related products, and a longer region is more of them
     longer = d_words > LONGER * t_words
-    use_dom = not product and ((units and d_words >= UNIT_GAIN * t_words) or longer)
+    gain = UNIT_GAIN_DISCUSSION if meta.is_discussion(url) else UNIT_GAIN
+    use_dom = not product and ((units and d_words >= gain * t_words) or longer)
     chosen = dom if traf is None or use_dom or (t_words < THIN_WORDS and d_words > 0) else traf
     chosen.page_type = "product" if product else chosen.page_type if chosen is dom else "article"
     extra = jsonld_blocks(meta.jsonld, chosen.blocks)
