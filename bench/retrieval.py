@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -155,6 +156,8 @@ def main() -> int:
     print(json.dumps(result))
     memory.close()
     embedder.close()
+    if args.store is None:
+        shutil.rmtree(store_dir, ignore_errors=True)
     return 0
 
 
