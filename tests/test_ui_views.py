@@ -116,3 +116,14 @@ def test_every_export_download_builds_its_file(tmp_path: Path) -> None:
     assert "Perovskite degradation" in html and '<script>alert("title")' not in html
     assert builders["json"]().lstrip().startswith(b"{")
     assert builders["pdf"]().startswith(b"%PDF")
+
+
+def test_one_link_rule_for_the_ui_and_the_exports() -> None:
+    from ui import safe
+    from ui.export import common
+
+    assert safe.safe_url is common.safe_url
+    assert common.safe_url(" https://example.org/a?b=1 ") == "https://example.org/a?b=1"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "https:///no-host",
+                "https://exa mple.org/", "https://example.org/\x00", "//example.org/", None, ""):
+        assert common.safe_url(bad) is None, bad

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from ui.export.common import safe_url  # one rule for links, shared with the exports
+
 # CommonMark lets every ASCII punctuation character be backslash-escaped; escape them all.
 _PUNCT = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 
@@ -29,20 +31,6 @@ def md_escape(text: object) -> str:
     """Markdown that shows ``text`` literally (on one line) and renders nothing it contains, no link either."""
     escaped = _PUNCT.sub(r"\\\1", flat(text))
     return _AUTOLINK.sub(lambda m: (m.group(1) or "") + "\u2060", escaped)
-
-
-def safe_url(url: object) -> str | None:
-    """``url`` when it is an http(s) URL with a host, else ``None`` (javascript:, data:, files...)."""
-    text = str(url or "").strip()
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(ch.isspace() or ord(ch) < 32 for ch in text):
-        return None
-    return text
 
 
 def _md_destination(url: str) -> str:

@@ -22,12 +22,13 @@ from ui.errors import ExportError
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def safe_url(url: str | None) -> str | None:
-    """The URL when it is an absolute http(s) URL with a host, else ``None`` (never a link)."""
-    if not url:
-        return None
-    url = url.strip()
-    if _CONTROL.search(url):
+def safe_url(url: object) -> str | None:
+    """The URL when it is an absolute http(s) URL with a host and no space or control character, else ``None``.
+
+    The one rule for what may become a link, in every export and in the browser UI.
+    """
+    url = str(url or "").strip()
+    if not url or _CONTROL.search(url) or any(ch.isspace() for ch in url):
         return None
     try:
         parts = urlsplit(url)
