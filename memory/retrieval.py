@@ -6,15 +6,22 @@ scratch) and a per-query mask for the run/source/kind/time filters, both cheap h
 Lucene's BM25 (k1=1.2, b=0.75, idf = ln(1 + (N - df + .5)/(df + .5))) over Snowball-stemmed,
 stop-word-filtered tokens. Guarantees: results are deterministic (ties broken by insertion order),
 removed documents never come back, and a mask restricts results without rebuilding anything.
+``save``/``load`` round-trip the live documents' postings through one ``.npz`` file tagged with
+``ids_key`` of their ids; ``load`` returns None for any other key or an unreadable file, and a loaded
+index scores exactly like the one saved and keeps accepting adds and removals.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import re
 import threading
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import Stemmer
@@ -65,6 +72,9 @@ class BM25Index:
         self._post_docs: list[list[int]] = []
         self._post_tfs: list[list[int]] = []
         self._frozen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # Per-term BM25 weights (tf part, length-normalized) for the current corpus statistics;
+        # any add or remove changes avgdl, so writes clear it and queries rebuild what they touch.
+        self._weights: dict[int, np.ndarray] = {}
         self._df: list[int] = []
         self.ids: list[str] = []
         self._row: dict[str, int] = {}
@@ -87,6 +97,7 @@ class BM25Index:
         """Index several documents; an id already present is replaced."""
         tokenized = [(doc_id, Counter(self.tokenize(text))) for doc_id, text in docs]
         with self._lock:
+            self._weights.clear()
             start = len(self.ids)
             self._grow(start + len(tokenized))
             for doc_id, counts in tokenized:
@@ -106,7 +117,6 @@ class BM25Index:
                     self._post_docs[tid].append(row)
                     self._post_tfs[tid].append(tf)
                     self._df[tid] += 1
-                    self._frozen.pop(tid, None)
                     term_ids.append(tid)
                 self._terms.append(np.asarray(term_ids, dtype=np.int32))
                 n = sum(counts.values())
@@ -127,6 +137,7 @@ class BM25Index:
 
     def _remove_locked(self, doc_id: str) -> int:
         row = self._row.pop(doc_id)
+        self._weights.clear()
         self._alive[row] = False
         self._total_len -= float(self._len[row])
         for tid in self._terms[row]:
@@ -134,14 +145,88 @@ class BM25Index:
         return 1
 
     def _postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """The term's (rows, tfs) arrays: the frozen base plus postings appended since, merged once."""
         frozen = self._frozen.get(tid)
-        if frozen is None:
-            frozen = (
-                np.asarray(self._post_docs[tid], dtype=np.int64),
-                np.asarray(self._post_tfs[tid], dtype=np.float32),
-            )
-            self._frozen[tid] = frozen
+        pending_docs, pending_tfs = self._post_docs[tid], self._post_tfs[tid]
+        if frozen is None or pending_docs:
+            docs = np.asarray(pending_docs, dtype=np.int64)
+            tfs = np.asarray(pending_tfs, dtype=np.float32)
+            if frozen is not None:
+                docs, tfs = np.concatenate([frozen[0], docs]), np.concatenate([frozen[1], tfs])
+            frozen = self._frozen[tid] = (docs, tfs)
+            pending_docs.clear()
+            pending_tfs.clear()
         return frozen
+
+    def save(self, path: Path) -> None:
+        """Write the live documents' postings to ``path`` (atomically), tagged with ``ids_key`` of their ids."""
+        with self._lock:
+            key = ids_key(self._row)
+            alive = self._alive[: len(self.ids)]
+            rows = np.flatnonzero(alive)
+            remap = np.full(len(self.ids), -1, dtype=np.int64)
+            remap[rows] = np.arange(len(rows))
+            docs, tfs, ptr = [], [], [0]
+            for tid in range(len(self._df)):
+                d, t = self._postings(tid)
+                keep = alive[d]
+                docs.append(remap[d[keep]])
+                tfs.append(t[keep])
+                ptr.append(ptr[-1] + int(keep.sum()))
+            terms = [""] * len(self._vocab)
+            for term, tid in self._vocab.items():
+                terms[tid] = term
+            arrays = {
+                "key": np.asarray(key),
+                "ids": np.asarray([self.ids[r] for r in rows.tolist()], dtype=str),
+                "lengths": self._len[rows].astype(np.float32),
+                "terms": np.asarray(terms, dtype=str),
+                "ptr": np.asarray(ptr, dtype=np.int64),
+                "docs": np.concatenate(docs).astype(np.int32) if docs else np.zeros(0, dtype=np.int32),
+                "tfs": np.concatenate(tfs).astype(np.float32) if tfs else np.zeros(0, dtype=np.float32),
+            }
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, key: str, tokenizer: Callable[[str], list[str]] | None = None) -> BM25Index | None:
+        """The index saved in ``path`` if it exists, is readable and was saved with ``key``; else None."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if str(data["key"]) != key:
+                    return None
+                arrays = {name: data[name] for name in ("ids", "lengths", "terms", "ptr", "docs", "tfs")}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None
+        index = cls(tokenizer)
+        ids, ptr, docs, tfs = arrays["ids"].tolist(), arrays["ptr"], arrays["docs"].astype(np.int64), arrays["tfs"]
+        index.ids = ids
+        index._row = {d: i for i, d in enumerate(ids)}
+        index._len = arrays["lengths"].astype(np.float32)
+        index._alive = np.ones(len(ids), dtype=bool)
+        index._total_len = float(index._len.sum())
+        terms = arrays["terms"].tolist()
+        index._vocab = {t: i for i, t in enumerate(terms)}
+        index._df = np.diff(ptr).tolist()
+        index._post_docs = [[] for _ in terms]
+        index._post_tfs = [[] for _ in terms]
+        index._frozen = {i: (docs[ptr[i] : ptr[i + 1]], tfs[ptr[i] : ptr[i + 1]]) for i in range(len(terms))}
+        term_of = np.repeat(np.arange(len(terms), dtype=np.int32), np.diff(ptr))
+        order = np.argsort(docs, kind="stable")
+        bounds = np.cumsum(np.bincount(docs, minlength=len(ids)))[:-1]
+        index._terms = np.split(term_of[order], bounds) if ids else []
+        return index
+
+    def _weight(self, tid: int, avgdl: float) -> np.ndarray:
+        """The term's ``tf * (k1 + 1) / (tf + norm)`` per posting, cached until the next write."""
+        weight = self._weights.get(tid)
+        if weight is None:
+            docs, tfs = self._postings(tid)
+            norm = self.k1 * (1.0 - self.b + self.b * self._len[docs] / avgdl)
+            weight = self._weights[tid] = (tfs * (self.k1 + 1.0) / (tfs + norm)).astype(np.float32)
+        return weight
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for ``query`` (removed rows score 0)."""
@@ -152,16 +237,14 @@ class BM25Index:
             if not n_docs:
                 return out
             avgdl = max(self._total_len / n_docs, 1e-9)
-            lengths = self._len[: len(self.ids)]
             for term, qtf in terms.items():
                 tid = self._vocab.get(term)
                 if tid is None or self._df[tid] <= 0:
                     continue
                 df = self._df[tid]
                 idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-                docs, tfs = self._postings(tid)
-                norm = self.k1 * (1.0 - self.b + self.b * lengths[docs] / avgdl)
-                out[docs] += qtf * idf * tfs * (self.k1 + 1.0) / (tfs + norm)
+                docs, _ = self._postings(tid)
+                out[docs] += np.float32(qtf * idf) * self._weight(tid, avgdl)
             out *= self._alive[: len(self.ids)]
         return out
 
@@ -177,8 +260,14 @@ class BM25Index:
         hits = np.flatnonzero(scores > 0)
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
-        ranked = sorted(hits.tolist(), key=lambda h: (-scores[h], h))
-        return [(self.ids[h], float(scores[h])) for h in ranked]
+        ranked = hits[np.lexsort((hits, -scores[hits]))]
+        return [(self.ids[h], float(scores[h])) for h in ranked.tolist()]
+
+
+def ids_key(ids: Iterable[str]) -> str:
+    """A digest naming a set of document ids (order-free): how a saved index is matched to its store."""
+    ordered = sorted(ids)
+    return f"{len(ordered)}:" + hashlib.sha256("\n".join(ordered).encode()).hexdigest()
 
 
 def rrf(

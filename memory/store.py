@@ -9,6 +9,9 @@ Guarantees:
   raises ``EmbeddingMismatchError`` naming ``python app.py memory reindex``.
 - ``search`` fuses dense (Chroma HNSW, cosine) and lexical (BM25) rankings with weighted
   reciprocal-rank fusion, optionally diversified with MMR, under the same filters on both sides.
+- A local store keeps its BM25 index in ``quarry-lexical.npz`` beside the Chroma files (saved after a
+  rebuild and on ``close`` when changed); it is used on reopen only when it holds exactly the chunk ids
+  Chroma holds, otherwise it is rebuilt from the chunks and saved again.
 - Telemetry is off. Local mode uses ``PersistentClient``; ``host`` selects ``HttpClient``.
 
 Record layouts are documented in ``memory.records``.
@@ -35,7 +38,7 @@ from memory.errors import EmbeddingMismatchError, MemoryStoreError
 from memory.ids import chunk_id, content_hash, normalize_url, source_id
 from memory.knowledge import KnowledgeMixin
 from memory.options import Filters, MemoryOptions, NewSource
-from memory.retrieval import BM25Index, rrf
+from memory.retrieval import BM25Index, ids_key, rrf
 from memory.retrieval import mmr as mmr_order
 from memory.types import Chunk, Hit, Source
 
@@ -44,6 +47,10 @@ from memory.types import Chunk, Hit, Source
 class _Lexical:
     index: BM25Index = field(default_factory=BM25Index)
     synced: bool = False
+    dirty: bool = False  # changed since it was saved or loaded
+
+
+LEXICAL_FILE = "quarry-lexical.npz"  # the saved BM25 index, next to a local store's Chroma files
 
 
 _RECHECK_S = 2.0  # how stale the search path may see another client's writes
@@ -52,8 +59,11 @@ _RECHECK_S = 2.0  # how stale the search path may see another client's writes
 class Memory(KnowledgeMixin):
     """Sources, chunks, findings, entities and relations in one Chroma store."""
 
-    def __init__(self, client: Any, embedder: QuarryEmbedder, options: MemoryOptions, where: str) -> None:
+    def __init__(
+        self, client: Any, embedder: QuarryEmbedder, options: MemoryOptions, where: str, index_file: Path | None = None
+    ) -> None:
         self._client = client
+        self.index_file = index_file
         self.embedder = embedder
         self.options = options
         self.where = where
@@ -83,7 +93,7 @@ class Memory(KnowledgeMixin):
     ) -> Memory:
         """Open (or create) the store in ``path``, or on the Chroma server at ``host:port``."""
         client, where = _connect(path, host, port)
-        return cls(client, embedder, options or MemoryOptions(), where)
+        return cls(client, embedder, options or MemoryOptions(), where, _index_file(path, host))
 
     @classmethod
     def reindex(
@@ -101,7 +111,7 @@ class Memory(KnowledgeMixin):
 
         client, where = _connect(path, host, port)
         reindex(client, embedder, on_progress)
-        return cls(client, embedder, options or MemoryOptions(), where)
+        return cls(client, embedder, options or MemoryOptions(), where, _index_file(path, host))
 
     def _collection(self, name: str) -> Any:
         fingerprint = self.embedder.fingerprint
@@ -330,13 +340,15 @@ class Memory(KnowledgeMixin):
                 self._cols["chunks"].delete(ids=got["ids"])
             self._cols["sources"].delete(ids=[source.id])
             self._changed([source.id])
-            self._lex.index.remove(got["ids"])
+            if self._lex.index.remove(got["ids"]):
+                self._lex.dirty = True
             return len(got["ids"])
 
     # -- retrieval ----------------------------------------------------------------------------
     def _index(self, docs: list[tuple[str, str]]) -> None:
-        if self._lex.synced:
+        if self._lex.synced and docs:
             self._lex.index.add_many(docs)
+            self._lex.dirty = True
 
     def _sync_lexical(self, total: int | None = None) -> BM25Index:
         """The BM25 index, (re)built from the chunks collection when it is missing or out of date."""
@@ -344,6 +356,11 @@ class Memory(KnowledgeMixin):
         if lex.synced and len(lex.index) == (self._cols["chunks"].count() if total is None else total):
             return lex.index
         with self._lock:
+            key = ids_key(self._cols["chunks"].get(include=[])["ids"])
+            loaded = BM25Index.load(self.index_file, key) if self.index_file else None
+            if loaded is not None:
+                self._lex = _Lexical(loaded, True)
+                return loaded
             index, offset, page = BM25Index(), 0, 5000
             while True:
                 got = self._cols["chunks"].get(include=["documents", "metadatas"], limit=page, offset=offset)
@@ -354,8 +371,20 @@ class Memory(KnowledgeMixin):
                 if len(got["ids"]) < page:
                     break
                 offset += page
-            self._lex = _Lexical(index, True)
+            self._lex = _Lexical(index, True, dirty=True)
+            self._save_lexical()
             return index
+
+    def _save_lexical(self) -> None:
+        """Save the BM25 index next to the Chroma files (local stores) when it changed since last saved."""
+        lex = self._lex
+        if self.index_file is None or not (lex.synced and lex.dirty):
+            return
+        try:
+            lex.index.save(self.index_file)
+        except OSError:
+            return  # an unwritable data directory only costs a rebuild on the next open
+        lex.dirty = False
 
     def _chunk_count(self) -> int:
         """The number of chunks: exact after our own writes, rechecked every ``_RECHECK_S`` for others'."""
@@ -440,7 +469,9 @@ class Memory(KnowledgeMixin):
         return {"where": self.where, "embedding": self.embedder.fingerprint, "counts": counts, "sources_by_kind": kinds}
 
     def close(self) -> None:
-        """Release the Chroma client (the embedder belongs to the caller)."""
+        """Save the lexical index if it changed, then release the Chroma client (the embedder is the caller's)."""
+        with self._lock:
+            self._save_lexical()
         closer = getattr(self._client, "close", None)
         if callable(closer):
             closer()
@@ -459,6 +490,11 @@ def _connect(path: str | Path | None, host: str | None, port: int) -> tuple[Any,
     except (ValueError, OSError, ChromaError) as exc:
         target = f"the Chroma server at {host}:{port}" if host else f"the memory store in {path}"
         raise MemoryStoreError(f"Cannot open {target} ({exc}); check the path or that the server runs.") from exc
+
+
+def _index_file(path: str | Path | None, host: str | None) -> Path | None:
+    """Where a local store keeps its saved BM25 index (server and in-memory stores keep none)."""
+    return None if host or path is None else Path(path) / LEXICAL_FILE
 
 
 def _page_tuples(pages: Iterable[Any]) -> list[tuple[int, int, int]]:
