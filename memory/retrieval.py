@@ -185,10 +185,13 @@ class BM25Index:
                 "docs": np.concatenate(docs).astype(np.int32) if docs else np.zeros(0, dtype=np.int32),
                 "tfs": np.concatenate(tfs).astype(np.float32) if tfs else np.zeros(0, dtype=np.float32),
             }
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with tmp.open("wb") as fh:
+                np.savez(fh, **arrays)  # type: ignore[arg-type]
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # left only by a failed write
 
     @classmethod
     def load(cls, path: Path, key: str, tokenizer: Callable[[str], list[str]] | None = None) -> BM25Index | None:
