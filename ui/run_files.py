@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from agents.report import Report
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a plain folder name under runs/
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class RunSummary:
 
 def run_dir(runs_dir: Path, run_id: str) -> Path:
     """The folder of one run; raises ``ValueError`` for an id that is not a plain name."""
-    if not _RUN_ID.match(run_id):
+    if not RUN_ID.match(run_id):
         raise ValueError(f"{run_id!r} is not a run id; pick a run from the History page.")
     return runs_dir / run_id
 
@@ -72,16 +72,20 @@ def load_graph(runs_dir: Path, run_id: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def list_runs(runs_dir: Path) -> list[RunSummary]:
-    """Every run folder, newest first, with its question and status."""
+def list_runs(runs_dir: Path, *, missing_status: str = "unfinished") -> list[RunSummary]:
+    """Every run folder, newest first, with its question and status (the CLI's ``runs`` and History).
+
+    Each field comes from ``run.json``, else ``report.json``, else ``manifest.json``; the status
+    prefers the report's, and a run that recorded none anywhere gets ``missing_status``.
+    """
     if not runs_dir.is_dir():
         return []
     out = []
     for folder in runs_dir.iterdir():
-        if not folder.is_dir() or not _RUN_ID.match(folder.name):
+        if not folder.is_dir() or not RUN_ID.match(folder.name):
             continue
-        info, manifest, report = (_dict(folder / name) for name in ("run.json", "manifest.json", "report.json"))
-        status = report.get("status") or info.get("status") or manifest.get("status") or "unfinished"
+        info, manifest, report = (read_dict(folder / name) for name in ("run.json", "manifest.json", "report.json"))
+        status = report.get("status") or info.get("status") or manifest.get("status") or missing_status
         out.append(RunSummary(
             run_id=folder.name,
             question=str(info.get("question") or report.get("question") or manifest.get("question") or ""),
@@ -92,7 +96,8 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
     return sorted(out, key=lambda r: (r.created, r.run_id), reverse=True)
 
 
-def _dict(path: Path) -> dict[str, Any]:
+def read_dict(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``, or ``{}`` when it is missing, unreadable or not an object."""
     data = read_json(path)
     return data if isinstance(data, dict) else {}
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,23 +19,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ui import run_files
 from ui.errors import BadInputError, RunNotFoundError, UIError
+from ui.run_files import RunSummary
 
 if TYPE_CHECKING:
     from app import App
 
 HELP = "list past runs; show, resume or delete one"
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """One past run as ``runs`` lists it."""
-
-    run_id: str
-    created: str
-    status: str
-    question: str
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,17 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also remove from memory the sources this run fetched")
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def run_folder(runs_dir: Path, run_id: str) -> Path:
     """The folder of an existing run; ``RunNotFoundError`` when there is none."""
-    if not _RUN_ID.match(run_id):
+    if not run_files.RUN_ID.match(run_id):
         raise BadInputError(f"{run_id!r} is not a run id; list runs with `quarry runs`.")
     folder = runs_dir / run_id
     if not folder.is_dir():
@@ -76,30 +57,15 @@ def run_folder(runs_dir: Path, run_id: str) -> Path:
     return folder
 
 
-def list_runs(runs_dir: Path) -> list[RunRow]:
-    """Every run folder, newest first (run.json, else report.json and manifest.json)."""
-    rows = []
-    for folder in sorted(runs_dir.iterdir()) if runs_dir.is_dir() else []:
-        if not folder.is_dir() or not _RUN_ID.match(folder.name):
-            continue
-        info, report = _read(folder / "run.json"), _read(folder / "report.json")
-        manifest = _read(folder / "manifest.json")
-        status = report.get("status") or info.get("status") or manifest.get("status") or "unknown"
-        if info.get("status") in ("failed", "paused", "running", "interrupted") and not report:
-            status = info["status"]
-        rows.append(RunRow(
-            run_id=folder.name,
-            created=str(info.get("created") or report.get("created_at") or manifest.get("created_at") or ""),
-            status=str(status),
-            question=str(info.get("question") or report.get("question") or manifest.get("question") or ""),
-        ))
-    return sorted(rows, key=lambda r: (r.created, r.run_id), reverse=True)
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Every run folder, newest first (the same reader as the browser's History page)."""
+    return run_files.list_runs(runs_dir, missing_status="unknown")
 
 
 def show_run(runs_dir: Path, run_id: str) -> dict[str, Any]:
     """One run's summary: question, status, options, budget use, verification, files."""
     folder = run_folder(runs_dir, run_id)
-    info, report, manifest = (_read(folder / n) for n in ("run.json", "report.json", "manifest.json"))
+    info, report, manifest = (run_files.read_dict(folder / n) for n in ("run.json", "report.json", "manifest.json"))
     tokens = manifest.get("tokens", {})
     return {
         "run_id": run_id, "question": info.get("question") or report.get("question", ""),
@@ -135,7 +101,7 @@ def forget_sources(memory: Any, folder: Path) -> int:
     return sum(int(memory.forget_source(sid)) for sid in ids)
 
 
-def _print_list(rows: list[RunRow], console: Console) -> None:
+def _print_list(rows: list[RunSummary], console: Console) -> None:
     if not rows:
         console.print("No runs yet: start one with `quarry research \"your question\"`.")
         return
@@ -173,7 +139,8 @@ def _dispatch(args: argparse.Namespace, app: App) -> int:
     if action == "list":
         rows = list_runs(runs_dir)
         if args.json:
-            print(json.dumps([asdict(r) for r in rows], indent=2))
+            print(json.dumps([{"run_id": r.run_id, "created": r.created, "status": r.status, "question": r.question}
+                              for r in rows], indent=2))
         else:
             _print_list(rows, console)
         return 0
