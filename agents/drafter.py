@@ -16,7 +16,7 @@ import prompts
 from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
 from agents.planner import make_subquestions
-from agents.reading import passage_dicts
+from agents.reading import cited_statement_schema, passage_dicts
 from agents.state import FindingRecord, ResearchState
 
 MAX_SENTENCES = 6
@@ -27,14 +27,7 @@ NOTHING_FOUND = "Quarry found no source it could read on this question, so this 
 
 def draft_schema(chunk_ids: list[str], text_chars: int = 300, max_items: int = MAX_SENTENCES) -> dict[str, Any]:
     """Schema of one section: sentences whose citations are ids from ``chunk_ids`` only."""
-    sentence = {
-        "type": "object",
-        "properties": {
-            "text": {"type": "string", "minLength": 3, "maxLength": text_chars},
-            "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
-        },
-        "required": ["text", "chunk_ids"],
-    }
+    sentence = cited_statement_schema(chunk_ids, text_chars)
     return {
         "title": "Section",
         "type": "object",

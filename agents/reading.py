@@ -206,6 +206,21 @@ async def read_pages(runtime: Rt, run_id: str, sub_id: str, urls: list[str], *, 
     return out
 
 
+def cited_statement_schema(chunk_ids: list[str], text_chars: int) -> dict[str, Any]:
+    """Schema of one statement citing 1–3 of ``chunk_ids`` (the passages shown), and nothing else.
+
+    The enum is what makes an unfetched citation impossible: findings and report sentences both use it.
+    """
+    return {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "minLength": 3, "maxLength": text_chars},
+            "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
+        },
+        "required": ["text", "chunk_ids"],
+    }
+
+
 def passage_dicts(hits: list[Any]) -> list[dict[str, str]]:
     """Hits as the prompts show them: id, source title, text (trimmed)."""
     return [{"id": h.chunk.id, "title": h.source.title, "text": h.chunk.text[:PASSAGE_CHARS]} for h in hits]

@@ -57,14 +57,7 @@ def findings_schema(
     chunk_ids: list[str], n_links: int, text_chars: int = 300, max_items: int = MAX_FINDINGS
 ) -> dict[str, Any]:
     """Schema of the findings answer: cited ids limited to the passages shown."""
-    finding = {
-        "type": "object",
-        "properties": {
-            "text": {"type": "string", "minLength": 3, "maxLength": text_chars},
-            "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
-        },
-        "required": ["text", "chunk_ids"],
-    }
+    finding = reading.cited_statement_schema(chunk_ids, text_chars)
     props: dict[str, Any] = {"findings": {"type": "array", "items": finding, "maxItems": min(max_items, MAX_FINDINGS)}}
     required = ["findings"]
     if n_links:

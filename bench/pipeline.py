@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ from agents.budget import Limits  # noqa: E402
 from agents.llm import ModelPool  # noqa: E402
 from agents.run import Runner, RunOptions, RunParts  # noqa: E402
 from agents.testing import ScriptedChatModel  # noqa: E402
+from bench.fetch import start_server  # noqa: E402  (the same fixture-web child process)
 from memory.embeddings import HashingEmbedder  # noqa: E402
 from memory.store import Filters, Memory  # noqa: E402
 from tests.research_brain import Brain  # noqa: E402
@@ -185,22 +185,6 @@ class PagesBackend:
             )
             for n, i in enumerate(range(index * share, (index + 1) * share))
         ][:k]
-
-
-def start_server(pages: int, latency: float) -> tuple[subprocess.Popen[str], str]:
-    """The fixture web in a child process; returns it and its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fixture_web", "--latency", str(latency), "--generated", str(pages)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "http://" not in line:
-        proc.kill()
-        raise SystemExit(f"the fixture web did not start: {line!r}")
-    return proc, line.split("at ", 1)[1].split()[0]
 
 
 def run_once(data: Path, base: str, args: argparse.Namespace) -> dict[str, Any]:
