@@ -127,6 +127,8 @@ class App:
                 base_url=m.embedding_base_url,
                 api_key_env=self.settings.llm.api_key_env,
                 n_gpu_layers=self.settings.llm.n_gpu_layers,
+                onnx_url=m.onnx_url,
+                onnx_sha256=m.onnx_sha256,
             )
             self._parts["memory"] = (Memory.reindex if reindex else Memory.open)(
                 None if m.chroma_host else self.settings.chroma_dir,

@@ -107,6 +107,11 @@ class MemorySettings(_Section):
     embedding_backend: Literal["llama", "openai", "onnx"] = "llama"
     embedding_model: str = "CompendiumLabs/bge-small-en-v1.5-gguf/bge-small-en-v1.5-f16.gguf"
     embedding_base_url: str | None = None
+    # The onnx backend's archive (Chroma's all-MiniLM-L6-v2 onnx.tar.gz): a mirror URL or a local file
+    # (None: Chroma's own URL), and its SHA-256, always checked (None: Chroma's; set it only for an
+    # archive that is a different model on purpose — a mirror serves the same bytes).
+    onnx_url: str | None = None
+    onnx_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     chunk_tokens: int = Field(default=256, ge=32, le=4096)
     chunk_overlap: int = Field(default=32, ge=0, le=1024)
     freshness_days: float = Field(default=7.0, ge=0)

@@ -21,6 +21,7 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from memory.embeddings_onnx import checked_sha256, load_onnx, onnx_fingerprint
 from memory.errors import EmbeddingError
 
 # bge-small-en-v1.5 (33M parameters, 384 dimensions): the strongest English retriever of its size on
@@ -328,25 +329,26 @@ class OpenAIEmbedder(QuarryEmbedder):
 
 @register_embedding_function
 class OnnxEmbedder(QuarryEmbedder):
-    """Chroma's built-in all-MiniLM-L6-v2 on onnxruntime (downloaded once into ``cache_dir``)."""
+    """Chroma's all-MiniLM-L6-v2 on onnxruntime, fetched once into ``cache_dir`` (``memory.embeddings_onnx``).
 
-    def __init__(self, cache_dir: str | None = None) -> None:
-        from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
+    ``url`` is a mirror or a local copy of Chroma's archive; ``sha256`` that archive's checksum when it is
+    deliberately another model (Chroma's checksum otherwise: it is always checked).
+    """
 
-        self.cache_dir = cache_dir
-        if cache_dir:
-            ONNXMiniLM_L6_V2.DOWNLOAD_PATH = Path(cache_dir) / "onnx" / ONNXMiniLM_L6_V2.MODEL_NAME
-        self._onnx = ONNXMiniLM_L6_V2()
-        self.fingerprint = "onnx:all-MiniLM-L6-v2:384"
+    def __init__(self, cache_dir: str | None = None, *, url: str | None = None, sha256: str | None = None) -> None:
+        self.cache_dir, self.url, self.sha256 = cache_dir, url, sha256
+        model = load_onnx(Path(cache_dir) if cache_dir else None, url=url, sha256=sha256)
+        self._onnx, self.folder, self.dim = model.function, model.folder, model.dim
+        self.fingerprint = onnx_fingerprint(checked_sha256(sha256), self.dim)
         self._remember()
 
     def __call__(self, input: Documents) -> Embeddings:
         try:
             vectors = np.asarray(self._onnx(list(input)), dtype=np.float32)
-        except (OSError, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # onnxruntime and tokenizers raise bare Exception subclasses; typed here
             raise EmbeddingError(
-                f"Chroma's ONNX embedding model failed ({exc}); connect once to download it or choose "
-                "memory.embedding_backend = 'llama'."
+                f"Chroma's ONNX embedding model failed ({type(exc).__name__}); delete {self.folder} so that it "
+                "is fetched again, or choose memory.embedding_backend = 'llama'."
             ) from exc
         return cast(Embeddings, _normalized(vectors))
 
@@ -357,12 +359,14 @@ class OnnxEmbedder(QuarryEmbedder):
 
     def get_config(self) -> dict[str, Any]:
         """Serializable configuration."""
-        return {"cache_dir": self.cache_dir}
+        return {"cache_dir": self.cache_dir, "url": self.url, "sha256": self.sha256}
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> OnnxEmbedder:
         """Rebuild from ``get_config()``."""
-        return live_embedder("quarry-onnx", config) or OnnxEmbedder(config.get("cache_dir"))
+        return live_embedder("quarry-onnx", config) or OnnxEmbedder(
+            config.get("cache_dir"), url=config.get("url"), sha256=config.get("sha256")
+        )
 
 
 def build_embedder(
@@ -374,6 +378,8 @@ def build_embedder(
     api_key_env: str = "OPENAI_API_KEY",
     n_gpu_layers: int = -1,
     n_threads: int | None = None,
+    onnx_url: str | None = None,
+    onnx_sha256: str | None = None,
 ) -> QuarryEmbedder:
     """The embedding function for ``backend`` ("llama", "openai", "onnx" or "hashing")."""
     if backend == "llama":
@@ -382,7 +388,7 @@ def build_embedder(
     if backend == "openai":
         return OpenAIEmbedder(model, base_url=base_url, api_key_env=api_key_env)
     if backend == "onnx":
-        return OnnxEmbedder(str(cache_dir) if cache_dir else None)
+        return OnnxEmbedder(str(cache_dir) if cache_dir else None, url=onnx_url, sha256=onnx_sha256)
     if backend == "hashing":
         return HashingEmbedder()
     raise EmbeddingError(f"Unknown embedding backend {backend!r}; use llama, openai or onnx.")
