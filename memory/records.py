@@ -7,7 +7,11 @@ Collections and their metadata (lists are Chroma list values, never empty — an
               title, fetched_at (ISO), fetched_ts (epoch s), content_hash, status, kind ("web"|"local"),
               run_ids [..], n_chunks, extra (JSON of caller metadata).
 ``chunks``    id ``chk_<hash>``; document: the exact passage; embedding: title, heading and passage.
-              source_id, position, start, end, page (0 = none), heading, title, kind, fetched_ts, run_ids [..].
+              source_id, position, start, end, page (0 = none), heading, title, kind, fetched_ts, run_ids [..],
+              and a copy of the source's other fields (source_url, source_urls [..], source_fetched_at,
+              source_content_hash, source_status, source_extra), kept equal to the source record by every
+              write, so a search hit is built from its chunk record alone (schema 2; schema-1 chunks lack
+              the copy and their hits read the source record).
 ``findings``  id ``fnd_<hash>``; document: the statement; embedding: question and statement.
               run_id, question, chunk_ids [..], created_at.
 ``entities``  id ``ent_<hash of canonical name>``; document: name and description; embedding: the name.
@@ -29,7 +33,7 @@ from typing import Any
 
 from memory.types import Chunk, Entity, Finding, Relation, Source
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 COLLECTIONS = ("sources", "chunks", "findings", "entities", "relations")
 
 
@@ -107,8 +111,8 @@ def to_source(sid: str, meta: Mapping[str, Any]) -> Source:
     )
 
 
-def chunk_meta(c: Chunk, *, title: str, kind: str, fetched_ts: float) -> dict[str, Any]:
-    """Chroma metadata of a chunk."""
+def chunk_meta(c: Chunk, source: Mapping[str, Any]) -> dict[str, Any]:
+    """Chroma metadata of a chunk of the source whose Chroma metadata is ``source``."""
     meta = {
         "source_id": c.source_id,
         "position": c.position,
@@ -116,11 +120,27 @@ def chunk_meta(c: Chunk, *, title: str, kind: str, fetched_ts: float) -> dict[st
         "end": c.end,
         "page": c.page or 0,
         "heading": c.heading or "",
-        "title": title,
-        "kind": kind,
-        "fetched_ts": fetched_ts,
     }
-    return _lists(meta, run_ids=list(c.run_ids))
+    return _lists({**meta, **source_copy(source)}, run_ids=list(c.run_ids))
+
+
+_COPIED = ("url", "fetched_at", "content_hash", "status", "extra")
+
+
+def source_copy(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a source's metadata that each of its chunks carries (see the module docstring)."""
+    copy = {"title": source.get("title", ""), "kind": source.get("kind", "web"), "fetched_ts": source["fetched_ts"]}
+    copy.update({f"source_{key}": source.get(key, "") for key in _COPIED})
+    return _lists(copy, source_urls=list(source.get("urls") or []))
+
+
+def chunk_source(meta: Mapping[str, Any]) -> Source | None:
+    """The source of a chunk from the copy in its metadata, or None for a chunk written without one."""
+    if "source_content_hash" not in meta:
+        return None
+    fields = {key: meta.get(f"source_{key}") for key in _COPIED}
+    fields.update(title=meta.get("title", ""), kind=meta.get("kind", "web"), urls=meta.get("source_urls"))
+    return to_source(str(meta["source_id"]), {**fields, "run_ids": meta.get("run_ids")})
 
 
 def chunk_embed_text(text: str, meta: Mapping[str, Any]) -> str:

@@ -7,11 +7,8 @@ Guarantees:
   record, so a source that exists is complete.
 - Every collection records the embedder's fingerprint; opening a store with another embedding model
   raises ``EmbeddingMismatchError`` naming ``python app.py memory reindex``.
-- ``search`` fuses dense (Chroma HNSW, cosine) and lexical (BM25) rankings with weighted
-  reciprocal-rank fusion, optionally diversified with MMR, under the same filters on both sides.
-- A local store keeps its BM25 index in ``quarry-lexical.npz`` beside the Chroma files (saved after a
-  rebuild and on ``close`` when changed); it is used on reopen only when it holds exactly the chunk ids
-  Chroma holds, otherwise it is rebuilt from the chunks and saved again.
+- Each chunk record carries a copy of its source's fields, rewritten whenever the source record
+  changes, so search reads one collection (``memory.hybrid``: dense + BM25 fused, optional MMR).
 - Telemetry is off. Local mode uses ``PersistentClient``; ``host`` selects ``HttpClient``.
 
 Record layouts are documented in ``memory.records``.
@@ -22,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,28 +32,14 @@ from memory import records as rec
 from memory.chunking import chunk_text
 from memory.embeddings import QuarryEmbedder
 from memory.errors import EmbeddingMismatchError, MemoryStoreError
+from memory.hybrid import LEXICAL_FILE, HybridSearchMixin, Lexical
 from memory.ids import chunk_id, content_hash, normalize_url, source_id
 from memory.knowledge import KnowledgeMixin
 from memory.options import Filters, MemoryOptions, NewSource
-from memory.retrieval import BM25Index, ids_key, rrf
-from memory.retrieval import mmr as mmr_order
-from memory.types import Chunk, Hit, Source
+from memory.types import Chunk, Source
 
 
-@dataclass
-class _Lexical:
-    index: BM25Index = field(default_factory=BM25Index)
-    synced: bool = False
-    dirty: bool = False  # changed since it was saved or loaded
-
-
-LEXICAL_FILE = "quarry-lexical.npz"  # the saved BM25 index, next to a local store's Chroma files
-
-
-_RECHECK_S = 2.0  # how stale the search path may see another client's writes
-
-
-class Memory(KnowledgeMixin):
+class Memory(HybridSearchMixin, KnowledgeMixin):
     """Sources, chunks, findings, entities and relations in one Chroma store."""
 
     def __init__(
@@ -68,11 +51,11 @@ class Memory(KnowledgeMixin):
         self.options = options
         self.where = where
         self._lock = threading.RLock()
-        self._lex = _Lexical()
-        # Search-path caches (Chroma reads cost milliseconds each): the chunk count, rechecked at most
-        # every ``_RECHECK_S`` to notice other clients' writes, and source records seen by search.
+        self._lex = Lexical()
+        # The chunk count for the search path (a Chroma read costs milliseconds), rechecked at most
+        # every ``RECHECK_S`` to notice other clients' writes.
         self._count: tuple[float, int] = (0.0, -1)
-        self._source_cache: dict[str, tuple[float, Source]] = {}
+        self._pool: ThreadPoolExecutor | None = None
         try:
             self._cols = {name: self._collection(name) for name in rec.COLLECTIONS}
         except MemoryStoreError:
@@ -195,7 +178,7 @@ class Memory(KnowledgeMixin):
             self._index([(c.id, rec.chunk_embed_text(c.text, m)) for c, m in zip(chunks, metas, strict=True)])
             smetas = [m["source"] for _, _, m in fresh.values()]
             self._upsert("sources", list(fresh), [rec.source_document(s) for s, _, _ in fresh.values()], smetas)
-            self._changed(fresh)
+            self._changed()
             out: list[tuple[Source, list[Chunk]]] = []
             done: set[str] = set()
             for item, fetched_at, digest in stamped:
@@ -226,10 +209,10 @@ class Memory(KnowledgeMixin):
                   s.heading, (item.run_id,))
             for i, s in enumerate(spans)
         ]  # fmt: skip
-        cmetas = [rec.chunk_meta(c, title=item.title, kind=item.kind, fetched_ts=fetched_ts) for c in chunks]
         urls = (normalize_url(item.url),)
         source = Source(sid, item.url, item.title, fetched_at, digest, "ok", urls, item.kind, dict(item.metadata or {}))
         smeta = rec.source_meta(source, fetched_ts=fetched_ts, run_ids=[item.run_id], n_chunks=len(chunks))
+        cmetas = [rec.chunk_meta(c, smeta) for c in chunks]
         return source, chunks, {"chunk_metas": cmetas, "source": smeta}
 
     def _merge_source(
@@ -243,21 +226,14 @@ class Memory(KnowledgeMixin):
             meta.update(fetched_at=fetched_at, fetched_ts=fetched_ts)
         source = rec.to_source(sid, meta)
         self._cols["sources"].update(ids=[sid], metadatas=[meta], documents=[rec.source_document(source)])
-        self._changed([sid])
+        self._changed()
         got = self._cols["chunks"].get(where={"source_id": sid}, include=["documents", "metadatas"])
-        stale = [i for i, m in enumerate(got["metadatas"]) if run_id not in (m.get("run_ids") or [])]
+        copy = rec.source_copy(meta)
+        current = [{**m, **copy, "run_ids": rec.merged(m.get("run_ids") or [], [run_id])} for m in got["metadatas"]]
+        stale = [i for i, (old, new) in enumerate(zip(got["metadatas"], current, strict=True)) if old != new]
         if stale:
-            metas = [
-                {
-                    **got["metadatas"][i],
-                    "run_ids": rec.merged(got["metadatas"][i].get("run_ids") or [], [run_id]),
-                    "fetched_ts": meta["fetched_ts"],
-                }
-                for i in stale
-            ]
-            self._cols["chunks"].update(ids=[got["ids"][i] for i in stale], metadatas=metas)
-            for i, m in zip(stale, metas, strict=True):
-                got["metadatas"][i] = m
+            self._cols["chunks"].update(ids=[got["ids"][i] for i in stale], metadatas=[current[i] for i in stale])
+        got["metadatas"] = current
         chunks = [rec.to_chunk(c, d, m) for c, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
         return source, sorted(chunks, key=lambda c: c.position)
 
@@ -339,127 +315,10 @@ class Memory(KnowledgeMixin):
             if got["ids"]:
                 self._cols["chunks"].delete(ids=got["ids"])
             self._cols["sources"].delete(ids=[source.id])
-            self._changed([source.id])
+            self._changed()
             if self._lex.index.remove(got["ids"]):
                 self._lex.dirty = True
             return len(got["ids"])
-
-    # -- retrieval ----------------------------------------------------------------------------
-    def _index(self, docs: list[tuple[str, str]]) -> None:
-        if self._lex.synced and docs:
-            self._lex.index.add_many(docs)
-            self._lex.dirty = True
-
-    def _sync_lexical(self, total: int | None = None) -> BM25Index:
-        """The BM25 index, (re)built from the chunks collection when it is missing or out of date."""
-        lex = self._lex
-        if lex.synced and len(lex.index) == (self._cols["chunks"].count() if total is None else total):
-            return lex.index
-        with self._lock:
-            key = ids_key(self._cols["chunks"].get(include=[])["ids"])
-            loaded = BM25Index.load(self.index_file, key) if self.index_file else None
-            if loaded is not None:
-                self._lex = _Lexical(loaded, True)
-                return loaded
-            index, offset, page = BM25Index(), 0, 5000
-            while True:
-                got = self._cols["chunks"].get(include=["documents", "metadatas"], limit=page, offset=offset)
-                index.add_many(
-                    (c, rec.chunk_embed_text(d, m))
-                    for c, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-                )
-                if len(got["ids"]) < page:
-                    break
-                offset += page
-            self._lex = _Lexical(index, True, dirty=True)
-            self._save_lexical()
-            return index
-
-    def _save_lexical(self) -> None:
-        """Save the BM25 index next to the Chroma files (local stores) when it changed since last saved."""
-        lex = self._lex
-        if self.index_file is None or not (lex.synced and lex.dirty):
-            return
-        try:
-            lex.index.save(self.index_file)
-        except OSError:
-            return  # an unwritable data directory only costs a rebuild on the next open
-        lex.dirty = False
-
-    def _chunk_count(self) -> int:
-        """The number of chunks: exact after our own writes, rechecked every ``_RECHECK_S`` for others'."""
-        checked_at, count = self._count
-        now = time.monotonic()
-        if count < 0 or now - checked_at > _RECHECK_S:
-            self._count = (now, self._cols["chunks"].count())
-        return self._count[1]
-
-    def _cached_sources(self, ids: set[str]) -> dict[str, Source]:
-        """Sources by id for search hits, from a short-lived cache (our own writes invalidate it)."""
-        now = time.monotonic()
-        out = {i: hit[1] for i in ids if (hit := self._source_cache.get(i)) and now - hit[0] < _RECHECK_S}
-        missing = [i for i in ids if i not in out]
-        if missing:
-            got = self._cols["sources"].get(ids=missing, include=["metadatas"])
-            for i, m in zip(got["ids"], got["metadatas"], strict=True):
-                out[i] = rec.to_source(i, m)
-                self._source_cache[i] = (now, out[i])
-        return out
-
-    def _changed(self, source_ids: Iterable[str] = ()) -> None:
-        """Forget cached counts and source records after a write."""
-        self._count = (0.0, -1)
-        for sid in source_ids:
-            self._source_cache.pop(sid, None)
-
-    def _allowed(self, where: dict[str, Any] | None) -> set[str] | None:
-        if where is None:
-            return None
-        return set(self._cols["chunks"].get(where=where, include=[])["ids"])
-
-    def rank(
-        self, query: str, filters: Filters | None = None, *, mode: str = "hybrid", n: int | None = None
-    ) -> list[tuple[str, float]]:
-        """Ranked (chunk id, score) pairs; ``mode`` is "hybrid", "dense" or "lexical"."""
-        n = n or self.options.candidates
-        where = filters.where() if filters else None
-        dense: list[str] = []
-        lexical: list[str] = []
-        total = self._chunk_count()
-        if mode in ("hybrid", "dense") and total:
-            qvec = self.embedder.embed_query([query])[0]
-            res = self._cols["chunks"].query(
-                query_embeddings=[qvec], n_results=min(n, total), where=where, include=["distances"]
-            )
-            dense = res["ids"][0]
-            if mode == "dense":
-                return [(c, 1.0 - float(d)) for c, d in zip(dense, res["distances"][0], strict=True)]
-        if mode in ("hybrid", "lexical"):
-            pairs = self._sync_lexical(total).search(query, n, self._allowed(where))
-            if mode == "lexical":
-                return pairs
-            lexical = [c for c, _ in pairs]
-        o = self.options
-        fused = rrf([dense, lexical], k=o.rrf_k, weights=(o.dense_weight, o.lexical_weight))
-        return sorted(fused.items(), key=lambda p: -p[1])
-
-    def search(
-        self, query: str, k: int = 10, filters: Filters | None = None, *, mmr: bool = False, mode: str = "hybrid"
-    ) -> list[Hit]:
-        """The ``k`` best chunks for ``query`` with their sources and scores (higher is better)."""
-        ranked = self.rank(query, filters, mode=mode, n=max(self.options.candidates, k))
-        if mmr and ranked:
-            pool = dict(ranked[: max(4 * k, 20)])
-            got = self._cols["chunks"].get(ids=list(pool), include=["embeddings"])
-            vecs = {c: np.asarray(v, dtype=np.float32) for c, v in zip(got["ids"], got["embeddings"], strict=True)}
-            order = mmr_order(vecs, pool, k, lambda_=self.options.mmr_lambda)
-            ranked = [(c, pool[c]) for c in order]
-        top = dict(ranked[:k])
-        chunks = self.get_chunks(list(top))
-        if not chunks:
-            return []
-        sources = self._cached_sources({c.source_id for c in chunks})
-        return [Hit(c, src, top[c.id]) for c in chunks if (src := sources.get(c.source_id)) is not None]
 
     # -- administration -----------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -471,7 +330,10 @@ class Memory(KnowledgeMixin):
     def close(self) -> None:
         """Save the lexical index if it changed, then release the Chroma client (the embedder is the caller's)."""
         with self._lock:
+            pool, self._pool = self._pool, None
             self._save_lexical()
+        if pool is not None:
+            pool.shutdown(wait=True)
         closer = getattr(self._client, "close", None)
         if callable(closer):
             closer()

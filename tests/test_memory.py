@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import chromadb
 import pytest
 from chromadb.api.types import Documents, Embeddings
+from chromadb.config import Settings
 
 from memory import graph_view
 from memory.embeddings import HashingEmbedder
@@ -63,6 +65,26 @@ def test_syndicated_copy_is_one_source_with_all_urls_and_runs(mem: Memory) -> No
     assert mem.stats()["counts"]["sources"] == 1
     assert mem.source_by_url("https://mirror.example/bees") == source
     assert mem.source_by_url("https://bees.example/a") == source
+    hits = mem.search("waggle dance direction", k=3)
+    assert hits and all(h.source == source for h in hits)  # the chunks' copy follows the merged source
+
+
+def test_search_reads_the_source_of_chunks_stored_without_its_copy(tmp_path: Path) -> None:
+    store = Memory.open(tmp_path / "c", embedder=HashingEmbedder())
+    source, chunks = store.add_source("https://bees.example/a", "Bees", ARTICLE, run_id="run1")
+    store.close()
+    client = chromadb.PersistentClient(path=str(tmp_path / "c"), settings=Settings(anonymized_telemetry=False))
+    old_layout = {k: None for k in ("source_url", "source_urls", "source_fetched_at", "source_content_hash",
+                                    "source_status", "source_extra")}  # fmt: skip
+    chunk_col = client.get_collection("chunks", embedding_function=None)
+    chunk_col.update(ids=[c.id for c in chunks], metadatas=[old_layout] * len(chunks))
+    assert "source_content_hash" not in (chunk_col.get(ids=[chunks[0].id])["metadatas"][0] or {})
+    store = Memory.open(tmp_path / "c", embedder=HashingEmbedder())
+    hits = store.search("queen workers drones", k=2)
+    assert hits and all(h.source == source for h in hits)
+    store.add_source("https://mirror.example/bees", "Bees", ARTICLE, run_id="run2")  # a merge restores the copy
+    assert "source_content_hash" in (chunk_col.get(ids=[chunks[0].id])["metadatas"][0] or {})
+    store.close()
 
 
 class _FailingAfter(HashingEmbedder):
