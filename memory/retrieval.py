@@ -233,12 +233,17 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for ``query`` (removed rows score 0)."""
+        return self._score(query)[0]
+
+    def _score(self, query: str) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Every row's score, and the postings (rows) of the query's terms, rarest term first."""
         terms = Counter(self.tokenize(query))
         with self._lock:
             n_docs = len(self._row)
             out = np.zeros(len(self.ids), dtype=np.float32)
+            postings: list[tuple[int, np.ndarray]] = []
             if not n_docs:
-                return out
+                return out, []
             avgdl = max(self._total_len / n_docs, 1e-9)
             for term, qtf in terms.items():
                 tid = self._vocab.get(term)
@@ -248,23 +253,48 @@ class BM25Index:
                 idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
                 docs, _ = self._postings(tid)
                 out[docs] += np.float32(qtf * idf) * self._weight(tid, avgdl)
+                postings.append((df, docs))
             out *= self._alive[: len(self.ids)]
-        return out
+        return out, [docs for _, docs in sorted(postings, key=lambda p: p[0])]
 
     def search(self, query: str, k: int, only: Iterable[str] | None = None) -> list[tuple[str, float]]:
         """The ``k`` best (id, score) pairs with a positive score, restricted to ids in ``only`` if given."""
-        scores = self.scores(query)
+        scores, postings = self._score(query)
         if only is not None:
             with self._lock:
                 rows = np.asarray([self._row[d] for d in only if d in self._row], dtype=np.int64)
             keep = np.zeros(len(scores), dtype=bool)
             keep[rows] = True
             scores = scores * keep
-        hits = np.flatnonzero(scores > 0)
-        if len(hits) > k:
-            hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
-        ranked = hits[np.lexsort((hits, -scores[hits]))]
+        hits = np.flatnonzero(scores >= _floor(scores, postings, k))
+        if len(hits) > k:  # keep the k best and every row tied with the k-th, then order exactly
+            best = scores[hits]
+            hits = hits[best >= np.partition(best, len(best) - k)[len(best) - k]]
+        ranked = hits[np.lexsort((hits, -scores[hits]))][:k]  # ties: the earlier-indexed row first
         return [(self.ids[h], float(scores[h])) for h in ranked.tolist()]
+
+
+def _floor(scores: np.ndarray, postings: Sequence[np.ndarray], k: int) -> float:
+    """A score the ``k``-th best row reaches (at least the smallest positive score), found cheaply.
+
+    The ``k``-th best score of any set of rows is at most the ``k``-th best overall, so the rows of the
+    rarest terms (a few hundred, where a common term has tens of thousands) give a floor that leaves
+    few candidates for the exact top-k selection; ranking is exactly that of a full sort.
+    """
+    floor = float(np.finfo(np.float32).tiny)  # the smallest positive score
+    seen: list[np.ndarray] = []
+    size = 0
+    for docs in postings:
+        if size >= 4 * k or size + len(docs) > 64 * k:
+            break
+        seen.append(docs)
+        size += len(docs)
+    if size >= k:
+        sample = scores[np.unique(np.concatenate(seen))]
+        sample = sample[sample > 0]
+        if len(sample) >= k:
+            floor = max(floor, float(np.partition(sample, len(sample) - k)[len(sample) - k]))
+    return floor
 
 
 def ids_key(ids: Iterable[str]) -> str:

@@ -59,6 +59,31 @@ def test_bm25_rarer_terms_weigh_more() -> None:
     assert scores["a"] > scores["d"] > scores["b"]
 
 
+def _full_sort(index: BM25Index, query: str, k: int, only: set[str] | None = None) -> list[tuple[str, float]]:
+    scores = index.scores(query)
+    if only is not None:
+        scores = scores * np.isin(np.asarray(index.ids), sorted(only))
+    rows = np.flatnonzero(scores > 0)
+    return [(index.ids[r], float(scores[r])) for r in rows[np.lexsort((rows, -scores[rows]))][:k]]
+
+
+def test_bm25_top_k_is_exactly_a_full_sort() -> None:
+    # Rare words (few postings) and common ones (most rows), with many tied scores: the pruned
+    # top-k selection must return what sorting every row would, ties by indexing order.
+    rng = np.random.default_rng(7)
+    common, rare = [f"common{i}" for i in range(5)], [f"rare{i}" for i in range(40)]
+    index = BM25Index(tokenizer=str.split)
+    for d in range(3000):
+        words = [*rng.choice(common, size=int(rng.integers(1, 6))), *rng.choice(rare, size=int(rng.integers(0, 2)))]
+        index.add(f"d{d}", " ".join(words))
+    index.remove([f"d{d}" for d in range(0, 3000, 7)])
+    only = {f"d{d}" for d in range(1, 3000, 3)}
+    for query in ["rare3 common1", "common0 common2", "rare1 rare2 rare3 common4", "rare39", "absent", "common3"]:
+        for k in (1, 5, 10, 100, 5000):
+            assert index.search(query, k) == _full_sort(index, query, k)
+            assert index.search(query, k, only) == _full_sort(index, query, k, only)
+
+
 def test_rrf_and_weights() -> None:
     fused = rrf([["a", "b", "c"], ["c", "a"]], k=60)
     assert max(fused, key=fused.__getitem__) == "a"
