@@ -2,8 +2,10 @@
 
     MemoryStoreError
     ├── EmbeddingMismatchError  the store was built with another embedding model (reindex)
-    ├── EmbeddingError          the embedding model cannot be loaded or called
-    └── IngestError             a local document cannot be read
+    └── EmbeddingError          the embedding model cannot be loaded or called
+
+(A local document that cannot be read is ``tools.errors.DocumentError``: reading files is the tools'
+job; the memory only stores what they extracted.)
 """
 
 from __future__ import annotations
@@ -19,7 +21,3 @@ class EmbeddingMismatchError(MemoryStoreError):
 
 class EmbeddingError(MemoryStoreError):
     """The embedding model cannot be loaded or called."""
-
-
-class IngestError(MemoryStoreError):
-    """A local document cannot be read or parsed."""
