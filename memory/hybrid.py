@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +54,6 @@ class HybridSearchMixin:
     _lock: threading.RLock
     _lex: Lexical
     _count: tuple[float, int]  # (monotonic time checked, chunk count), -1 when unknown
-    _pool: ThreadPoolExecutor | None
     embedder: QuarryEmbedder
     options: MemoryOptions
     index_file: Path | None
@@ -133,12 +131,10 @@ class HybridSearchMixin:
             return self._lexical(query, n, where, total)
         if mode == "dense":
             return self._dense(query, n, where, total)
-        # BM25 scoring runs on a worker thread while the query is embedded and Chroma answers
-        # (both release the GIL for most of their time).
-        lexical = self._worker().submit(self._lexical, query, n, where, total)
         dense = [c for c, _ in self._dense(query, n, where, total)]
+        lexical = [c for c, _ in self._lexical(query, n, where, total)]
         o = self.options
-        fused = rrf([dense, [c for c, _ in lexical.result()]], k=o.rrf_k, weights=(o.dense_weight, o.lexical_weight))
+        fused = rrf([dense, lexical], k=o.rrf_k, weights=(o.dense_weight, o.lexical_weight))
         return sorted(fused.items(), key=lambda p: -p[1])
 
     def _dense(self, query: str, n: int, where: dict[str, Any] | None, total: int) -> list[tuple[str, float]]:
@@ -152,16 +148,6 @@ class HybridSearchMixin:
     def _lexical(self, query: str, n: int, where: dict[str, Any] | None, total: int) -> list[tuple[str, float]]:
         """BM25's best chunks for the query as (id, score), under the same filter as the dense side."""
         return self._sync_lexical(total).search(query, n, self._allowed(where))
-
-    def _worker(self) -> ThreadPoolExecutor:
-        """The one thread lexical scoring runs on (started on first use, stopped by ``close``)."""
-        pool = self._pool
-        if pool is None:
-            with self._lock:  # a write may hold it for a while: taken only to start the thread
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quarry-bm25")
-                pool = self._pool
-        return pool
 
     def search(
         self, query: str, k: int = 10, filters: Filters | None = None, *, mmr: bool = False, mode: str = "hybrid"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,6 @@ class Memory(HybridSearchMixin, KnowledgeMixin):
         # The chunk count for the search path (a Chroma read costs milliseconds), rechecked at most
         # every ``RECHECK_S`` to notice other clients' writes.
         self._count: tuple[float, int] = (0.0, -1)
-        self._pool: ThreadPoolExecutor | None = None
         try:
             self._cols = {name: self._collection(name) for name in rec.COLLECTIONS}
         except MemoryStoreError:
@@ -330,10 +328,7 @@ class Memory(HybridSearchMixin, KnowledgeMixin):
     def close(self) -> None:
         """Save the lexical index if it changed, then release the Chroma client (the embedder is the caller's)."""
         with self._lock:
-            pool, self._pool = self._pool, None
             self._save_lexical()
-        if pool is not None:
-            pool.shutdown(wait=True)
         closer = getattr(self._client, "close", None)
         if callable(closer):
             closer()
