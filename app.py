@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 
 # Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
-COMMANDS: tuple[str, ...] = ("research", "doctor", "fetch", "tools", "runs", "ui", "memory", "index")
+COMMANDS: tuple[str, ...] = ("research", "doctor", "fetch", "tools", "runs", "ui", "memory", "index", "cache")
 
 USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ToolError, MemoryStoreError, SettingsError)
 

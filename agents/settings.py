@@ -94,6 +94,8 @@ class FetchSettings(_Section):
     retries: int = Field(default=2, ge=0, le=10)
     respect_robots: bool = True
     use_cache: bool = True
+    cache_max_mb: float = Field(default=512, gt=0)  # the HTTP cache (data dir cache/http) is pruned to this size
+    cache_max_age_days: float = Field(default=30, gt=0)  # entries not used for this long are pruned
     # Hosts or networks the guard lets through although they are not global (an intranet, tests).
     allow: list[str] = Field(default_factory=list)
     user_agent: str = "Quarry/0.1 (+https://github.com/quarry-research/quarry; deep-research bot)"

@@ -7,7 +7,7 @@ timeouts and an overall deadline (time spent queueing for a slot does not count)
 streamed and cut at ``max_bytes`` after decompression (compression bombs stop at the cap); only
 HTML, XHTML, plain text, Markdown and PDF are read, and text is decoded with the charset the bytes
 really use; 429/502/503/504 are retried with backoff, honouring ``Retry-After`` up to a bound;
-robots.txt is respected; responses are cached on disk and revalidated with ETag/Last-Modified.
+robots.txt is respected; responses are cached on disk (bounded, ``tools.http_cache``) and revalidated.
 Failures raise ``RefusedURLError`` or ``FetchError`` (``tools.errors``) with a one-sentence message.
 """
 
@@ -90,12 +90,18 @@ class Fetcher:
         self._resolver = resolver
         self.on_event = on_event  # public: the research graph may attach its event sink later
         use_cache = self.options.use_cache and self.options.cache_dir is not None
-        self._cache = HttpCache(self.options.cache_dir) if use_cache and self.options.cache_dir else None
+        cache_dir = self.options.cache_dir
+        self._cache = HttpCache(cache_dir, self.options.cache_limits()) if use_cache and cache_dir else None
         self._robots = RobotsCache(self._fetch_robots, ROBOTS_AGENT)
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
         self._states_lock = threading.Lock()
 
     # ----------------------------------------------------------------- public API
+    @property
+    def cache(self) -> HttpCache | None:
+        """The disk HTTP cache (None when caching is off): stats, prune, clear."""
+        return self._cache
+
     async def fetch(self, url: str) -> FetchResult:
         """Fetch one URL; raises ``RefusedURLError`` or ``FetchError`` with a one-line reason."""
         try:
@@ -337,7 +343,7 @@ class Fetcher:
         now = time.time()
         _storable, fresh_until = freshness({k.lower(): v for k, v in headers.items()}, now)
         if self._cache is not None:
-            entry = self._cache.touch(entry, fresh_until)
+            entry = self._cache.touch(entry, fresh_until, body)
         return self._from_cache(url, entry, body)
 
     def _from_cache(self, url: str, entry: CacheEntry, body: bytes) -> FetchResult:

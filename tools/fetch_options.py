@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from tools.http_cache import MB, CacheLimits
+
 
 @dataclass(frozen=True)
 class FetchOptions:
@@ -34,6 +36,10 @@ class FetchOptions:
     robots_max_bytes: int = 512_000
     max_crawl_delay_s: float = 10.0  # robots.txt Crawl-delay is honoured up to this many seconds
     ca_file: Path | None = None  # extra trusted CA certificates (PEM), e.g. an intranet's own CA
+    cache_max_mb: float = 512.0  # the HTTP cache is pruned (least recently used first) to this size
+    cache_max_age_days: float = 30.0  # entries unused for longer are pruned
+    cache_prune_every: int = 64  # writes between prunes (also after an eighth of the cap written)
+    cache_prune_interval_s: float = 300.0  # or after this long, whichever comes first
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, cache_dir: Path | None = None) -> FetchOptions:
@@ -43,3 +49,12 @@ class FetchOptions:
         if "allow" in chosen:
             chosen["allow"] = tuple(chosen["allow"])
         return cls(**chosen, cache_dir=cache_dir)
+
+    def cache_limits(self) -> CacheLimits:
+        """The HTTP cache's bounds and pruning cadence from these options."""
+        return CacheLimits(
+            max_bytes=int(self.cache_max_mb * MB),
+            max_age_s=self.cache_max_age_days * 86400.0,
+            prune_every_writes=self.cache_prune_every,
+            prune_every_s=self.cache_prune_interval_s,
+        )

@@ -1,4 +1,4 @@
-"""Report what Quarry will run on: the llama.cpp build, the models, the data directory."""
+"""Report what Quarry will run on: the llama.cpp build, the models, the data directory, the HTTP cache."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from agents.settings import ROLES, config_file
+from ui.commands import cache as cache_command
 
 if TYPE_CHECKING:
     from app import App
@@ -51,6 +52,7 @@ def collect(app: App, load: bool = True) -> dict[str, Any]:
         "llama_cpp": _llama_build(),
         "models": models,
         "model": llm.describe(settings, load=load),
+        "http_cache": cache_command.describe(app),
     }
 
 
@@ -63,4 +65,6 @@ def run(args: argparse.Namespace, app: App) -> int:
         from ui.terminal import print_doctor
 
         print_doctor(report)
+        info = report["http_cache"]
+        print(f"HTTP cache: {cache_command.summary(info)} in {info['directory']} (empty it: app.py cache clear).")
     return 0 if report["model"].get("ok", False) else 1
