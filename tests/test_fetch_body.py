@@ -129,6 +129,6 @@ def test_cache_round_trip_and_corruption(tmp_path: Path) -> None:
     assert got is not None and got[0] == entry and got[1] == b"<p>body</p>"
     assert got[0].is_fresh() and got[0].validators() == {"If-None-Match": '"x"'}
     assert cache.get("https://e.example/other") is None
-    meta = next((tmp_path / "http").rglob("*.json"))
+    meta = next((tmp_path / "http").rglob("*.entry"))
     meta.write_text("{not json")
     assert cache.get("https://e.example/a") is None

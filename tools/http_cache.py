@@ -214,21 +214,21 @@ class HttpCache:
         seen = _scan(self.directory, now)
         entries = sorted((s for s in seen if s.is_entry), key=lambda s: s.mtime)
         removed = freed = 0
-        total = sum(s.size for s in entries)
+        size = left = sum(s.size for s in entries)
         for s in [s for s in seen if not s.is_entry] + entries:
             too_old = s.mtime < now - self.limits.max_age_s
-            if s.is_entry and not too_old and total <= self.limits.max_bytes:
+            if s.is_entry and not too_old and size <= self.limits.max_bytes:
                 continue
             if _remove(s):
                 removed += s.is_entry
                 freed += s.size
+                left -= s.size if s.is_entry else 0
             if s.is_entry:
-                total -= s.size  # a file that could not be removed is not retried in this pass
+                size -= s.size  # one replaced or used meanwhile stays; the next prune looks again
         _touch(self.directory / MARKER, create=True)
         with self._lock:
             self.prunes += 1
-        left = cache_stats(self.directory)
-        return PruneReport(removed, freed, left.entries, left.bytes)
+        return PruneReport(removed, freed, len(entries) - removed, left)  # as of the scan: no second one
 
     def clear(self) -> PruneReport:
         """Remove every entry (and leftover temp file), whatever its age; nothing else in the folder."""

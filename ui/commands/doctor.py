@@ -14,7 +14,7 @@ from ui.commands import cache as cache_command
 if TYPE_CHECKING:
     from app import App
 
-HELP = "check the installation: llama.cpp build (GPU or not), models, data directory"
+HELP = "check the installation: llama.cpp build (GPU or not), models, data directory, web page cache"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
