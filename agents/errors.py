@@ -10,6 +10,7 @@ what to do. ``app.py`` prints that sentence (no traceback) and exits non-zero.
     │   ├── LLMConnectionError    the OpenAI-compatible server cannot be reached
     │   └── StructuredOutputError the model gave no valid object after the bounded retry
     └── RunError                  a research run failed (carries the run id to resume)
+        └── RunBusyError          another session is executing that run right now
 """
 
 from __future__ import annotations
@@ -50,3 +51,7 @@ class RunError(AgentError):
     def __init__(self, message: str, *, run_id: str | None = None) -> None:
         super().__init__(message)
         self.run_id = run_id
+
+
+class RunBusyError(RunError):
+    """The run is being executed by another live session (this process or another); it was not touched."""

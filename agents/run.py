@@ -14,6 +14,11 @@ Events are dicts ``{"type", "run_id", "ts", ...}``; every run ends with exactly 
 ``run_finished`` (status, folder), ``run_paused`` (the plan to review) or ``run_failed`` (error; the
 run can be resumed), and every event is appended to ``runs/<run_id>/events.jsonl``. The thread id of
 the checkpointer is the run id, so a run killed at any point resumes from its last finished step.
+
+While a session executes (``stream`` or ``resume``, until its last event) this process holds the
+run's ``agents.run_lock.RunLock``: a second session of the same run, here or in another process, gets
+a ``RunBusyError`` sentence at once, and readers tell a run whose process died (SIGKILL, power loss) from
+a live one with ``agents.run_lock.lock_state``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from agents.errors import AgentError, RunError
 from agents.memo import JsonMemo
 from agents.publish import write_json
 from agents.report import Report
+from agents.run_lock import RunLock
 from memory.errors import MemoryStoreError
 from tools.errors import ToolError
 
@@ -99,6 +105,7 @@ class Runner:
         self._saver: Any = None
         self._lock = threading.Lock()
         self._active: set[Any] = set()
+        self._locks: set[RunLock] = set()
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -110,19 +117,23 @@ class Runner:
         run_id = run_id or new_run_id()
         options = options or RunOptions()
         folder = self.folder(run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_json(
-            folder / "run.json",
-            {
-                "run_id": run_id,
-                "question": question,
-                "created": _now(),
-                "status": "running",
-                "options": options.to_json(),
-            },
-        )
+        lock = RunLock.acquire(folder, run_id)  # before run.json says "running": readers never see it unlocked
+        try:
+            write_json(
+                folder / "run.json",
+                {
+                    "run_id": run_id,
+                    "question": question,
+                    "created": _now(),
+                    "status": "running",
+                    "options": options.to_json(),
+                },
+            )
+        except OSError:
+            lock.release()
+            raise
         start = {"run_id": run_id, "question": question, "review": options.review}
-        return self._iterate(run_id, start, options)
+        return self._iterate(run_id, start, options, lock)
 
     def resume(
         self, run_id: str, *, plan: dict[str, Any] | None = None, options: RunOptions | None = None
@@ -132,7 +143,8 @@ class Runner:
         if info is None:
             raise RunError(f"There is no run {run_id!r} in {self.runs_dir}; list runs with `runs`.", run_id=run_id)
         opts = options or RunOptions.from_json(info.get("options", {}))
-        return self._iterate(run_id, ("resume", plan), opts)
+        lock = RunLock.acquire(self.folder(run_id), run_id)  # refused while another session executes it
+        return self._iterate(run_id, ("resume", plan), opts, lock)
 
     def run(
         self, question: str, options: RunOptions | None = None, *, on_event: Callable[[Event], None] | None = None
@@ -181,6 +193,9 @@ class Runner:
             asyncio.run_coroutine_threadsafe(self._saver.conn.close(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
+        for lock in list(self._locks):  # a session the stopped loop never finished
+            lock.release()
+        self._locks.clear()
         self._loop = self._thread = self._saver = None
 
     # -- internals ------------------------------------------------------------------------------
@@ -198,15 +213,22 @@ class Runner:
                 self._saver = asyncio.run_coroutine_threadsafe(self._open_checkpointer(), self._loop).result()
             return self._loop
 
-    def _iterate(self, run_id: str, start: Any, options: RunOptions) -> Iterator[Event]:
-        loop = self._ensure_loop()
+    def _iterate(self, run_id: str, start: Any, options: RunOptions, lock: RunLock) -> Iterator[Event]:
+        try:
+            loop = self._ensure_loop()
+        except BaseException:
+            lock.release()
+            raise
         events: queue.Queue[Event | None] = queue.Queue()
+        self._locks.add(lock)
 
         async def pump() -> None:
             try:
                 async for event in self._session(run_id, start, options):
                     events.put(event)
-            finally:
+            finally:  # the session is over (finished, paused, failed or cancelled): the run is free
+                lock.release()
+                self._locks.discard(lock)
                 events.put(None)
 
         fut = asyncio.run_coroutine_threadsafe(pump(), loop)
@@ -268,6 +290,7 @@ class Runner:
         payload: Any = start
         if isinstance(start, tuple):
             payload, kind = await self._resume_input(graph, config, start[1], run_id), "run_resumed"
+            self._set_status(run_id, "running")  # under the lock: a kill from here on reads as interrupted
         question = (self.info(run_id) or {}).get("question", "")
         yield log.add(
             {"type": kind, "run_id": run_id, "ts": time.time(), "question": question, "limits": asdict(options.limits)}
@@ -309,10 +332,13 @@ class Runner:
                 value = chunk["__interrupt__"][0].value
                 yield {**value, "ts": time.time()}
 
-    def _finish(self, run_id: str, status: str, **data: Any) -> Event:
-        kind = {"paused": "run_paused", "failed": "run_failed"}.get(status, "run_finished")
+    def _set_status(self, run_id: str, status: str) -> None:
         info = self.info(run_id) or {"run_id": run_id}
         write_json(self.folder(run_id) / "run.json", {**info, "status": status, "updated": _now()})
+
+    def _finish(self, run_id: str, status: str, **data: Any) -> Event:
+        kind = {"paused": "run_paused", "failed": "run_failed"}.get(status, "run_finished")
+        self._set_status(run_id, status)
         if status == "failed":
             data["error"] = f"{str(data.get('error', '')).rstrip('.')}. Resume with `research --resume {run_id}`."
         return {"type": kind, "run_id": run_id, "ts": time.time(), "status": status, **data}

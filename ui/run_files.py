@@ -2,7 +2,10 @@
 
 Guarantees: readers never raise for a missing or malformed file (they return ``None`` or an empty
 value, so a half-written run still lists); run ids are checked so no path outside ``runs/`` is ever
-read or deleted.
+read or deleted. A run's status is live, not only recorded: one whose ``run.json`` says "running"
+but whose process no longer holds the run lock (killed, or the machine lost power) is reported as
+"interrupted" with a one-sentence note naming the resume command, and one that a live process is
+executing is "running" whatever the files say (``run_state``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents.report import Report
+from agents.run_lock import describe_holder, holder, lock_state
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a plain folder name under runs/
 
@@ -30,6 +34,26 @@ class RunSummary:
     status: str
     created: str
     has_report: bool
+    note: str = ""  # one sentence for the user: why it stopped and how to resume it, or who is running it
+
+
+def resume_command(run_id: str) -> str:
+    """The command that continues a run."""
+    return f"quarry research --resume {run_id}"
+
+
+def run_state(folder: Path, recorded: str) -> tuple[str, str]:
+    """The run's live status and note, from its recorded status and whether a process holds its lock."""
+    state = lock_state(folder)
+    run_id = folder.name
+    if state == "held":
+        return "running", f"Running in {describe_holder(holder(folder))}."
+    if recorded == "running" and state == "free":
+        return "interrupted", (f"The process running it stopped before the run finished (killed or shut down) "
+                               f"and what it fetched is kept; resume it with `{resume_command(run_id)}`.")
+    if recorded == "interrupted":
+        return "interrupted", f"It was stopped before it finished; resume it with `{resume_command(run_id)}`."
+    return recorded, ""
 
 
 def run_dir(runs_dir: Path, run_id: str) -> Path:
@@ -85,13 +109,15 @@ def list_runs(runs_dir: Path, *, missing_status: str = "unfinished") -> list[Run
         if not folder.is_dir() or not RUN_ID.match(folder.name):
             continue
         info, manifest, report = (read_dict(folder / name) for name in ("run.json", "manifest.json", "report.json"))
-        status = report.get("status") or info.get("status") or manifest.get("status") or missing_status
+        recorded = report.get("status") or info.get("status") or manifest.get("status") or missing_status
+        status, note = run_state(folder, str(recorded))
         out.append(RunSummary(
             run_id=folder.name,
             question=str(info.get("question") or report.get("question") or manifest.get("question") or ""),
-            status=str(status),
+            status=status,
             created=str(info.get("created") or report.get("created_at") or manifest.get("created_at") or ""),
             has_report=(folder / "report.json").is_file(),
+            note=note,
         ))
     return sorted(out, key=lambda r: (r.created, r.run_id), reverse=True)
 

@@ -8,7 +8,9 @@ event to ``sink``, pauses for plan review when asked, exports the report in the 
     1  run failed (resumable)    3  report written, but a budget ran out
     130 interrupted (Ctrl-C): the run stops at its last checkpoint and can be resumed
 
-Nothing already fetched or written is removed on failure or interruption.
+A run another live session is executing is refused (status "running", exit 1, one sentence naming
+that process) without touching its files or checkpoint. Nothing already fetched or written is
+removed on failure or interruption.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agents.budget import Limits
-from agents.errors import RunError
+from agents.errors import RunBusyError, RunError
 from agents.report import Report
 from agents.run import RunOptions, new_run_id
 from agents.settings import Settings
@@ -159,7 +161,11 @@ def execute(runner: RunnerPort, request: ResearchRequest, sink: Sink, *, base: L
     started = time.monotonic()
     run_id = request.resume or request.run_id or new_run_id()
     options = run_options(runner, request, base)
-    events = _events(runner, request, run_id, options)
+    try:
+        events = _events(runner, request, run_id, options)
+    except RunBusyError as err:  # another process (or session) is executing it: leave everything as it is
+        return ResearchOutcome(run_id, "running", EXIT_FAILED, runner.folder(run_id), error=str(err),
+                               seconds=time.monotonic() - started)
     try:
         last = _pump(events, sink)
         while last is not None and last.get("type") == "run_paused":
@@ -180,7 +186,7 @@ def execute(runner: RunnerPort, request: ResearchRequest, sink: Sink, *, base: L
 
 
 def mark_interrupted(folder: Path) -> None:
-    """Record in ``run.json`` that the run was stopped with Ctrl-C (so ``runs`` does not say running)."""
+    """Record in ``run.json`` that the run was stopped with Ctrl-C (readers also infer it from the free run lock)."""
     path = folder / "run.json"
     try:
         info = json.loads(path.read_text(encoding="utf-8"))

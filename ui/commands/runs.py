@@ -4,6 +4,9 @@
 files; ``runs resume ID`` continues a paused, failed or interrupted run from its last checkpoint
 (same options and exit codes as ``research --resume``); ``runs delete ID`` removes the run folder
 and its checkpoints, while memory keeps what the run learned unless ``--forget`` is given.
+Statuses are live (``ui.run_files.run_state``): a run whose process was killed lists as
+"interrupted" with one sentence naming the resume command, and a run another process is still
+executing lists as "running" and cannot be deleted.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agents.run_lock import describe_holder, holder, lock_state
 from ui import run_files
 from ui.errors import BadInputError, RunNotFoundError, UIError
 from ui.run_files import RunSummary
@@ -67,9 +71,10 @@ def show_run(runs_dir: Path, run_id: str) -> dict[str, Any]:
     folder = run_folder(runs_dir, run_id)
     info, report, manifest = (run_files.read_dict(folder / n) for n in ("run.json", "report.json", "manifest.json"))
     tokens = manifest.get("tokens", {})
+    status, note = run_files.run_state(folder, str(report.get("status") or info.get("status", "unknown")))
     return {
         "run_id": run_id, "question": info.get("question") or report.get("question", ""),
-        "status": report.get("status") or info.get("status", "unknown"),
+        "status": status, "note": note,
         "created": info.get("created", ""), "updated": info.get("updated", ""),
         "options": info.get("options", {}), "pages_fetched": manifest.get("pages_fetched"),
         "queries": len(manifest.get("queries", [])),
@@ -111,6 +116,9 @@ def _print_list(rows: list[RunSummary], console: Console) -> None:
     for row in rows:
         table.add_row(row.run_id, row.created, row.status, Text(row.question))
     console.print(table)
+    for row in rows:
+        if row.status == "interrupted" and row.note:
+            console.print(Text(f"{row.run_id}: {row.note}"), soft_wrap=True)
 
 
 def _print_show(data: dict[str, Any], console: Console) -> None:
@@ -139,8 +147,8 @@ def _dispatch(args: argparse.Namespace, app: App) -> int:
     if action == "list":
         rows = list_runs(runs_dir)
         if args.json:
-            print(json.dumps([{"run_id": r.run_id, "created": r.created, "status": r.status, "question": r.question}
-                              for r in rows], indent=2))
+            print(json.dumps([{"run_id": r.run_id, "created": r.created, "status": r.status, "question": r.question,
+                               "note": r.note} for r in rows], indent=2))
         else:
             _print_list(rows, console)
         return 0
@@ -155,6 +163,9 @@ def _dispatch(args: argparse.Namespace, app: App) -> int:
         args.resume, args.question, args.batch = args.run_id, None, None
         return run_research(args, app)
     folder = run_folder(runs_dir, args.run_id)
+    if lock_state(folder) == "held":
+        raise BadInputError(f"Run {args.run_id} is still running ({describe_holder(holder(folder))}); "
+                            "stop it before deleting it.")
     forgotten = forget_sources(app.memory(), folder) if args.forget else 0
     shutil.rmtree(folder)
     delete_checkpoints(app.settings.checkpoints_path, args.run_id)
