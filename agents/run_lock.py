@@ -57,7 +57,8 @@ class RunLock:
             raise RunBusyError(_busy_sentence(run_id, holder(folder)), run_id=run_id)
         details = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(), "started": _now()}
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(details).encode("utf-8"), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps(details).encode("utf-8"))  # os.pwrite is POSIX-only
         return cls(path, fd)
 
     @property

@@ -221,3 +221,27 @@ def test_recorded_statuses_without_a_live_process(tmp_path: Path) -> None:
                                              "`quarry research --resume ctrl-c`.")
     after = {r.run_id: (r.status, r.note) for r in run_files.list_runs(runs)}
     assert after["done"] == ("complete", "") and not lock.held
+
+
+def test_without_fcntl_the_module_imports_and_the_recorded_status_stands(tmp_path: Path) -> None:
+    """Windows has no ``fcntl``: a process where importing it fails (as there) still runs and lists runs."""
+    script = """
+import json, sys
+sys.modules["fcntl"] = None  # what Windows has: importing fcntl fails
+from pathlib import Path
+from agents.run_lock import RunLock, lock_state
+from ui import run_files
+runs = Path(sys.argv[1])
+(runs / "r1").mkdir(parents=True)
+(runs / "r1" / "run.json").write_text(json.dumps({"run_id": "r1", "status": "running"}))
+lock = RunLock.acquire(runs / "r1", "r1")
+again = RunLock.acquire(runs / "r1", "r1")
+(row,) = run_files.list_runs(runs)
+print(json.dumps([lock_state(runs / "r1"), row.status, row.note, lock.held]))
+lock.release(); again.release()
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "runs")], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == ["unknown", "running", "", True]
+    assert json.loads((tmp_path / "runs" / "r1" / LOCK_NAME).read_text())["run_id"] == "r1"
