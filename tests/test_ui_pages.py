@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from agents.settings import Settings
 from tests.ui_support import HOSTILE_TITLE, StepBackend, sample_report, write_run
+from ui.safe import md_escape
 from ui.st_common import Ctx
 from ui.worker import RunRegistry, RunRequest
 
@@ -105,6 +106,14 @@ def test_plan_review_cancel(ctx: Ctx) -> None:
     at.button(key=f"rv_cancel_{handle.run_id}").click().run()
     assert handle.status == "cancelled"
     assert "cancelled" in at.warning[0].value
+
+
+def test_progress_page_of_a_killed_run_says_so_and_how_to_resume(ctx: Ctx) -> None:
+    note = "The process running it stopped before the run finished; resume it with `quarry research --resume rk`."
+    ctx.registry.adopt("rk", ctx.owner, question="q", events=[], recorded="interrupted", note=note)
+    at = page(ctx, "progress", "rk").run()
+    assert any("**Status:** Interrupted" in m.value for m in at.markdown)
+    assert [w.value for w in at.warning] == [md_escape(note)]
 
 
 def test_report_page_escapes_and_shows_citations(ctx: Ctx) -> None:

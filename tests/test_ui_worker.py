@@ -99,3 +99,17 @@ def test_a_plan_is_approved_once() -> None:
         registry.approve(handle.run_id, sample_plan())  # a second tab, a moment later
     gate.set()
     assert handle.wait(5) and handle.status == "complete"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "status"),
+    [("interrupted", "interrupted"), ("running", "elsewhere"), ("failed", "failed"), ("unfinished", "cancelled")],
+)
+def test_a_run_attached_from_disk_keeps_what_the_runs_folder_says(recorded: str, status: str) -> None:
+    registry = RunRegistry(StepBackend())
+    note = "The process running it stopped before the run finished; resume it with `quarry research --resume r1`."
+    handle = registry.adopt("r1", "o", question="q", events=[], recorded=recorded, note=note)
+    assert handle.status == status and handle.error == note and not handle.active
+    if status == "interrupted":  # resuming clears the note and runs it here
+        registry.resume("r1", owner="o")
+        assert handle.wait(5) and handle.error is None

@@ -11,6 +11,8 @@ deleted from here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -35,10 +37,11 @@ def rows(ctx: Ctx) -> list[dict[str, str]]:
     return sorted(out.values(), key=lambda r: (r["date"], r["run"]), reverse=True)
 
 
-def _adopt(ctx: Ctx, run_id: str, question: str) -> RunHandle:
+def _adopt(ctx: Ctx, run_id: str, row: dict[str, Any]) -> RunHandle:
     events = run_files.load_events(ctx.runs_dir, run_id)
-    return ctx.registry.adopt(run_id, ctx.owner, question=question, events=events,
-                              plan=run_files.paused_plan(events), report=run_files.load_report(ctx.runs_dir, run_id))
+    return ctx.registry.adopt(run_id, ctx.owner, question=row["question"], events=events,
+                              plan=run_files.paused_plan(events), report=run_files.load_report(ctx.runs_dir, run_id),
+                              recorded=row["status"], note=row["note"])
 
 
 def render(ctx: Ctx) -> None:
@@ -65,10 +68,10 @@ def render(ctx: Ctx) -> None:
         view_run(chosen)
         report = run_files.load_report(ctx.runs_dir, chosen)
         if report is None and not here:
-            _adopt(ctx, chosen, row["question"])
+            _adopt(ctx, chosen, row)
         go("report" if report is not None or (handle and handle.report) else "progress")
     if c2.button("Resume", key="hist_resume", disabled=running or row["status"] == "complete"):
-        adopted = _adopt(ctx, chosen, row["question"])
+        adopted = _adopt(ctx, chosen, row)
         if adopted.status != "review":  # paused for review: the progress page shows the plan editor
             ctx.registry.resume(chosen, ctx.owner, question=row["question"])
         view_run(chosen)

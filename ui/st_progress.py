@@ -28,6 +28,8 @@ STATUS_TEXT = {
     "complete": "Finished",
     "failed": "Failed",
     "cancelled": "Cancelled",
+    "interrupted": "Interrupted",
+    "elsewhere": "Running in another process",
 }
 
 
@@ -73,6 +75,10 @@ def _after(ctx: Ctx, handle: RunHandle) -> None:
         st.error(f"The run failed: {handle.error or 'unknown error.'} Resume it from History.")
     elif handle.status == "cancelled":
         st.warning("The run was cancelled; you can resume it from History.")
+    elif handle.status == "interrupted":
+        st.warning(md_escape(handle.error or "The run stopped before it finished; resume it from History."))
+    elif handle.status == "elsewhere":
+        st.info(md_escape(handle.error or "Another process is executing this run.") + " Open it again later.")
 
 
 def draw(handle: RunHandle, view: LiveView) -> None:

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from agents.report import Report
 
-Status = Literal["starting", "running", "review", "complete", "failed", "cancelled"]
+Status = Literal["starting", "running", "review", "complete", "failed", "cancelled", "interrupted", "elsewhere"]
 Event = dict[str, Any]
 Emit = Callable[[Event], None]
 
@@ -160,8 +160,15 @@ class RunRegistry:
         events: list[Event] | None = None,
         plan: dict[str, Any] | None = None,
         report: Report | None = None,
+        recorded: str = "",
+        note: str = "",
     ) -> RunHandle:
-        """Attach a run from disk (History) with its past events: in review when it paused with a plan."""
+        """Attach a run from disk (History) with its past events: in review when it paused with a plan.
+
+        ``recorded`` and ``note`` are the run's status and sentence as the runs folder reports them
+        (``ui.run_files``): an interrupted run reads "interrupted", one that another process is
+        executing "elsewhere", a failed one "failed"; the note is shown with it.
+        """
         with self._lock:
             handle = self._runs.get(run_id)
             if handle is None:
@@ -171,7 +178,8 @@ class RunRegistry:
             return handle
         handle.report = report or handle.report
         handle.plan = plan if plan is not None else handle.plan
-        handle.status = "review" if plan is not None else ("complete" if handle.report else "cancelled")
+        handle.status = _adopted_status(plan is not None, handle.report is not None, recorded)
+        handle.error = note or handle.error
         first = handle.events()[:1]
         if first and first[0].get("ts"):
             handle.started = float(first[0]["ts"])
@@ -227,6 +235,7 @@ class RunRegistry:
     def _launch(self, handle: RunHandle, body: Callable[[Emit, Callable[[], bool]], Outcome]) -> None:
         handle.status = "running"
         handle.finished = None
+        handle.error = None
         thread = threading.Thread(
             target=self._work, args=(handle, body), name=f"quarry-run-{handle.run_id}", daemon=True
         )
@@ -253,3 +262,15 @@ def _one_sentence(exc: BaseException) -> str:
 
 def _new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def _adopted_status(paused: bool, reported: bool, recorded: str) -> Status:
+    """The status of a run attached from disk, from what it left there."""
+    if paused:
+        return "review"
+    if reported:
+        return "complete"
+    return _FROM_DISK.get(recorded, "cancelled")
+
+
+_FROM_DISK: dict[str, Status] = {"running": "elsewhere", "interrupted": "interrupted", "failed": "failed"}
