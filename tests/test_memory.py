@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +78,16 @@ def test_search_reads_the_source_of_chunks_stored_without_its_copy(tmp_path: Pat
                                     "source_status", "source_extra")}  # fmt: skip
     chunk_col = client.get_collection("chunks", embedding_function=None)
     chunk_col.update(ids=[c.id for c in chunks], metadatas=[old_layout] * len(chunks))
-    assert "source_content_hash" not in (chunk_col.get(ids=[chunks[0].id])["metadatas"][0] or {})
+
+    def first_meta() -> Mapping[str, Any]:
+        return (chunk_col.get(ids=[chunks[0].id])["metadatas"] or [{}])[0]
+
+    assert "source_content_hash" not in first_meta()
     store = Memory.open(tmp_path / "c", embedder=HashingEmbedder())
     hits = store.search("queen workers drones", k=2)
     assert hits and all(h.source == source for h in hits)
     store.add_source("https://mirror.example/bees", "Bees", ARTICLE, run_id="run2")  # a merge restores the copy
-    assert "source_content_hash" in (chunk_col.get(ids=[chunks[0].id])["metadatas"][0] or {})
+    assert "source_content_hash" in first_meta()
     store.close()
 
 
