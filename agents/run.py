@@ -186,11 +186,15 @@ class Runner:
             return
         for fut in list(self._active):
             fut.cancel()
+        # Let the cancelled sessions unwind (the checkpointer writes in tasks of its own) before their
+        # connections close under them; a task still failing after that is retrieved, not printed.
+        asyncio.run_coroutine_threadsafe(_settle(5.0), loop).result(timeout=10)
         closer = getattr(self._parts.fetcher, "aclose", None) if self._parts is not None else None
         if callable(closer):  # the fetcher's client lives on this loop: close it here, before the loop stops
             asyncio.run_coroutine_threadsafe(closer(), loop).result(timeout=10)
         if self._saver is not None:
             asyncio.run_coroutine_threadsafe(self._saver.conn.close(), loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(_settle(1.0), loop).result(timeout=5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         for lock in list(self._locks):  # a session the stopped loop never finished
@@ -392,3 +396,21 @@ def _total_tokens(models: Any) -> int:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+async def _settle(timeout: float) -> None:
+    """Wait up to ``timeout`` for the loop's other tasks to end, and retrieve how they ended.
+
+    Called while the runner closes, after its sessions were cancelled: what they left running (the
+    checkpointer's writes, fetches) finishes or is cancelled before the connections close, and an
+    error a cancelled session's task ends with is expected, so it is consumed rather than reported
+    by asyncio as "Task exception was never retrieved".
+    """
+    me = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not me]
+    if not pending:
+        return
+    done, _ = await asyncio.wait(pending, timeout=timeout)
+    for task in done:
+        if not task.cancelled():
+            task.exception()
