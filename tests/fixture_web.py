@@ -10,6 +10,8 @@ API: ``FixtureWeb(pages=None, *, latency=0.0, defaults=True, tls=None)`` (``tls`
 ``.base_url``, ``.host``, ``.port``, ``.url(path)``; ``.requests`` (list of ``Request``: method, path,
 query, headers, ts); ``.hits(path)``; ``.max_in_flight`` (most requests answered at once);
 ``.set_latency(seconds)`` (every request waits that long before answering);
+``.stall_pages(seconds, but=())`` (every page but those answers after ``seconds``; returns the pages as
+they were, for ``.restore_pages``: keeps a run mid-search as long as a test needs);
 ``.add_page(path, body, content_type="text/html; charset=utf-8", *, status=200, headers=None,
 latency=None, searchable=True)``; ``.add_handler(path, fn)`` (``fn(request, body) -> Page`` answers
 GET and POST there: API stand-ins); ``.add_generated(n) -> list[path]`` (filler articles at
@@ -53,6 +55,7 @@ A CONNECT request (someone using the fixture web as a proxy, as the ddgs test do
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import ssl
 import threading
@@ -158,6 +161,18 @@ class FixtureWeb:
     def set_latency(self, seconds: float) -> None:
         """Make every request wait ``seconds`` before it is answered."""
         self.latency = seconds
+
+    def stall_pages(self, seconds: float, *, but: tuple[str, ...] = ()) -> dict[str, Page]:
+        """Make every page except ``but`` and robots.txt answer after ``seconds``; returns them as they were."""
+        before = dict(self.pages)
+        for path, page in before.items():
+            if path not in (*but, "/robots.txt"):
+                self.pages[path] = dataclasses.replace(page, latency=seconds)
+        return before
+
+    def restore_pages(self, pages: dict[str, Page]) -> None:
+        """Serve ``pages`` (what ``stall_pages`` returned) again."""
+        self.pages.update(pages)
 
     def add_page(self, path: str, body: str | bytes | Page, content_type: str = "text/html; charset=utf-8",
                  *, status: int = 200, headers: dict[str, str] | None = None, latency: float | None = None,

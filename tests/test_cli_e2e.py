@@ -169,7 +169,9 @@ def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, monkeypatch: pytes
         model = ["--llm", "openai", "--base-url", server.base_url, "--llm-model", "scripted"]
         for name in ("QUARRY_LLM__BACKEND", "QUARRY_LLM__BASE_URL", "QUARRY_LLM__MODEL"):
             env.pop(name)  # the chat model comes from the flags
-        fixture_web.set_latency(0.25)
+        # One page answers at once, the others only after 15 s (under the fetch deadline): the child is
+        # mid-search when it gets SIGINT, however slowly it reached its first fetch on a loaded machine.
+        pages = fixture_web.stall_pages(15.0, but=("/articles/perovskite-basics.html",))
         child = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "research", QUESTION, *small_budget(), "--max-pages", "40",
              *model, "--format", "md"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -186,7 +188,7 @@ def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, monkeypatch: pytes
         assert not any(e["type"] == "run_finished" for e in first)
         stored = {e["url"] for e in first if e["type"] == "page" and e.get("status") == "fetched"}
 
-        fixture_web.set_latency(0.0)
+        fixture_web.restore_pages(pages)
         since = time.time()
         for name, value in env.items():  # the same settings, in this process
             if name.startswith("QUARRY_"):

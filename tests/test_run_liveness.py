@@ -9,7 +9,6 @@ with the scripted brain) over the slow loopback fixture web, killed with SIGKILL
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -92,15 +91,6 @@ def start_child(home: Path, web: Any, run_id: str) -> subprocess.Popen[bytes]:
     return child
 
 
-def stall_pages(web: Any, seconds: float, *, but: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Make every page except ``but``, robots.txt and the search answer after ``seconds``; returns them as they were."""
-    before = dict(web.pages)
-    for path, page in before.items():
-        if path not in (*but, "/robots.txt"):
-            web.add_page(path, dataclasses.replace(page, latency=seconds))
-    return before
-
-
 def test_sigkilled_run_reads_interrupted_everywhere_and_resumes(
     tmp_path: Path, fixture_web: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,7 +99,7 @@ def test_sigkilled_run_reads_interrupted_everywhere_and_resumes(
     folder = home / "runs" / run_id
     # One page answers at once, the others only after 15 s (under the fetch deadline): the child is
     # mid-search, waiting on them, for as long as the checks below take.
-    pages = stall_pages(fixture_web, 15.0, but=("/articles/perovskite-basics.html",))
+    pages = fixture_web.stall_pages(15.0, but=("/articles/perovskite-basics.html",))
     child = start_child(home, fixture_web, run_id)
     try:
         # While the child executes the run: listed as running, by that process, and not executable twice.
@@ -132,8 +122,7 @@ def test_sigkilled_run_reads_interrupted_everywhere_and_resumes(
     finally:
         if child.poll() is None:
             child.kill()
-    for path, page in pages.items():
-        fixture_web.add_page(path, page)
+    fixture_web.restore_pages(pages)
 
     # Killed: run.json still says "running" (nothing could update it), every reader says interrupted.
     assert json.loads((folder / "run.json").read_text())["status"] == "running"
@@ -166,7 +155,7 @@ def test_a_live_session_is_running_a_second_is_refused_and_a_cancelled_one_reads
 ) -> None:
     home, run_id = tmp_path / "home", "20261122-110000-l1v3ly"
     folder = home / "runs" / run_id
-    pages = stall_pages(fixture_web, 15.0)  # every page waits: the session stays mid-search
+    pages = fixture_web.stall_pages(15.0)  # every page waits: the session stays mid-search
     brain = Brain(subquestions=resume_subquestions())
     parts = build_parts(home, fixture_web.base_url, ScriptedChatModel(default=brain))
     runner = build_runner(home, parts)
@@ -189,8 +178,7 @@ def test_a_live_session_is_running_a_second_is_refused_and_a_cancelled_one_reads
         assert json.loads((folder / "run.json").read_text())["status"] == "running"
         (summary,) = run_files.list_runs(home / "runs")
         assert summary.status == "interrupted" and f"`quarry research --resume {run_id}`" in summary.note
-        for path, page in pages.items():
-            fixture_web.add_page(path, page)
+        fixture_web.restore_pages(pages)
         resumed = list(runner.resume(run_id))
     finally:
         runner.close()
