@@ -178,9 +178,12 @@ def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, monkeypatch: pytes
             text=True,
         )
         events_file = wait_for_fetch(home, child)
+        signalled = time.time()
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
-        assert child.returncode == 130, (out, err)
+        timeline = [(round(e.get("ts", signalled) - signalled, 2), e["type"], e.get("status", ""))
+                    for e in map(json.loads, events_file.read_text().splitlines())]
+        assert child.returncode == 130, (out, err, timeline)
         run_id = events_file.parent.name
         assert f"resume with `quarry research --resume {run_id}`" in err and "Traceback" not in err
         assert json.loads((events_file.parent / "run.json").read_text())["status"] == "interrupted"
