@@ -175,7 +175,7 @@ def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, monkeypatch: pytes
         child = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "research", QUESTION, *small_budget(), "--max-pages", "40",
              *model, "--format", "md"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
+            text=True, preexec_fn=_ctrl_c_enabled,
         )
         events_file = wait_for_fetch(home, child)
         signalled = time.time()
@@ -205,6 +205,15 @@ def test_ctrl_c_then_resume(tmp_path: Path, fixture_web: Any, monkeypatch: pytes
     paths = {urlsplit(u).path for u in stored}
     refetched = {r.path for r in fixture_web.requests if r.ts >= since} & paths
     assert stored and not refetched, refetched
+
+
+def _ctrl_c_enabled() -> None:
+    """In the child before it starts Python: SIGINT back to its default action, as in a terminal.
+
+    A test suite started in the background (``nohup … &``, some CI runners) inherits SIGINT ignored,
+    and Python then never turns it into KeyboardInterrupt: the child would run to its end.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_fetch(home: Path, child: subprocess.Popen[str]) -> Path:
