@@ -17,7 +17,6 @@ onnxruntime session and mean pooling) ready to embed, with its files in the cach
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -33,6 +32,7 @@ from urllib.request import url2pathname
 import numpy as np
 
 from memory.errors import EmbeddingError
+from memory.ids import file_sha256
 
 # The same constants as chromadb's ONNXMiniLM_L6_V2 (tests check they still agree).
 ONNX_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -106,15 +106,6 @@ def load_onnx(cache_dir: Path | None, *, url: str | None = None, sha256: str | N
         return OnnxModel(model.function, folder, model.dim)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fetch(url: str, dest: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track the visitor; they never change the content.
@@ -28,6 +29,15 @@ def _digest(*parts: str, size: int = 16) -> str:
 def normalize_text(text: str) -> str:
     """Text reduced to what identifies its content: NFC, whitespace collapsed, case folded."""
     return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip().casefold()
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def content_hash(text: str) -> str:

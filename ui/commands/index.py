@@ -10,13 +10,13 @@ naming it, and the rest are still ingested.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memory.ids import file_sha256
 from ui.commands.memory import clean
 
 if TYPE_CHECKING:
@@ -37,15 +37,6 @@ class IndexReport:
     chunks: int = 0
 
 
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def index_directory(
     memory: Any, directory: Path, *, run_id: str = INDEX_RUN, on_file: Callable[[str, str], None] | None = None
 ) -> IndexReport:
@@ -59,7 +50,7 @@ def index_directory(
     for path in files:
         key = str(path.resolve())
         try:
-            digest = file_hash(path)
+            digest = file_sha256(path)
             old = memory.source_by_url(key)
             if old is not None and old.metadata.get("file_hash") == digest:
                 report.unchanged.append(key)
