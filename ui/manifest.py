@@ -10,18 +10,17 @@ are cached by (path, size, mtime) under the data directory, so a multi-GB GGUF i
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from agents import __version__
 from agents.hub import cached_path
+from agents.publish import write_json
 from agents.settings import ROLES, Settings
+from memory.ids import file_sha256 as hash_file
 
 QUARRY_VERSION = __version__
-_CHUNK = 4 * 1024 * 1024
 
 
 def file_sha256(path: Path, cache_file: Path | None = None) -> str:
@@ -36,16 +35,9 @@ def file_sha256(path: Path, cache_file: Path | None = None) -> str:
             cache = {}
     if key in cache:
         return cache[key]
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_CHUNK):
-            digest.update(block)
-    cache[key] = digest.hexdigest()
+    cache[key] = hash_file(path)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(cache_file.name + ".part")
-        tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
-        os.replace(tmp, cache_file)
+        write_json(cache_file, cache)
     return cache[key]
 
 
@@ -92,8 +84,5 @@ def complete_manifest(folder: Path, settings: Settings, version: str) -> dict[st
     data.setdefault("models", {role: model_record(settings, role) for role in ROLES})
     data.setdefault("search_backends", list(settings.search.backends))
     data["budget_use"] = budget_use(data)
-    tmp = path.with_name(path.name + ".part")
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, data)
     return data

@@ -16,7 +16,6 @@ removed on failure or interruption.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from typing import Any, Protocol
 
 from agents.budget import Limits
 from agents.errors import RunBusyError, RunError
+from agents.publish import write_json
 from agents.report import Report
 from agents.run import RunOptions, new_run_id
 from agents.settings import Settings
@@ -194,9 +194,7 @@ def mark_interrupted(folder: Path) -> None:
         return
     if isinstance(info, dict) and info.get("status") == "running":
         info.update(status="interrupted", updated=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path, info)
 
 
 def finish(runner: RunnerPort, request: ResearchRequest, run_id: str, started: float,
