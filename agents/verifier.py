@@ -11,123 +11,19 @@ removed. The counts form the report's verification summary.
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 import prompts
 from agents.context import Rt, RunContext, ask, emit
+from agents.floors import best_supported
+from agents.lexical import content_words, support_score
 from agents.state import ResearchState
+
+__all__ = ["content_words", "screen", "support_score", "verify_report"]
 
 SUPPORTED = 0.75  # share of content words found in the cited text: supported without a model call
 UNSUPPORTED = 0.2  # below this (and no better passage in the section): removed without a model call
 REWRITE_MIN = 0.5  # a rewritten sentence must reach this against its citations
-
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "which",
-        "who",
-        "whom",
-        "than",
-        "then",
-        "there",
-        "their",
-        "they",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "we",
-        "our",
-        "you",
-        "your",
-        "not",
-        "no",
-        "can",
-        "could",
-        "may",
-        "might",
-        "will",
-        "would",
-        "should",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "also",
-        "more",
-        "most",
-        "less",
-        "such",
-        "into",
-        "over",
-        "under",
-        "about",
-        "between",
-        "per",
-        "each",
-        "other",
-        "some",
-        "any",
-        "all",
-        "both",
-        "only",
-        "very",
-    ]
-)
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased content words (stop words dropped, plural ``s`` folded; numbers kept)."""
-    words = set()
-    for word in re.findall(r"[\w.%-]+", text.casefold()):
-        word = word.strip(".-")
-        if not word or word in _STOP or (len(word) < 3 and not word[0].isdigit()):
-            continue
-        words.add(word[:-1] if len(word) > 4 and word.endswith("s") else word)
-    return words
-
-
-def support_score(sentence: str, passages: list[str]) -> float:
-    """Share of the sentence's content words that occur in the passages (0..1)."""
-    wanted = content_words(sentence)
-    if not wanted:
-        return 0.0
-    have: set[str] = set()
-    for passage in passages:
-        have |= content_words(passage)
-    return len(wanted & have) / len(wanted)
 
 
 def screen(sentence: str, cited: list[str], others: list[str]) -> str:
@@ -170,9 +66,46 @@ def apply_verdict(sentence: dict[str, Any], verdict: dict[str, Any], texts: dict
     return None
 
 
-def _texts(ctx: RunContext, sections: list[dict[str, Any]]) -> dict[str, str]:
-    ids = list(dict.fromkeys(i for s in sections for sent in s["sentences"] for i in sent["chunk_ids"]))
+_YES_NO_START = ("is ", "are ", "was ", "were ", "do ", "does ", "did ", "can ", "could ", "has ", "have ",
+                 "had ", "will ", "would ", "should ")
+
+
+def _texts(ctx: RunContext, sections: list[dict[str, Any]], extra: list[str] | None = None) -> dict[str, str]:
+    ids = list(dict.fromkeys([*(i for s in sections for sent in s["sentences"] for i in sent["chunk_ids"]),
+                              *(extra or [])]))
     return {c.id: c.text for c in ctx.memory.get_chunks(ids)} if ids else {}
+
+
+def answer_text(question: str, text: str, kept: list[dict[str, Any]], texts: dict[str, str]) -> str:
+    """The short answer to print: the model's when its passages hold it (or a yes/no to a yes/no question),
+    else the first verified sentence."""
+    text = " ".join(text.split())
+    cited = [texts[i] for s in kept for i in s["chunk_ids"] if i in texts]
+    yes_no = text.casefold().strip(".!") in ("yes", "no") and question.casefold().lstrip().startswith(_YES_NO_START)
+    if text and (yes_no or support_score(text, cited) >= SUPPORTED):
+        return text
+    return str(kept[0]["text"])
+
+
+async def verify_answer(
+    runtime: Rt, state: ResearchState, sections: list[dict[str, Any]], texts: dict[str, str], counts: dict[str, int]
+) -> dict[str, Any]:
+    """The short answer after verification; with no verified sentence, the best-supported finding (the floor)."""
+    answer = state.get("answer") or {}
+    kept: list[dict[str, Any]] = []
+    if answer.get("sentences"):
+        checked = await verify_section(
+            runtime, state["run_id"], {"title": "Answer", "sentences": answer["sentences"]}, texts, counts
+        )
+        kept = checked["sentences"]
+    if kept:
+        return {"text": answer_text(state["question"], str(answer.get("text", "")), kept, texts),
+                "sentences": kept, "source": "model"}
+    candidates = [*(sent for s in sections for sent in s["sentences"]), *state.get("findings", [])]
+    best = best_supported(state["question"], candidates, texts)
+    if best is None:
+        return {}
+    return {"text": best["text"], "sentences": [{**best, "status": "supported"}], "source": "floor"}
 
 
 async def judge(
@@ -225,8 +158,12 @@ async def verify_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     ctx, run_id = runtime.context, state["run_id"]
     emit(runtime, run_id, "phase", phase="verify")
     sections = state.get("sections", [])
-    texts = await asyncio.to_thread(_texts, ctx, sections)
+    answer = state.get("answer") or {}
+    extra = [i for s in answer.get("sentences", []) for i in s["chunk_ids"]]
+    extra += [i for f in state.get("findings", []) for i in f["chunk_ids"]]
+    texts = await asyncio.to_thread(_texts, ctx, sections, extra)
     counts = {"checked": 0, "supported": 0, "changed": 0, "removed": 0}
     verified = [await verify_section(runtime, run_id, s, texts, counts) for s in sections]
-    emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens())
-    return {"sections": verified, "verification": counts}
+    short = await verify_answer(runtime, state, verified, texts, counts)
+    emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens(), answer=short.get("source", "none"))
+    return {"sections": verified, "answer": short, "verification": counts}

@@ -1,0 +1,41 @@
+"""Lexical support: the content words of a text and how many of a sentence's words its passages hold.
+
+Pure functions shared by the verifier's screen and the floors (``agents.floors``): no model, no I/O.
+A content word is lower-cased, not a stop word, at least three characters long unless it starts with
+a digit, with a plural ``s`` folded, so "Cells" in a sentence matches "cell" in a passage.
+"""
+
+from __future__ import annotations
+
+import re
+
+_STOP = frozenset(
+    """
+    a an the and or but of in on at to for from by with as is are was were be been being it its
+    this that these those which who whom than then there their they them he she his her we our you
+    your not no can could may might will would should has have had do does did also more most less
+    such into over under about between per each other some any all both only very
+    """.split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased content words (stop words dropped, plural ``s`` folded; numbers kept)."""
+    words = set()
+    for word in re.findall(r"[\w.%-]+", text.casefold()):
+        word = word.strip(".-")
+        if not word or word in _STOP or (len(word) < 3 and not word[0].isdigit()):
+            continue
+        words.add(word[:-1] if len(word) > 4 and word.endswith("s") else word)
+    return words
+
+
+def support_score(sentence: str, passages: list[str]) -> float:
+    """Share of the sentence's content words that occur in the passages (0..1)."""
+    wanted = content_words(sentence)
+    if not wanted:
+        return 0.0
+    have: set[str] = set()
+    for passage in passages:
+        have |= content_words(passage)
+    return len(wanted & have) / len(wanted)
