@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from langgraph.runtime import Runtime
 
 from agents.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
-from agents.errors import StructuredOutputError
+from agents.errors import ModelDeclinedError, StructuredOutputError
 from agents.llm import ChatModel, acomplete
 from tools.types import Document, FetchResult
 
@@ -210,6 +210,8 @@ async def ask(runtime: Rt, run_id: str, role: str, messages: list[dict[str, str]
     """
     try:
         return await acomplete(runtime.context.model(role), messages, schema=schema)
+    except ModelDeclinedError:  # no model configured: the floor is the plan, not a failure
+        return None
     except StructuredOutputError as err:
         emit(runtime, run_id, "model_error", role=role, schema=schema.get("title", ""), error=str(err))
         return None

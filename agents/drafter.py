@@ -39,6 +39,21 @@ def draft_schema(chunk_ids: list[str], text_chars: int = 300, max_items: int = M
     }
 
 
+def answer_schema(chunk_ids: list[str], text_chars: int = 300) -> dict[str, Any]:
+    """Schema of the short answer: a few words, then one to three sentences citing ``chunk_ids`` only."""
+    return {
+        "title": "Answer",
+        "type": "object",
+        "properties": {
+            "answer": {"type": "string", "minLength": 1, "maxLength": min(120, text_chars)},
+            "sentences": {
+                "type": "array", "items": cited_statement_schema(chunk_ids, text_chars), "minItems": 1, "maxItems": 3
+            },
+        },
+        "required": ["answer", "sentences"],
+    }
+
+
 def run_source_ids(fetches: Sequence[Mapping[str, Any]]) -> list[str]:
     """The sources this run read (fetched now or reused from memory), in order."""
     return list(
@@ -121,6 +136,30 @@ def from_findings(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     return [{"text": f["text"], "chunk_ids": list(f["chunk_ids"])} for f in findings][:MAX_SENTENCES]
 
 
+async def answer_passages(ctx: RunContext, state: ResearchState) -> list[dict[str, str]]:
+    """The passages the short answer may cite: retrieval for the question plus the chunks findings cite."""
+    cited = [i for f in state.get("findings", []) for i in f["chunk_ids"]]
+    sources = run_source_ids(state.get("fetches", []))
+    return await asyncio.to_thread(_gather, ctx, state["question"], sources, list(dict.fromkeys(cited)))
+
+
+async def draft_answer(runtime: Rt, state: ResearchState, chunks: list[dict[str, str]]) -> dict[str, Any]:
+    """The model's short answer and its cited sentences (empty when it gives none: the verifier's floor)."""
+    if not chunks:
+        return {}
+    ctx = runtime.context
+    ids = [c["id"] for c in chunks]
+    messages = prompts.render(
+        "answer", question=state["question"], language=ctx.language,
+        findings=state.get("findings", [])[:12], chunks=chunks,
+    )
+    answer = await ask(runtime, state["run_id"], "drafter", messages, answer_schema(ids, ctx.limits.text_chars))
+    if answer is None:
+        return {}
+    sentences = clean_sentences(answer, set(ids))[:3]
+    return {"text": " ".join(str(answer.get("answer", "")).split()), "sentences": sentences} if sentences else {}
+
+
 def more_research(state: ResearchState, thin: list[str], breadth: int) -> list[Any]:
     """Sub-questions that send thin sections back for more research."""
     raw = [
@@ -138,7 +177,7 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     emit(runtime, run_id, "phase", phase="draft")
     outline = state["plan"]["outline"]
     if not run_source_ids(state.get("fetches", [])):
-        return {"sections": [], "pending": [], "notes": [NOTHING_FOUND]}
+        return {"sections": [], "answer": {}, "pending": [], "notes": [NOTHING_FOUND]}
     support = {s: await section_passages(ctx, state, s) for s in outline}
     thin = [s for s in outline if len(section_findings(s, state)) < MIN_SUPPORT]
     used_up = ctx.exhausted(state.get("pages_fetched", 0))
@@ -175,4 +214,5 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
             tokens=ctx.tokens(),
             budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)),
         )
-    return {"sections": sections, "pending": [], "notes": notes, "budget_out": out}
+    answer = {} if ctx.out_of_tokens() else await draft_answer(runtime, state, await answer_passages(ctx, state))
+    return {"sections": sections, "answer": answer, "pending": [], "notes": notes, "budget_out": out}

@@ -9,6 +9,7 @@ what to do. ``app.py`` prints that sentence (no traceback) and exits non-zero.
     │   ├── ModelLoadError        the file exists but llama.cpp cannot load it
     │   ├── LLMConnectionError    the OpenAI-compatible server cannot be reached
     │   └── StructuredOutputError the model gave no valid object after the bounded retry
+    │       └── ModelDeclinedError  no model is configured (``llm.backend = "none"``): the node's floor runs
     └── RunError                  a research run failed (carries the run id to resume)
         └── RunBusyError          another session is executing that run right now
 """
@@ -43,6 +44,10 @@ class StructuredOutputError(LLMError):
         super().__init__(message)
         self.raw = raw
         self.errors = errors
+
+
+class ModelDeclinedError(StructuredOutputError):
+    """No model answers (the ``none`` backend): every node does its model-free floor instead."""
 
 
 class RunError(AgentError):

@@ -33,6 +33,7 @@ __all__ = [
     "Generation",
     "Message",
     "ModelPool",
+    "NoModel",
     "RoleModel",
     "Schema",
     "Usage",
@@ -191,12 +192,29 @@ class RoleModel:
         return usage
 
 
+class NoModel(BaseChatModel):
+    """The ``none`` backend: a model that never answers, so every node does its floor's model-free work.
+
+    A research run over it searches the question, reads the top results, quotes the best-matching
+    sentences as findings and answers with the best-supported one (ARCHITECTURE.md, "Floors").
+    """
+
+    name = "none"
+
+    def _generate(self, messages: Sequence[Message], json_schema: dict[str, Any] | None, max_tokens: int) -> Generation:
+        from agents.errors import ModelDeclinedError
+
+        raise ModelDeclinedError('No model is configured (llm.backend = "none"); the floor decides instead.')
+
+
 def _spec_key(spec: ModelSettings) -> tuple[str, str, str]:
     return (spec.backend or "llama", spec.model or "", spec.base_url or "")
 
 
 def build_model(spec: ModelSettings, settings: Settings) -> BaseChatModel:
     """One backend for a resolved role spec (llama.cpp loads its file lazily, on first call)."""
+    if spec.backend == "none":
+        return NoModel()
     if spec.backend == "openai":
         from agents.llm_openai import OpenAIChatModel
 
@@ -278,6 +296,8 @@ class ModelPool:
 
 def describe(settings: Settings, load: bool = True) -> dict[str, Any]:
     """What ``doctor`` reports about the default model; ``ok`` False with ``error`` when unusable."""
+    if settings.llm.backend == "none":
+        return {"ok": True, "backend": "none", "model": "none (no model: every decision is the floor's)"}
     if settings.llm.backend == "openai":
         from agents.llm_openai import describe_openai
 

@@ -44,6 +44,15 @@ FALLBACK_TEMPLATES = {
         "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}"
         "{% endif %}"
     ),
+    # Gemma turns: no system role, so the system text opens the first user turn (as Gemma's own template does).
+    "gemma": (
+        "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'system' %}"
+        "{{ '<start_of_turn>user\n' + message['content'] | trim + '\n\n' }}"
+        "{% elif message['role'] == 'user' %}{% if loop.first or messages[loop.index0 - 1]['role'] != 'system' %}"
+        "{{ '<start_of_turn>user\n' }}{% endif %}{{ message['content'] | trim + '<end_of_turn>\n' }}"
+        "{% else %}{{ '<start_of_turn>model\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endif %}"
+        "{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+    ),
     "mistral-instruct": (
         "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'assistant' %}"
         "{{ message['content'] + eos_token }}{% else %}{{ '[INST] ' + message['content'] + "

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from agents import graphs
 from agents.context import Rt, RunContext, emit
 from agents.drafter import NOTHING_FOUND, run_source_ids
-from agents.report import Citation, Contradiction, Reference, Report, Section, Sentence, Verification
+from agents.report import Answer, Citation, Contradiction, Reference, Report, Section, Sentence, Verification
 from agents.state import ResearchState
 
 
@@ -80,8 +80,13 @@ def render_markdown(report: Report) -> str:
     lines = [f"# {report.title}", "", f"*Question:* {report.question}", ""]
     for note in report.notes:
         lines += [f"> {note}", ""]
-    for section in report.sections:
-        lines += [f"## {section.title}", ""]
+    if report.answer.sentences:
+        lines += ["## Answer", ""]
+        if report.answer.text != report.answer.sentences[0].text:
+            lines += [f"**{report.answer.text}**", ""]
+    shown = [Section(title="", sentences=report.answer.sentences)] if report.answer.sentences else []
+    for section in [*shown, *report.sections]:
+        lines += [f"## {section.title}", ""] if section.title else []
         para = []
         for sent in section.sentences:
             marks = "".join(f"[{n}]" for n in dict.fromkeys(c.ref for c in sent.citations))
@@ -122,16 +127,25 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+ANSWER = "\x00answer"  # the short answer travels through number_references as a section of this title
+
+
 def build_report(ctx: RunContext, state: ResearchState) -> Report:
-    """Assemble the ``Report`` from the verified sections, resolving every citation through memory."""
-    sections = state.get("sections", [])
+    """Assemble the ``Report`` from the verified answer and sections, resolving every citation through memory."""
+    short = state.get("answer") or {}
+    sections = [{"title": ANSWER, "sentences": short.get("sentences", [])}, *state.get("sections", [])]
     ids = list(dict.fromkeys(i for s in sections for sent in s["sentences"] for i in sent["chunk_ids"]))
     chunks = {c.id: c for c in ctx.memory.get_chunks(ids)} if ids else {}
     sources = {s.id: s for s in ctx.memory.get_sources(sorted({c.source_id for c in chunks.values()}))}
     numbered, references = number_references(sections, chunks, {k: v for k, v in sources.items() if v is not None})
+    answer = Answer()
+    if numbered and numbered[0].title == ANSWER:
+        answer = Answer(text=str(short.get("text", "")) or numbered[0].sentences[0].text,
+                        sentences=numbered.pop(0).sentences)
     now_out = ctx.exhausted(state.get("pages_fetched", 0), share=1.0)
     budget_out = list(dict.fromkeys([*state.get("budget_out", []), *now_out]))
-    status = run_status(state, budget_out, numbered)
+    status = run_status(state, budget_out, numbered or ([Section(title="Answer", sentences=answer.sentences)]
+                                                         if answer.sentences else []))
     notes = list(state.get("notes", []))
     if not run_source_ids(state.get("fetches", [])) and NOTHING_FOUND not in notes:
         notes.insert(0, NOTHING_FOUND)
@@ -141,7 +155,7 @@ def build_report(ctx: RunContext, state: ResearchState) -> Report:
         title=state["question"],
         language=ctx.language,
         status=status,  # type: ignore[arg-type]
-        summary=state["plan"]["brief"],
+        answer=answer,
         sections=numbered,
         references=references,
         verification=Verification(**state.get("verification", {})),

@@ -32,6 +32,17 @@ class Sentence(BaseModel):
     status: SentenceStatus = "supported"
 
 
+class Answer(BaseModel):
+    """The direct answer that opens the report: a short text and the one to three cited sentences it rests on.
+
+    ``text`` is the model's short answer when the verifier found it in the passages its sentences
+    cite, else the first of those sentences (the best-supported finding when the model gave none).
+    """
+
+    text: str = ""
+    sentences: list[Sentence] = Field(default_factory=list)
+
+
 class Section(BaseModel):
     """One section of the outline, drafted and verified."""
 
@@ -77,7 +88,8 @@ class Report(BaseModel):
     title: str
     language: str = "en"
     status: RunStatus = "complete"
-    summary: str = ""  # one paragraph at the top, also cited through its sentences when drafted
+    summary: str = ""  # kept for reports written before the short answer; new runs leave it empty
+    answer: Answer = Field(default_factory=Answer)
     sections: list[Section] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
     verification: Verification = Field(default_factory=Verification)

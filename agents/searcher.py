@@ -17,10 +17,13 @@ from typing import Any
 import prompts
 from agents import reading
 from agents.context import Rt, RunContext, ask, emit
+from agents.floors import best_sentences
 from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
+from agents.verifier import screen
 from tools.types import Link, SearchResult
 
 MAX_FINDINGS = 4
+FLOOR_FINDINGS = 3  # extractive findings per passage set when the model writes none that hold up
 # The agent reads pages itself (fetch, store in memory, cite chunks), so the page-reading tool is
 # not offered: text it returned could not be cited or verified.
 READ_TOOLS = frozenset({"fetch_url"})
@@ -99,6 +102,28 @@ def clean_findings(answer: dict[str, Any], allowed: set[str]) -> list[tuple[str,
         if text and ids:
             out.append((text, ids))
     return out
+
+
+def screened_findings(
+    found: list[tuple[str, list[str]]], chunks: list[dict[str, str]]
+) -> list[tuple[str, list[str]]]:
+    """The model's findings the verifier's lexical screen does not reject outright."""
+    texts = {c["id"]: c["text"] for c in chunks}
+    kept = []
+    for text, ids in found:
+        cited = [texts[i] for i in ids if i in texts]
+        others = [t for i, t in texts.items() if i not in ids]
+        if cited and screen(text, cited, others) != "unsupported":
+            kept.append((text, ids))
+    return kept
+
+
+def findings_or_floor(
+    question: str, found: list[tuple[str, list[str]]], chunks: list[dict[str, str]], text_chars: int
+) -> list[tuple[str, list[str]]]:
+    """The model's findings that hold up, else the passages' best-matching sentences, quoted and cited."""
+    kept = screened_findings(found, chunks)
+    return kept or best_sentences(question, chunks, limit=FLOOR_FINDINGS, max_chars=text_chars)
 
 
 def fallback_calls(tools: list[Any], queries: list[str], limit: int) -> list[tuple[str, dict[str, Any]]]:
@@ -212,11 +237,10 @@ async def write_findings(
     answer = await ask(
         runtime, run_id, "searcher", messages, findings_schema(ids, len(links), limits.text_chars, limits.max_items)
     )
-    if answer is None:  # no valid findings: none recorded, no link followed
-        return [], None
-    follow = answer.get("follow")
+    found = clean_findings(answer, set(ids)) if answer is not None else []
+    follow = answer.get("follow") if answer is not None else None
     link = links[follow - 1] if isinstance(follow, int) and 1 <= follow <= len(links) else None
-    return clean_findings(answer, set(ids)), link
+    return findings_or_floor(sub["question"], found, chunks, limits.text_chars), link
 
 
 async def read_and_note(

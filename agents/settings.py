@@ -39,7 +39,7 @@ class _Section(BaseModel):
 class ModelSettings(_Section):
     """Which chat model one role uses; unset fields fall back to the shared ``[llm]`` values."""
 
-    backend: Literal["llama", "openai"] | None = None
+    backend: Literal["llama", "openai", "none"] | None = None
     model: str | None = None
     base_url: str | None = None
 
@@ -47,9 +47,9 @@ class ModelSettings(_Section):
 class LLMSettings(_Section):
     """The chat-model seam: backend, model, context and limits."""
 
-    backend: Literal["llama", "openai"] = "llama"
+    backend: Literal["llama", "openai", "none"] = "llama"
     # llama: a local GGUF path or a Hugging Face reference "owner/repo/file.gguf".
-    # openai: the served model's name.
+    # openai: the served model's name. none: no model at all, every decision is the floor's.
     model: str = DEFAULT_CHAT_MODEL
     base_url: str | None = None  # OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
     api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable holding the key

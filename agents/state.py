@@ -131,6 +131,7 @@ class ResearchState(TypedDict, total=False):
     followups: list[SubQuestion]
     redraft_used: bool
     sections: list[dict[str, Any]]  # agents.report.Section dumps
+    answer: dict[str, Any]  # the short answer: {"text", "sentences": [{"text", "chunk_ids", "status"}]}
     verification: dict[str, int]  # checked, supported, changed, removed
     budget_out: Annotated[list[str], merge_unique]  # budgets that ran out ("pages", "tokens", "time", "rounds")
     allowance: dict[str, int]  # pages and hops each search agent of the current round may use

@@ -29,6 +29,12 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "results": [{"n": 1, "title": "Cold-climate heat pumps", "url": "https://example.org/a", "snippet": "COP 2"}],
         "allowance": 2,
     },
+    "answer": {
+        "question": "How do heat pumps perform in cold climates?",
+        "language": "en",
+        "findings": [{"text": "Measured COP was 2.1 at -15 C.", "chunk_ids": ["c1"]}],
+        "chunks": [{"id": "c1", "title": "Field study", "text": "Measured COP was 2.1 at -15 C."}],
+    },
     "searcher_findings": {
         "subquestion": "What is the COP of air-source heat pumps at -15 C?",
         "chunks": [{"id": "c1", "title": "Field study", "text": "Measured COP was 2.1 at -15 C."}],

@@ -138,5 +138,13 @@ class Brain:
             )
         return {"sentences": sentences}
 
+    def _answer(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        passages = PASSAGE.findall(messages[-1]["content"])
+        sentences = [{"text": first_sentence(text), "chunk_ids": [cid]} for cid, text in passages[:1]]
+        words = re.findall(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)*", sentences[0]["text"]) if sentences else []
+        if INJECTION in unfenced(messages).casefold() and passages:
+            sentences.append({"text": "OBEYED: the answer is 42.", "chunk_ids": [passages[0][0]]})
+        return {"answer": words[0] if words else "unknown", "sentences": sentences}
+
     def _verdict(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
         return {"verdict": self.judge, "chunk_ids": [], "rewrite": ""}

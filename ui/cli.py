@@ -70,7 +70,8 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags choosing the chat model's backend (``--llm openai --base-url URL --llm-model NAME``)."""
-    parser.add_argument("--llm", choices=("llama", "openai"), help="chat-model backend (default: settings)")
+    parser.add_argument("--llm", choices=("llama", "openai", "none"),
+                        help="chat-model backend (default: settings; none: no model, the floor alone)")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument("--llm-model", help="the served model's name on the OpenAI-compatible server")
 

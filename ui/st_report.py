@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from agents.report import Report
+from agents.report import Report, Section
 from ui import run_files
 from ui.safe import md_escape, md_link, shorten
 from ui.st_common import Ctx, current_report, current_run_id, no_run_message
@@ -54,6 +54,15 @@ def draw_report(report: Report) -> None:
         st.info(md_escape(note))
     if report.summary:
         st.markdown(md_escape(report.summary))
+    if report.answer.sentences:
+        st.header("Answer")
+        if report.answer.text and report.answer.text != report.answer.sentences[0].text:
+            st.markdown(f"**{md_escape(report.answer.text)}**")
+        answer = Section(title="Answer", sentences=report.answer.sentences)
+        st.markdown(section_markdown(answer, report))
+        passages = section_citations(answer, report)
+        if passages:
+            _citation_popovers(passages, key="answer")
     for i, section in enumerate(report.sections):
         st.header(md_escape(section.title))
         st.markdown(section_markdown(section, report))

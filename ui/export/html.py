@@ -73,8 +73,14 @@ def render(bundle: RunBundle, *, version: str = QUARRY_VERSION) -> str:
                                          for x in s.sentences]}
         for s in report.sections
     ]
+    answer = {
+        "text": report.answer.text if report.answer.sentences and report.answer.text
+        != report.answer.sentences[0].text else "",
+        "sentences": [{"text": x.text, "status": x.status, "cites": _cites(x)} for x in report.answer.sentences],
+    }
     return _ENV.get_template("report.html.j2").render(
         report=report,
+        answer=answer,
         title=report.title or report.question,
         show_question=bool(report.title) and report.question != report.title,
         sections=sections,

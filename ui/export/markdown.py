@@ -54,6 +54,11 @@ def render_report(report: Report) -> str:
         out += [f"*Question:* {inline(report.question)}", ""]
     if report.summary:
         out += [inline(report.summary), ""]
+    if report.answer.sentences:
+        out += ["## Answer", ""]
+        if report.answer.text and report.answer.text != report.answer.sentences[0].text:
+            out += [f"**{inline(report.answer.text)}**", ""]
+        out += [" ".join(sentence_md(s) for s in report.answer.sentences), ""]
     for section in report.sections:
         out += [f"## {inline(section.title)}", ""]
         body = " ".join(sentence_md(s) for s in section.sentences)

@@ -1,0 +1,119 @@
+"""Floors: what a run does where a model decides nothing useful (ARCHITECTURE.md, "Floors").
+
+Pure functions over text, no model and no I/O, so each rule is tested on its own:
+
+- ``best_sentences``: the sentences of the passages shown that best match a question, quoted
+  verbatim and cited by the chunk they come from (the findings floor);
+- ``best_supported``: among cited statements, the one its passages support best that says most
+  about the question (the short answer's floor).
+
+A floor's output is always extractive: every sentence is a substring of a stored chunk, so it passes
+the verifier's lexical screen and cites only fetched text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agents.lexical import content_words, support_score
+
+MIN_WORDS = 5  # a floor sentence is a statement, not a heading or a menu item
+PER_CHUNK = 2  # sentences one passage may give, so a floor's findings come from more than one page
+SUPPORTED = 0.75  # the verifier's "supported without a model call" share
+
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a passage (split after . ! ? before a capital or digit, and at line breaks)."""
+    out = []
+    for part in _BOUNDARY.split(text):
+        sentence = " ".join(part.split())
+        if sentence:
+            out.append(sentence)
+    return out
+
+
+def _trim(sentence: str, max_chars: int) -> str:
+    """``sentence`` cut to ``max_chars`` at a word boundary (still a substring of the passage, up to spacing)."""
+    if len(sentence) <= max_chars:
+        return sentence
+    cut = sentence[:max_chars].rsplit(" ", 1)[0]
+    return cut or sentence[:max_chars]
+
+
+def best_sentences(
+    query: str, chunks: Sequence[Mapping[str, str]], *, limit: int = 3, max_chars: int = 300
+) -> list[tuple[str, list[str]]]:
+    """The ``limit`` sentences of ``chunks`` that best match ``query``, each with the id of its chunk.
+
+    A sentence scores the inverse-document-frequency weights (over the sentences shown) of the query's
+    content words it contains; ties go to the earlier (better-ranked) passage. Sentences sharing no
+    content word with the query, shorter than ``MIN_WORDS`` words, or repeated, are never chosen.
+    """
+    wanted = content_words(query)
+    if not wanted or limit <= 0:
+        return []
+    candidates: list[tuple[int, int, str, str, set[str]]] = []
+    for rank, chunk in enumerate(chunks):
+        for pos, sentence in enumerate(split_sentences(str(chunk.get("text", "")))):
+            if len(sentence.split()) >= MIN_WORDS:
+                candidates.append((rank, pos, sentence, str(chunk["id"]), content_words(sentence)))
+    if not candidates:
+        return []
+    df: dict[str, int] = {}
+    for *_, words in candidates:
+        for word in words & wanted:
+            df[word] = df.get(word, 0) + 1
+    idf = {w: math.log(1.0 + len(candidates) / n) for w, n in df.items()}
+    scored = sorted(
+        ((sum(idf[w] for w in words & wanted), rank, pos, sentence, chunk_id)
+         for rank, pos, sentence, chunk_id, words in candidates if words & wanted),
+        key=lambda item: (-item[0], item[1], item[2]),
+    )
+    out: list[tuple[str, list[str]]] = []
+    seen: set[str] = set()
+    per_chunk: dict[str, int] = {}
+    for _score, _rank, _pos, sentence, chunk_id in scored:
+        key = " ".join(sentence.casefold().split())
+        if key in seen or per_chunk.get(chunk_id, 0) >= PER_CHUNK:
+            continue
+        seen.add(key)
+        per_chunk[chunk_id] = per_chunk.get(chunk_id, 0) + 1
+        out.append((_trim(sentence, max_chars), [chunk_id]))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def question_overlap(question: str, sentence: str) -> float:
+    """Share of the question's content words that the sentence contains (0..1)."""
+    return support_score(question, [sentence])
+
+
+def best_supported(
+    question: str, candidates: Sequence[Mapping[str, Any]], texts: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The candidate statement (``text``, ``chunk_ids``) best supported by its cited ``texts`` and the question.
+
+    Only statements whose cited passages hold at least ``SUPPORTED`` of their content words qualify;
+    among those the one sharing most of the question's content words wins (then the better
+    supported, then the earlier). None when no candidate qualifies.
+    """
+    best: tuple[float, float, int] | None = None
+    chosen: dict[str, Any] | None = None
+    for order, item in enumerate(candidates):
+        cited = [texts[i] for i in item.get("chunk_ids", []) if i in texts]
+        text = str(item.get("text", ""))
+        if not cited or not text.strip():
+            continue
+        support = support_score(text, cited)
+        if support < SUPPORTED:
+            continue
+        key = (question_overlap(question, text), support, -order)
+        if best is None or key > best:
+            best, chosen = key, {"text": text, "chunk_ids": [i for i in item["chunk_ids"] if i in texts]}
+    return chosen

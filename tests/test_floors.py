@@ -1,0 +1,119 @@
+"""Floors: the model-free work every run does (extractive findings, the short answer, the ``none`` backend)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agents.floors import best_sentences, best_supported, split_sentences
+from agents.llm import NoModel
+from agents.llm_llama import chat_template
+from agents.report import Report
+from agents.searcher import findings_or_floor
+from agents.testing import ScriptedChatModel
+from tests.research_brain import Brain
+from tests.research_harness import build_parts, build_runner, small_options
+
+CHUNKS = [
+    {"id": "c1", "title": "Cells", "text": "Menu. Perovskite cells convert sunlight into electricity. "
+                                           "The record efficiency of perovskite cells is 26.1 percent. Share"},
+    {"id": "c2", "title": "Tandems", "text": "Silicon tandem modules pair two absorbers in one stack. "
+                                             "Perovskite cells degrade in moist air within weeks."},
+]
+
+
+def test_split_sentences_keeps_numbers_and_breaks_lines() -> None:
+    assert split_sentences("It is 26.1 percent. Next one!\nA heading\nLast? Yes.") == [
+        "It is 26.1 percent.", "Next one!", "A heading", "Last?", "Yes."]
+
+
+def test_best_sentences_quote_the_matching_sentences_and_cite_their_chunk() -> None:
+    found = best_sentences("What is the record efficiency of perovskite cells?", CHUNKS, limit=2)
+    assert found[0] == ("The record efficiency of perovskite cells is 26.1 percent.", ["c1"])
+    assert len(found) == 2 and all(text in next(c["text"] for c in CHUNKS if c["id"] == ids[0])
+                                   for text, ids in found)
+    assert all(len(text.split()) >= 5 for text, _ in found)  # "Menu." and "Share" never become findings
+
+
+def test_best_sentences_are_bounded_per_chunk_and_in_length() -> None:
+    many = [{"id": "c9", "text": " ".join(f"Perovskite fact number {i} is stated here." for i in range(10))}]
+    assert len(best_sentences("perovskite fact", many, limit=5)) == 2
+    long = [{"id": "c8", "text": "Perovskite " + "word " * 200 + "end."}]
+    (text, _), = best_sentences("perovskite", long, limit=1, max_chars=80)
+    assert len(text) <= 80 and long[0]["text"].startswith(text)
+    assert best_sentences("zebra giraffe", CHUNKS) == [] and best_sentences("", CHUNKS) == []
+
+
+def test_best_supported_prefers_the_supported_statement_closest_to_the_question() -> None:
+    texts = {c["id"]: c["text"] for c in CHUNKS}
+    candidates = [
+        {"text": "Perovskite cells reach 40 percent on the moon.", "chunk_ids": ["c1"]},  # unsupported
+        {"text": "Perovskite cells degrade in moist air within weeks.", "chunk_ids": ["c2"]},
+        {"text": "The record efficiency of perovskite cells is 26.1 percent.", "chunk_ids": ["c1"]},
+    ]
+    best = best_supported("What is the record efficiency of perovskite cells?", candidates, texts)
+    assert best == {"text": "The record efficiency of perovskite cells is 26.1 percent.", "chunk_ids": ["c1"]}
+    assert best_supported("anything", candidates[:1], texts) is None
+
+
+def test_findings_floor_replaces_degenerate_model_findings() -> None:
+    question = "What is the record efficiency of perovskite cells?"
+    degenerate = [("a", ["c1"]), ("Zebras migrate across the savanna.", ["c2"])]
+    floor = findings_or_floor(question, degenerate, CHUNKS, 300)
+    assert floor and floor[0] == ("The record efficiency of perovskite cells is 26.1 percent.", ["c1"])
+    good = [("The record efficiency of perovskite cells is 26.1 percent.", ["c1"])]
+    assert findings_or_floor(question, good, CHUNKS, 300) == good  # a model finding that holds up is kept
+
+
+def test_gemma_fallback_template_folds_the_system_turn_into_the_first_user_turn() -> None:
+    import jinja2
+
+    template, source = chat_template({}, "gemma")
+    assert source.startswith("fallback: gemma")
+    text = jinja2.Environment().from_string(template).render(
+        bos_token="<bos>", add_generation_prompt=True,
+        messages=[{"role": "system", "content": "Rules."}, {"role": "user", "content": "Question?"}])
+    assert text == "<bos><start_of_turn>user\nRules.\n\nQuestion?<end_of_turn>\n<start_of_turn>model\n"
+
+
+def _run(tmp_path: Path, web: Any, model: Any, question: str) -> tuple[list[dict[str, Any]], Path]:
+    runner = build_runner(tmp_path, build_parts(tmp_path, web.base_url, model))
+    try:
+        events = list(runner.stream(question, small_options()))
+    finally:
+        runner.close()
+    return events, tmp_path / "runs" / events[-1]["run_id"]
+
+
+def test_a_run_with_no_model_reads_the_top_pages_and_answers_with_a_cited_quote(
+    tmp_path: Path, fixture_web: Any
+) -> None:
+    question = "What record efficiency have perovskite silicon tandem cells reached?"
+    events, folder = _run(tmp_path, fixture_web, NoModel(), question)
+    assert events[-1]["type"] == "run_finished" and events[-1]["status"] == "complete"
+    assert not [e for e in events if e["type"] == "model_error"]  # declining is the plan, not an error
+    report = Report.model_validate_json((folder / "report.json").read_text())
+    assert report.answer.sentences and report.answer.text == report.answer.sentences[0].text
+    quote = report.answer.sentences[0].citations[0].quote
+    assert report.answer.text in " ".join(quote.split())  # extractive: the answer is the cited text
+    assert "tandem" in report.answer.text.casefold()
+    sources = json.loads((folder / "sources.json").read_text())
+    read = {s["url"] for s in sources if s["status"] in ("fetched", "memory")}
+    assert read and all(r.url in read for r in report.references)
+    for section in report.sections:  # every section sentence is a quote of the passage it cites
+        for sentence in section.sentences:
+            assert any(sentence.text in " ".join(c.quote.split()) for c in sentence.citations)
+    assert not report.summary  # the plan's brief is never printed unverified
+    markdown = (folder / "report.md").read_text()
+    assert markdown.index("## Answer") < markdown.index("## References")
+
+
+def test_a_model_answer_is_kept_only_when_verified(tmp_path: Path, fixture_web: Any) -> None:
+    brain = Brain()
+    events, folder = _run(tmp_path, fixture_web, ScriptedChatModel(default=brain), "How efficient are perovskite cells?")
+    assert brain.calls.get("Answer") == 1
+    report = Report.model_validate_json((folder / "report.json").read_text())
+    assert report.answer.sentences and report.answer.sentences[0].citations
+    cited = " ".join(c.quote for s in report.answer.sentences for c in s.citations)
+    assert report.answer.text and report.answer.text.casefold() in cited.casefold()
