@@ -9,7 +9,8 @@ relative paths. ``/`` lists pages, ``/robots.txt`` allows everything, ``/search?
 answers in SearXNG's JSON shape ranked by BM25 (``bm25s``, Snowball-stemmed, English stop words)
 over title and text, anything else is 404. The server binds only the given (loopback) address,
 runs on daemon threads, speaks HTTP/1.1 with a Content-Length on every answer, and ``stop`` closes
-its socket.
+its socket; ``url_for``/``title_for`` keep answering for the port it had after ``stop``, so a
+run's folder can be scored once the web is down.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class EvalWeb:
                              show_progress=False)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._bound: int | None = None  # the port, kept after stop so URLs of a run can still be read
         self._thread: threading.Thread | None = None
 
     # -- serving ---------------------------------------------------------------------------------
@@ -133,8 +135,9 @@ class EvalWeb:
         if self._server is None:
             server = ThreadingHTTPServer((self._host, self._port), _handler(self))
             server.daemon_threads = True
-            self._server = server
-            self._thread = threading.Thread(target=server.serve_forever, name="eval-web", daemon=True)
+            self._server, self._bound = server, int(server.server_address[1])
+            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name="eval-web", daemon=True)
             self._thread.start()
         return self
 
@@ -157,14 +160,14 @@ class EvalWeb:
 
     @property
     def host_port(self) -> str:
-        """``host:port`` of the running server."""
-        if self._server is None:
+        """``host:port`` of the server (still answered after ``stop``; an error before the first start)."""
+        if self._bound is None:
             raise RuntimeError("the eval web is not started; call start() first")
-        return f"{self._host}:{self._server.server_address[1]}"
+        return f"{self._host}:{self._bound}"
 
     @property
     def base_url(self) -> str:
-        """``http://host:port`` of the running server."""
+        """``http://host:port`` of the server."""
         return f"http://{self.host_port}"
 
     # -- pages -----------------------------------------------------------------------------------
@@ -185,7 +188,7 @@ class EvalWeb:
         except ValueError:
             return None
         if parts.netloc:
-            port = self.host_port.rsplit(":", 1)[1] if self._server is not None else None
+            port = str(self._bound) if self._bound is not None else None
             host, _, url_port = parts.netloc.lower().rpartition(":")
             if port is None or url_port != port or host not in (self._host.lower(), "localhost", "127.0.0.1"):
                 return None
