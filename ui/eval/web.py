@@ -289,7 +289,8 @@ class EvalWeb:
         also = self._see_also[title]
         see_also = ('<section id="see-also"><h2>See also</h2><ul>'
                     + "".join(f"<li>{self._link(t)}</li>" for t in also) + "</ul></section>") if also else ""
-        main = f'<article id="article"><h1 id="top">{escape(title)}</h1>{paragraphs}</article>{see_also}'
+        # "See also" sits inside the article, as on Wikipedia, so extractors keep its links with the content
+        main = f'<article id="article"><h1 id="top">{escape(title)}</h1>{paragraphs}{see_also}</article>'
         return self._document(title, main, title)
 
     def _home(self) -> str:
