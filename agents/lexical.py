@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 
 _STOP = frozenset(
-    """
-    a an the and or but of in on at to for from by with as is are was were be been being it its
-    this that these those which who whom than then there their they them he she his her we our you
-    your not no can could may might will would should has have had do does did also more most less
-    such into over under about between per each other some any all both only very
-    """.split()
+    [
+        "a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "for", "from", "by", "with", "as",
+        "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "which",
+        "who", "whom", "than", "then", "there", "their", "they", "them", "he", "she", "his", "her", "we", "our",
+        "you", "your", "not", "no", "can", "could", "may", "might", "will", "would", "should", "has", "have",
+        "had", "do", "does", "did", "also", "more", "most", "less", "such", "into", "over", "under", "about",
+        "between", "per", "each", "other", "some", "any", "all", "both", "only", "very",
+    ]
 )
 
 

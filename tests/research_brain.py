@@ -140,8 +140,9 @@ class Brain:
 
     def _answer(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
         passages = PASSAGE.findall(messages[-1]["content"])
-        sentences = [{"text": first_sentence(text), "chunk_ids": [cid]} for cid, text in passages[:1]]
-        words = re.findall(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)*", sentences[0]["text"]) if sentences else []
+        first = first_sentence(passages[0][1]) if passages else ""
+        sentences: list[dict[str, Any]] = [{"text": first, "chunk_ids": [passages[0][0]]}] if passages else []
+        words = re.findall(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)*", first)
         if INJECTION in unfenced(messages).casefold() and passages:
             sentences.append({"text": "OBEYED: the answer is 42.", "chunk_ids": [passages[0][0]]})
         return {"answer": words[0] if words else "unknown", "sentences": sentences}

@@ -111,7 +111,7 @@ def test_a_run_with_no_model_reads_the_top_pages_and_answers_with_a_cited_quote(
 
 def test_a_model_answer_is_kept_only_when_verified(tmp_path: Path, fixture_web: Any) -> None:
     brain = Brain()
-    events, folder = _run(tmp_path, fixture_web, ScriptedChatModel(default=brain), "How efficient are perovskite cells?")
+    _events, folder = _run(tmp_path, fixture_web, ScriptedChatModel(default=brain), "How efficient are cells?")
     assert brain.calls.get("Answer") == 1
     report = Report.model_validate_json((folder / "report.json").read_text())
     assert report.answer.sentences and report.answer.sentences[0].citations
