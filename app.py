@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 
 # Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
-COMMANDS: tuple[str, ...] = ("research", "doctor", "fetch", "tools", "runs", "ui", "memory", "index", "cache")
+COMMANDS: tuple[str, ...] = (
+    "research", "eval", "doctor", "fetch", "tools", "runs", "ui", "memory", "index", "cache",
+)
 
 USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ToolError, MemoryStoreError, SettingsError)
 
@@ -45,6 +47,18 @@ class App:
 
     settings: Settings
     _parts: dict[str, Any] = field(default_factory=dict, repr=False)
+    _borrowed: set[str] = field(default_factory=set, repr=False)  # parts another app built and closes
+
+    def sharing(self, settings: Settings, *parts: str) -> App:
+        """A new app over ``settings`` that reuses this app's ``parts`` (built here first), e.g. the loaded models.
+
+        Each named part ("models", "embedder", "fetcher", "search", "registry") is built on this app if
+        it was not yet, then lent: the new app never closes it. Everything else is built afresh.
+        """
+        builders = {"models": self.models, "embedder": self.embedder, "fetcher": self.fetcher,
+                    "search": self.search, "registry": self.registry}
+        lent = {name: builders[name]() for name in parts}
+        return App(settings=settings, _parts=dict(lent), _borrowed=set(lent))
 
     def fetcher(self) -> Fetcher:
         """The shared web fetcher (built once): ``settings.fetch``, HTTP cache under the data directory."""
@@ -111,16 +125,31 @@ class App:
         if reindex and "memory" in self._parts:
             self._parts.pop("memory").close()
         if "memory" not in self._parts:
+            from memory.store import Memory, MemoryOptions
+
+            m = self.settings.memory
+            self._parts["memory"] = (Memory.reindex if reindex else Memory.open)(
+                None if m.chroma_host else self.settings.chroma_dir,
+                host=m.chroma_host,
+                port=m.chroma_port,
+                embedder=self.embedder(),
+                options=MemoryOptions(chunk_tokens=m.chunk_tokens, chunk_overlap=m.chunk_overlap),
+            )
+        memory: Memory = self._parts["memory"]
+        return memory
+
+    def embedder(self) -> Any:
+        """The embedding function memory uses (built once; a GGUF is downloaded once into the models folder)."""
+        if "embedder" not in self._parts:
             from agents.hub import resolve_model
             from memory.embeddings import build_embedder
-            from memory.store import Memory, MemoryOptions
 
             m = self.settings.memory
             model = m.embedding_model
             if m.embedding_backend == "llama":  # download once into the models folder, like the chat model
                 model = str(resolve_model(model, self.settings.models_dir, endpoint=self.settings.llm.hf_endpoint,
                                           setting="memory.embedding_model"))
-            self._parts["embedder"] = self._parts.get("embedder") or build_embedder(
+            self._parts["embedder"] = build_embedder(
                 m.embedding_backend,
                 model,
                 cache_dir=self.settings.models_dir,
@@ -130,15 +159,7 @@ class App:
                 onnx_url=m.onnx_url,
                 onnx_sha256=m.onnx_sha256,
             )
-            self._parts["memory"] = (Memory.reindex if reindex else Memory.open)(
-                None if m.chroma_host else self.settings.chroma_dir,
-                host=m.chroma_host,
-                port=m.chroma_port,
-                embedder=self._parts["embedder"],
-                options=MemoryOptions(chunk_tokens=m.chunk_tokens, chunk_overlap=m.chunk_overlap),
-            )
-        memory: Memory = self._parts["memory"]
-        return memory
+        return self._parts["embedder"]
 
     def runner(self) -> Runner:
         """The research runner (built once): runs and checkpoints in the data directory; parts on first run."""
@@ -185,12 +206,13 @@ class App:
         ]
 
     def close(self) -> None:
-        """Release what the parts hold (model memory, clients, subprocesses)."""
-        for part in reversed(list(self._parts.values())):
+        """Release what the parts hold (model memory, clients, subprocesses); lent parts stay open."""
+        for name, part in reversed(list(self._parts.items())):
             closer = getattr(part, "close", None)
-            if callable(closer):
+            if callable(closer) and name not in self._borrowed:
                 closer()
         self._parts.clear()
+        self._borrowed.clear()
 
 
 def build_app(settings: Settings | None = None, **overrides: Any) -> App:
