@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from agents.errors import LLMError, ModelLoadError
 from agents.grammar import schema_to_gbnf
 from agents.hub import cached_path, resolve_model
+from agents.llm_cpu import weights_loading
 from agents.llm import BaseChatModel
 from agents.llm_prefix import PrefixCache
 from agents.structured import Generation, Message
@@ -153,7 +154,8 @@ def _load_llama(path: Path, **kwargs: Any) -> Llama:
 
     _check_size(path)
     try:
-        return Llama(model_path=str(path), verbose=False, **kwargs)
+        with weights_loading():  # no AMX repacking: its kernels crash on some CPUs (agents.llm_cpu)
+            return Llama(model_path=str(path), verbose=False, **kwargs)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelLoadError(
             f"llama.cpp could not load {path} ({str(exc).splitlines()[0][:120]}); the file may be "
