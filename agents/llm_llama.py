@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from agents.errors import LLMError, ModelLoadError
 from agents.grammar import schema_to_gbnf
 from agents.hub import cached_path, resolve_model
-from agents.llm_cpu import weights_loading
 from agents.llm import BaseChatModel
+from agents.llm_cpu import weights_loading
 from agents.llm_prefix import PrefixCache
 from agents.structured import Generation, Message
 
