@@ -63,3 +63,31 @@ def check_models(settings: Settings) -> None:
                 f"The model file {path} ({setting}) is truncated or not a GGUF model; "
                 "download it again or choose another model."
             ) from err
+
+
+def default_model_note(settings: Settings) -> str | None:
+    """Which default chat model this machine gets and why, with the setting to override it.
+
+    None when the chat model was chosen in the settings (or the backend is not llama.cpp).
+    """
+    from agents.settings import DEFAULT_CHAT_MODEL, default_chat_model
+
+    if settings.llm.backend != "llama" or "model" in settings.llm.model_fields_set:
+        return None
+    if settings.llm.model != default_chat_model():
+        return None
+    how = "set QUARRY_LLM__MODEL (or llm.model in quarry.toml) to choose another"
+    if settings.llm.model == DEFAULT_CHAT_MODEL:
+        return f"GPU offload is available, so the default chat model is Qwen2.5-7B-Instruct (about 4.7 GB); {how}."
+    return ("No GPU offload here (llama.cpp without GPU support, or no usable GPU), so the default chat model is "
+            f"Qwen2.5-1.5B-Instruct (about 1 GB), not the 7B, which would be slow on this CPU; {how}.")
+
+
+def announce_default_model(settings: Settings) -> str | None:
+    """The default-model note when this is the first run with it (its file is not downloaded yet)."""
+    from agents.hub import cached_path
+
+    note = default_model_note(settings)
+    if note is None or cached_path(settings.llm.model, settings.models_dir) is not None:
+        return None
+    return note
