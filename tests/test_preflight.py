@@ -60,3 +60,19 @@ def test_a_truncated_embedding_model_names_its_setting(tiny_gguf: Path, tmp_path
     settings = settings.model_copy(update={"memory": memory})
     with pytest.raises(BadInputError, match=r"\(memory.embedding_model\)"):
         check_models(settings)
+
+
+def test_the_first_run_with_the_machines_default_model_says_which_it_is(tmp_path: Path) -> None:
+    from agents.settings import CPU_CHAT_MODEL, DEFAULT_CHAT_MODEL, gpu_offload
+    from ui.preflight import announce_default_model
+
+    settings = Settings(home=tmp_path / "home")
+    assert settings.llm.model == (DEFAULT_CHAT_MODEL if gpu_offload() else CPU_CHAT_MODEL)
+    note = announce_default_model(settings)
+    assert note is not None and "set QUARRY_LLM__MODEL (or llm.model in quarry.toml)" in note
+    downloaded = settings.models_dir.joinpath(*settings.llm.model.split("/"))
+    downloaded.parent.mkdir(parents=True)
+    downloaded.write_bytes(b"GGUF")
+    assert announce_default_model(settings) is None  # not the first run any more
+    chosen = Settings(home=tmp_path / "home", llm={"model": "/models/mine.gguf"})
+    assert announce_default_model(chosen) is None
