@@ -74,5 +74,7 @@ def test_the_first_run_with_the_machines_default_model_says_which_it_is(tmp_path
     downloaded.parent.mkdir(parents=True)
     downloaded.write_bytes(b"GGUF")
     assert announce_default_model(settings) is None  # not the first run any more
-    chosen = Settings(home=tmp_path / "home", llm={"model": "/models/mine.gguf"})
+    from agents.settings import LLMSettings
+
+    chosen = Settings(home=tmp_path / "home", llm=LLMSettings(model="/models/mine.gguf"))
     assert announce_default_model(chosen) is None
