@@ -5,7 +5,9 @@
 (``~/models/x.gguf``, ``./x.gguf``, ``/abs/x.gguf``) or a Hugging Face reference
 ``owner/repo/file.gguf`` (the file may sit in a folder: ``owner/repo/sub/file.gguf``). A Hugging
 Face file is downloaded once, with a progress bar, to ``models_dir/owner/repo/file.gguf``; later
-calls find it there and touch no network.
+calls find it there and touch no network. Before a download one request, never retried, checks that
+the Hub answers at all, so offline the one sentence comes at once instead of after
+huggingface_hub's retries and their "Retrying in Ns" lines.
 """
 
 from __future__ import annotations
@@ -60,10 +62,24 @@ def resolve_model(
     return download(reference, models_dir, endpoint=endpoint, setting=setting)
 
 
+def hub_reachable(endpoint: str | None = None) -> bool:
+    """True when the Hub (or the mirror ``endpoint``) answers at all: one try through huggingface_hub's client."""
+    import httpx2
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
+    url = (endpoint or constants.ENDPOINT).rstrip("/") + "/"
+    try:
+        get_session().head(url, timeout=constants.HF_HUB_ETAG_TIMEOUT, follow_redirects=False)
+    except (httpx2.TransportError, OSError):
+        return False
+    return True
+
+
 def download(reference: str, models_dir: Path, *, endpoint: str | None = None, setting: str = "llm.model") -> Path:
     """Download ``owner/repo/file.gguf`` into ``models_dir/owner/repo/`` with a progress bar."""
     import httpx2  # huggingface_hub's HTTP client
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
         HfHubHTTPError,
@@ -75,6 +91,8 @@ def download(reference: str, models_dir: Path, *, endpoint: str | None = None, s
     filename = "/".join(rest)
     local_dir = Path(models_dir, owner, repo)
     try:
+        if not constants.HF_HUB_OFFLINE and not hub_reachable(endpoint):
+            raise ConnectionError(f"{endpoint or constants.ENDPOINT} does not answer")
         local_dir.mkdir(parents=True, exist_ok=True)
         path = hf_hub_download(repo_id=f"{owner}/{repo}", filename=filename, local_dir=local_dir, endpoint=endpoint)
     except (EntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, httpx2.HTTPError, OSError) as exc:

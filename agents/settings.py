@@ -9,6 +9,7 @@ reads the environment for configuration; secrets (API keys) are read from the en
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,24 @@ ROLES: tuple[Role, ...] = ("planner", "searcher", "extractor", "drafter", "verif
 # Qwen2.5-7B-Instruct: 32k native context, strong instruction following and JSON output at 7B,
 # Apache-2.0, multilingual; Q4_K_M fits in 6 GB of GPU memory. See README "Choosing a model".
 DEFAULT_CHAT_MODEL = "bartowski/Qwen2.5-7B-Instruct-GGUF/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
+# Without GPU offload the 7B decodes a few tokens a second on a laptop CPU: Qwen2.5-1.5B-Instruct
+# instead, same family and ChatML template, 32k context, Apache-2.0, about 1 GB. README "Choosing a model".
+CPU_CHAT_MODEL = "bartowski/Qwen2.5-1.5B-Instruct-GGUF/Qwen2.5-1.5B-Instruct-Q4_K_M.gguf"
+
+
+@functools.cache
+def gpu_offload() -> bool:
+    """True when the installed llama.cpp build can offload layers to a GPU on this machine."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return False
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def default_chat_model() -> str:
+    """The default chat model for this machine: the 7B with GPU offload, the 1.5B without."""
+    return DEFAULT_CHAT_MODEL if gpu_offload() else CPU_CHAT_MODEL
 
 
 class _Section(BaseModel):
@@ -50,7 +69,7 @@ class LLMSettings(_Section):
     backend: Literal["llama", "openai", "none"] = "llama"
     # llama: a local GGUF path or a Hugging Face reference "owner/repo/file.gguf".
     # openai: the served model's name. none: no model at all, every decision is the floor's.
-    model: str = DEFAULT_CHAT_MODEL
+    model: str = Field(default_factory=default_chat_model)  # unless set: chosen by the machine
     base_url: str | None = None  # OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
     api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable holding the key
     n_ctx: int = Field(default=32768, ge=512)

@@ -1,7 +1,9 @@
 """Shared fixtures: an isolated data directory and settings, and a network that is loopback only.
 
 Tests reach no network but loopback (the house rule); ``_loopback_only`` makes any other connection
-fail loudly instead of hanging, so a test that would touch the internet is caught at once.
+fail loudly instead of hanging, so a test that would touch the internet is caught at once. Every
+process a test starts must be gone when the suite ends: ``tests.process_guard`` fails the session
+naming any that is still running.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import pytest
 
 from agents.settings import Settings
 
-pytest_plugins: list[str] = ["tests.fixture_web", "tests.plugin_support", "tests.fixture_gguf"]
+pytest_plugins: list[str] = [
+    "tests.fixture_web", "tests.plugin_support", "tests.fixture_gguf", "tests.process_guard",
+]
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

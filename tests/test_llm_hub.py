@@ -67,6 +67,11 @@ def fake_hub() -> Iterator[tuple[str, type[_Hub]]]:
 
 
 def _resolve_in_subprocess(reference: str, models: Path, endpoint: str | None, offline: bool) -> tuple[int, str]:
+    done = _run_resolve(reference, models, endpoint, offline)
+    return done.returncode, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+
+
+def _run_resolve(reference: str, models: Path, endpoint: str | None, offline: bool) -> subprocess.CompletedProcess[str]:
     code = (
         "import sys; from pathlib import Path; from agents.hub import resolve_model\n"
         "from agents.errors import ModelNotFoundError\n"
@@ -77,8 +82,46 @@ def _resolve_in_subprocess(reference: str, models: Path, endpoint: str | None, o
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1" if offline else "0", "HF_HOME": str(models / "hf-home")}
     env.pop("HF_ENDPOINT", None)
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    return done.returncode, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def dead_endpoint() -> Iterator[str]:
+    """A loopback port that accepts a connection and drops it at once (a Hub behind a broken network)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+
+    def drop() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=drop, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+def _refused_endpoint() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"  # closed again: connecting is refused
+
+
+@pytest.mark.parametrize("kind", ["refused", "dropped"])
+def test_an_unreachable_hub_gives_one_sentence_at_once(kind: str, dead_endpoint: str, tmp_path: Path) -> None:
+    endpoint = _refused_endpoint() if kind == "refused" else dead_endpoint
+    done = _run_resolve("owner/repo/tiny.gguf", tmp_path, endpoint, offline=False)
+    assert done.returncode == 3
+    assert done.stdout.strip().startswith("Could not download owner/repo/tiny.gguf from Hugging Face (offline")
+    assert "\n" not in done.stdout.strip() and done.stderr == ""  # no "Retrying in 1s" lines
 
 
 def test_reference_is_downloaded_once_into_the_models_folder(fake_hub: Any, tmp_path: Path) -> None:

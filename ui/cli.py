@@ -33,6 +33,7 @@ from ui.batch import (
 )
 from ui.errors import BadInputError, UIError
 from ui.export import DEFAULT_FORMATS, parse_formats
+from ui.preflight import announce_default_model, check_models, check_question
 from ui.progress import ProgressState, make_progress
 from ui.runner import EXIT_BAD_INPUT, Budget, ResearchOutcome, ResearchRequest, Reviewer, execute
 
@@ -288,6 +289,11 @@ def run_research(args: argparse.Namespace, app: App, *, configure: Callable[[App
                 raise BadInputError("Give either a question, --resume ID or --batch FILE, not several.")
         elif not request.question and not request.resume:
             raise BadInputError("Give a question to research, --resume RUN_ID or --batch FILE.")
+        check_question(request.question)
+        check_models(app.settings)
+        note = announce_default_model(app.settings)
+        if note and _mode(args) != "quiet":
+            print(f"quarry: {note}", file=sys.stderr)
         if getattr(args, "corpus", None) is not None:
             index_corpus(app, Path(args.corpus), quiet=_mode(args) != "auto")
         if getattr(args, "batch", None):

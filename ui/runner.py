@@ -32,6 +32,7 @@ from agents.settings import Settings
 from ui.errors import BadInputError, ExportError
 from ui.export import DEFAULT_FORMATS, export, load_bundle
 from ui.manifest import QUARRY_VERSION, complete_manifest
+from ui.preflight import check_question
 
 Event = dict[str, Any]
 Sink = Callable[[Event], None]
@@ -135,6 +136,7 @@ def _events(runner: RunnerPort, request: ResearchRequest, run_id: str, options: 
         return runner.resume(run_id, options=options)
     if not " ".join(request.question.split()):
         raise BadInputError("The research question is empty; give a question (or --batch FILE, --resume ID).")
+    check_question(request.question)
     return runner.stream(request.question, options, run_id=run_id)
 
 

@@ -1,4 +1,8 @@
-"""Report what Quarry will run on: the llama.cpp build, the models, the data directory, the HTTP cache."""
+"""Report what Quarry will run on: the llama.cpp build, the models, the data directory, the HTTP cache.
+
+With the model loaded, doctor also measures its prompt and decode speed on two short calls and
+estimates from them how long a default research run takes on this machine.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import argparse
 import json
 import platform
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from agents.settings import ROLES, config_file
 from ui.commands import cache as cache_command
+from ui.preflight import default_model_note
 
 if TYPE_CHECKING:
     from app import App
@@ -37,6 +43,36 @@ def _llama_build() -> dict[str, Any]:
     }
 
 
+# What a default research run (breadth 4, depth 2, 40 pages) asks of the model, roughly: about 80
+# calls with prompts of a few thousand tokens (page extracts, findings) and answers of a few hundred.
+# Prefix reuse makes the prompt part cheaper than this; a run's manifest shows its own counts.
+RUN_PROMPT_TOKENS = 250_000
+RUN_GENERATED_TOKENS = 30_000
+SPEED_PROMPT = "Count from 1 to 200, separated by spaces. " + "Quarry measures how fast this model reads. " * 40
+
+
+def measure_speed(app: App, decode_tokens: int = 32) -> dict[str, Any]:
+    """Prompt and decode speed (tokens/s) of the drafter's model, and the estimated minutes of a default run.
+
+    The first call reads the prompt and writes one token; the second repeats the prompt (its prefix
+    is reused) and writes ``decode_tokens``, so its time is decoding.
+    """
+    model = app.models().for_role("drafter")
+    messages = [{"role": "user", "content": SPEED_PROMPT}]
+    started = time.perf_counter()
+    model.complete(messages, max_tokens=1)
+    read_s = time.perf_counter() - started
+    prompt_tokens = model.last_usage[0]
+    started = time.perf_counter()
+    model.complete(messages, max_tokens=decode_tokens)
+    decode_s = time.perf_counter() - started
+    generated = max(1, model.last_usage[1])
+    prompt_tps, decode_tps = prompt_tokens / max(read_s, 1e-6), generated / max(decode_s, 1e-6)
+    minutes = (RUN_PROMPT_TOKENS / prompt_tps + RUN_GENERATED_TOKENS / decode_tps) / 60
+    return {"prompt_tok_s": round(prompt_tps, 1), "decode_tok_s": round(decode_tps, 1),
+            "run_minutes": round(minutes, 1)}
+
+
 def collect(app: App, load: bool = True) -> dict[str, Any]:
     """The doctor report as a dict (also used by the browser UI's settings page)."""
     from agents import llm
@@ -44,7 +80,7 @@ def collect(app: App, load: bool = True) -> dict[str, Any]:
     settings = app.settings
     config = config_file()
     models = {role: settings.model_for(role).model_dump() for role in ROLES}
-    return {
+    report: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "data_dir": str(settings.home),
@@ -53,7 +89,12 @@ def collect(app: App, load: bool = True) -> dict[str, Any]:
         "models": models,
         "model": llm.describe(settings, load=load),
         "http_cache": cache_command.describe(app),
+        "default_model": default_model_note(settings),
+        "speed": None,
     }
+    if load and report["model"].get("ok") and settings.llm.backend == "llama":
+        report["speed"] = measure_speed(app)
+    return report
 
 
 def run(args: argparse.Namespace, app: App) -> int:
@@ -67,4 +108,13 @@ def run(args: argparse.Namespace, app: App) -> int:
         print_doctor(report)
         info = report["http_cache"]
         print(f"HTTP cache: {cache_command.summary(info)} in {info['directory']} (empty it: app.py cache clear).")
+        if report["default_model"]:
+            print(f"Default model: {report['default_model']}")
+        speed = report["speed"]
+        if speed:
+            minutes = speed["run_minutes"]
+            took = f"roughly {minutes:.0f} minutes" if minutes >= 1 else "under a minute"
+            print(f"Speed: decode {speed['decode_tok_s']} tokens/s, prompt {speed['prompt_tok_s']} tokens/s; a default "
+                  f"research run takes {took} here (about "
+                  f"{RUN_GENERATED_TOKENS:,} tokens written and {RUN_PROMPT_TOKENS:,} read).")
     return 0 if report["model"].get("ok", False) else 1

@@ -1,12 +1,19 @@
-"""Serve the browser UI: ``python app.py ui [--host H] [--port P]`` (loopback by default)."""
+"""Serve the browser UI: ``python app.py ui [--host H] [--port P]`` (loopback by default).
+
+The Streamlit server is a child process (``ui/server.py``) that never outlives this one: Ctrl-C,
+SIGTERM and SIGHUP here stop it (and then this process, with 130, 143 or 129), and if this process
+dies any other way the child notices and stops itself.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from agents.settings import config_file
@@ -27,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
-    """The ``streamlit run`` command line for the UI."""
+    """The ``streamlit run`` command line for the UI, run by ``ui.server`` bound to this process."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(SCRIPT),
+        sys.executable, "-m", "ui.server", str(os.getpid()), "run", str(SCRIPT),
         "--server.headless", "true",
         "--server.address", host,
         "--server.port", str(port),
@@ -53,19 +60,56 @@ def child_env(app: App) -> dict[str, str]:
     return env
 
 
+class _Stopped(Exception):
+    """This process got SIGTERM or SIGHUP while the server ran."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped(signum)
+
+
+def serve(command: list[str], env: dict[str, str]) -> int:
+    """Run the server until it exits or this process is stopped; the server never outlives the call.
+
+    The child's stdin is a pipe nobody writes to: its end of file tells the child this process is gone.
+    """
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    proc = subprocess.Popen(command, cwd=os.getcwd(), env=env, stdin=subprocess.PIPE)
+    try:
+        try:
+            return proc.wait()
+        finally:  # a second signal while stopping acts as usual: the child still stops itself
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    except KeyboardInterrupt:
+        return _stop(proc, 130)
+    except _Stopped as stopped:
+        return _stop(proc, 128 + stopped.signum)
+    finally:
+        if proc.poll() is None:  # an unexpected error above: still never leave the server behind
+            _stop(proc, 1)
+        if proc.stdin is not None:
+            proc.stdin.close()
+
+
+def _stop(proc: subprocess.Popen[bytes], code: int) -> int:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return code
+
+
 def run(args: argparse.Namespace, app: App) -> int:
-    """Run the Streamlit server in the foreground until it stops (Ctrl-C stops it)."""
+    """Run the Streamlit server in the foreground until it stops (Ctrl-C, SIGTERM or SIGHUP stop it)."""
     host = args.host or app.settings.ui.host
     port = args.port or app.settings.ui.port
     print(f"Quarry UI on http://{host}:{port} (Ctrl-C to stop)", flush=True)
     app.close()  # the server process builds its own app from the same settings
-    proc = subprocess.Popen(streamlit_command(host, port), cwd=os.getcwd(), env=child_env(app))
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        return 130
+    return serve(streamlit_command(host, port), child_env(app))
