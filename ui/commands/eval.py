@@ -30,6 +30,7 @@ from agents.errors import ModelLoadError, ModelNotFoundError
 from agents.publish import write_text
 from ui import cli
 from ui.errors import BadInputError, UIError
+from ui.preflight import check_models
 from ui.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED, Budget
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace, app: App) -> int:
             raise BadInputError("--skip must be 0 or more.")
         items = load_dataset(args.dataset, n=args.n, skip=args.skip)
         cli.apply_overrides(app, args)
+        check_models(app.settings)  # a truncated or missing model file is bad input, before any run
         out = args.out or app.settings.home / "evals" / time.strftime("%Y%m%d-%H%M%S")
         if out.exists() and not out.is_dir():
             raise BadInputError(f"--out {out} is a file, not a folder; choose a folder.")
