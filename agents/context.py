@@ -164,6 +164,7 @@ class RunContext:
     run_dir: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # version, settings, models: for the manifest
     tokens_base: int = 0  # tokens the shared models had used before this session started
+    usage_base: Mapping[str, Any] = field(default_factory=dict)  # per-role ``Usage`` at this session's start
     url_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one reader per URL at a time
     entity_cache: dict[str, Any] = field(default_factory=dict)  # resolved entities by folded name
     writers: dict[str, Any] = field(default_factory=dict)  # group-commit writers by store (agents.reading)
@@ -183,6 +184,18 @@ class RunContext:
     def model(self, role: str) -> ChatModel:
         """The chat model for one role."""
         return self.models.for_role(role)
+
+    def session_usage(self) -> dict[str, Any]:
+        """Calls and tokens per role in this session only (a shared model pool also counts other runs)."""
+        out = {}
+        for role, u in self.models.usage.items():
+            base = self.usage_base.get(role)
+            calls = u.calls - (base.calls if base else 0)
+            prompt = u.prompt_tokens - (base.prompt_tokens if base else 0)
+            completion = u.completion_tokens - (base.completion_tokens if base else 0)
+            if calls or prompt or completion:
+                out[role] = {"calls": calls, "prompt_tokens": prompt, "completion_tokens": completion}
+        return out
 
     def tokens(self) -> int:
         """Model tokens used so far in this session."""

@@ -181,10 +181,7 @@ def sources_json(ctx: RunContext, state: ResearchState, report: Report) -> list[
 
 def manifest(ctx: RunContext, state: ResearchState, report: Report, meta: dict[str, Any]) -> dict[str, Any]:
     """What a reader needs to audit or repeat the run."""
-    usage = {
-        role: {"calls": u.calls, "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens}
-        for role, u in ctx.models.usage.items()
-    }
+    usage = ctx.session_usage()  # this run's session only: the model pool may be shared with other runs
     return {
         **meta,
         "run_id": state["run_id"],

@@ -283,6 +283,7 @@ class Runner:
             run_dir=folder,
             meta=meta,
             tokens_base=_total_tokens(parts.models),
+            usage_base=dict(parts.models.usage),
         )
 
     async def _session(self, run_id: str, start: Any, options: RunOptions) -> AsyncIterator[Event]:

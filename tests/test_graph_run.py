@@ -48,3 +48,16 @@ def test_resuming_a_finished_run_returns_its_report_without_work(tmp_path: Path,
         json.loads(line)["type"] for line in (tmp_path / "runs" / run_id / "events.jsonl").read_text().splitlines()
     ]
     assert logged[0] == "run_started" and logged.count("run_finished") == 2
+
+
+def test_each_manifest_counts_only_its_own_runs_tokens(tmp_path: Path, fixture_web: Any) -> None:
+    model = ScriptedChatModel(default=Brain())
+    runner = build_runner(tmp_path, build_parts(tmp_path, fixture_web.base_url, model))  # one pool, two runs
+    try:
+        ids = [list(runner.stream(q, small_options()))[-1]["run_id"]
+               for q in ("How do perovskite solar cells work?", "How stable are perovskite cells?")]
+    finally:
+        runner.close()
+    manifests = [json.loads((tmp_path / "runs" / i / "manifest.json").read_text()) for i in ids]
+    calls = [sum(u["calls"] for u in m["tokens"].values()) for m in manifests]
+    assert calls[0] > 0 and calls[1] > 0 and sum(calls) == len(model.calls)  # not the pool's running total
