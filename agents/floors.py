@@ -4,8 +4,14 @@ Pure functions over text, no model and no I/O, so each rule is tested on its own
 
 - ``best_sentences``: the sentences of the passages shown that best match a question, quoted
   verbatim and cited by the chunk they come from (the findings floor);
-- ``best_supported``: among cited statements, the one its passages support best that says most
-  about the question (the short answer's floor).
+- ``best_supported`` / ``rank_supported``: among cited statements, those their passages support
+  that say most about the question (the short answer's floor, and a section's when the verifier
+  removed everything the model wrote);
+- ``floor_plan``: the question itself always searched, degenerate sub-questions and queries (a word
+  or two, nothing in common with the question, the schema's own key names) replaced by keyword
+  queries derived from the question, an "Answer" section first;
+- ``hop_entities``: names on the pages read that the question does not mention — the second hop
+  of a bridge question.
 
 A floor's output is always extractive: every sentence is a substring of a stored chunk, so it passes
 the verifier's lexical screen and cites only fetched text.
@@ -89,6 +95,31 @@ def best_sentences(
     return out
 
 
+def rank_supported(
+    question: str, candidates: Sequence[Mapping[str, Any]], texts: Mapping[str, str], limit: int
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` distinct candidate statements that their cited ``texts`` support, best for the question first."""
+    scored = []
+    for order, item in enumerate(candidates):
+        ids = [i for i in item.get("chunk_ids", []) if i in texts]
+        text = str(item.get("text", ""))
+        if not ids or not text.strip():
+            continue
+        support = support_score(text, [texts[i] for i in ids])
+        if support >= SUPPORTED:
+            scored.append(((-question_overlap(question, text), -support, order), {"text": text, "chunk_ids": ids}))
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _key, item in sorted(scored, key=lambda pair: pair[0]):
+        norm = " ".join(item["text"].casefold().split())
+        if norm not in seen:
+            seen.add(norm)
+            out.append(item)
+        if len(out) >= limit:
+            break
+    return out
+
+
 def question_overlap(question: str, sentence: str) -> float:
     """Share of the question's content words that the sentence contains (0..1)."""
     return support_score(question, [sentence])
@@ -103,17 +134,5 @@ def best_supported(
     among those the one sharing most of the question's content words wins (then the better
     supported, then the earlier). None when no candidate qualifies.
     """
-    best: tuple[float, float, int] | None = None
-    chosen: dict[str, Any] | None = None
-    for order, item in enumerate(candidates):
-        cited = [texts[i] for i in item.get("chunk_ids", []) if i in texts]
-        text = str(item.get("text", ""))
-        if not cited or not text.strip():
-            continue
-        support = support_score(text, cited)
-        if support < SUPPORTED:
-            continue
-        key = (question_overlap(question, text), support, -order)
-        if best is None or key > best:
-            best, chosen = key, {"text": text, "chunk_ids": [i for i in item["chunk_ids"] if i in texts]}
-    return chosen
+    ranked = rank_supported(question, candidates, texts, 1)
+    return ranked[0] if ranked else None

@@ -18,6 +18,7 @@ from agents.drafter import draft_report
 from agents.kg import build_graph
 from agents.planner import plan_research, review_plan
 from agents.publish import publish_report
+from agents.reading import normalize_url
 from agents.searcher import search_subquestion
 from agents.state import ResearchState, SearchTask
 from agents.verifier import verify_report
@@ -25,6 +26,7 @@ from agents.verifier import verify_report
 
 def _sends(state: ResearchState) -> list[Send]:
     allowance = state.get("allowance", {"pages": 0, "hops": 0})
+    read = sorted({normalize_url(f["url"]) for f in state.get("fetches", []) if f["status"] in ("fetched", "memory")})
     return [
         Send(
             "search_subquestion",
@@ -34,6 +36,7 @@ def _sends(state: ResearchState) -> list[Send]:
                 sub=sub,
                 page_allowance=allowance["pages"],
                 hop_allowance=allowance["hops"],
+                skip_urls=read,
             ),
         )
         for sub in state.get("pending", [])

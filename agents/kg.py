@@ -18,6 +18,7 @@ import prompts
 from agents import graphs
 from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
+from agents.floor_plan import ANSWER_SECTION, hop_entities, keyword_query
 from agents.planner import make_subquestions, plan_schema
 from agents.state import FindingRecord, ResearchState, SubQuestion
 from memory.options import NewEntity, NewRelation
@@ -185,6 +186,21 @@ async def propose_followups(runtime: Rt, state: ResearchState, analysis: dict[st
     )
 
 
+HOP_ENTITIES = 2  # round-two sub-questions the second-hop floor adds
+
+
+def hop_subquestions(state: ResearchState, facts: list[dict[str, Any]], limit: int) -> list[SubQuestion]:
+    """The second-hop floor: names the findings (and the graph's facts) mention that the question does not."""
+    question = state["question"]
+    names = [n for f in facts for n in (f.get("subject", ""), f.get("object", ""))]
+    texts = [f["text"] for f in state.get("findings", [])]
+    keywords = keyword_query(question, 4)
+    raw = [{"question": f"{name} — {question}", "queries": [name, f"{name} {keywords}"], "section": ANSWER_SECTION}
+           for name in hop_entities(question, texts, limit, extra=names)]
+    return make_subquestions(raw, state["plan"]["outline"], round_no=state.get("round", 0) + 1, limit=limit,
+                             skip=state.get("asked", []))
+
+
 async def build_graph(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     """Node: extract facts from new findings, analyse the graph, and queue follow-ups within budget."""
     ctx, run_id = runtime.context, state["run_id"]
@@ -223,8 +239,12 @@ async def build_graph(state: ResearchState, runtime: Rt) -> dict[str, Any]:
         "pending": [],
     }
     wanted = bool(analysis["gaps"] or analysis["contradictions"] or analysis["bridges"])
-    if wanted and may_search_again(ctx.limits, round_no=round_no, exhausted_now=used_up, followups=1):
-        followups = await propose_followups(runtime, state, analysis)
+    # The second hop is the floor's after the first round, whatever the model proposes.
+    hops = hop_subquestions(state, all_facts, min(HOP_ENTITIES, ctx.limits.breadth)) if round_no == 0 else []
+    if (wanted or hops) and may_search_again(ctx.limits, round_no=round_no, exhausted_now=used_up, followups=1):
+        proposed = await propose_followups(runtime, state, analysis) if wanted else []
+        taken = {f["id"] for f in hops}
+        followups = [*hops, *(f for f in proposed if f["id"] not in taken)][: ctx.limits.breadth + len(hops)]
         if followups:
             allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(followups))
             update.update(pending=followups, round=round_no + 1, allowance=allowance)

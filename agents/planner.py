@@ -19,6 +19,7 @@ from langgraph.types import interrupt
 import prompts
 from agents.budget import round_allowance
 from agents.context import Rt, ask, emit
+from agents.floor_plan import floor_plan
 from agents.state import Plan, ResearchState, SubQuestion
 
 MAX_SECTIONS = 6
@@ -30,10 +31,12 @@ def plan_schema(breadth: int, text_chars: int = 300, sections: int = MAX_SECTION
     sub = {
         "type": "object",
         "properties": {
-            "question": {"type": "string", "minLength": 3, "maxLength": min(200, text_chars)},
+            # Bounds that forbid the degenerate answers small models give ("a", "en"): a sub-question of
+            # a few words, queries of at least one word.
+            "question": {"type": "string", "minLength": 15, "maxLength": min(200, text_chars)},
             "queries": {
                 "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": min(100, text_chars)},
+                "items": {"type": "string", "minLength": 3, "maxLength": min(100, text_chars)},
                 "minItems": 1,
                 "maxItems": 3,
             },
@@ -146,7 +149,8 @@ async def plan_research(state: ResearchState, runtime: Rt) -> dict[str, Any]:
         messages,
         plan_schema(ctx.limits.breadth, ctx.limits.text_chars, ctx.limits.max_sections),
     )
-    plan = make_plan(answer or {}, question, ctx.limits.breadth)  # no valid plan: the question itself
+    # The floor: the question is always searched; what the model planned is kept where it is usable.
+    plan = make_plan(floor_plan(answer or {}, question, ctx.limits.breadth), question, ctx.limits.breadth)
     emit(runtime, run_id, "plan", plan=dict(plan), tokens=ctx.tokens())
     return {"plan": plan, "memory_notes": notes, "round": 0}
 

@@ -17,6 +17,7 @@ from typing import Any
 import prompts
 from agents import reading
 from agents.context import Rt, RunContext, ask, emit
+from agents.floor_plan import degenerate
 from agents.floors import best_sentences
 from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
 from agents.verifier import screen
@@ -175,8 +176,31 @@ async def _call_tool(ctx: RunContext, tool: str, arguments: dict[str, Any]) -> t
     )
 
 
+def floor_calls(tools: list[Any], sub: SubQuestion) -> list[tuple[str, dict[str, Any]]]:
+    """The search floor: each of the sub-question's planned queries, then its own text, sent to web search."""
+    return fallback_calls(tools, list(dict.fromkeys([*sub["queries"], sub["question"]])), 1 + len(sub["queries"]))
+
+
+def merge_calls(
+    floor: list[tuple[str, dict[str, Any]]], model: list[tuple[str, dict[str, Any]]], question: str, limit: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The floor's calls, then up to ``limit`` of the model's on top; identical calls once, useless queries dropped."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    seen: set[str] = set()
+    for n, (tool, args) in enumerate([*floor, *model]):
+        query = args.get("query")
+        if n >= len(floor) and (isinstance(query, str) and degenerate(query, question)):
+            continue
+        key = memo_key(tool, {"query": " ".join(query.casefold().split())} if isinstance(query, str) else args)
+        if key in seen or (n >= len(floor) and len(out) >= len(floor) + limit):
+            continue
+        seen.add(key)
+        out.append((tool, args))
+    return out
+
+
 async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> tuple[list[Any], list[ToolCallRecord]]:
-    """Ask the model for tool calls, run them concurrently; returns their outputs and records."""
+    """Ask the model for tool calls and send them on top of the floor's, concurrently; returns outputs and records."""
     ctx, sub = runtime.context, task["sub"]
     usable = [t for t in ctx.registry.tools() if t.name not in READ_TOOLS]
     schema = tool_calls_schema(ctx.registry.call_schema([t.name for t in usable]), ctx.limits.max_tool_calls)
@@ -191,10 +215,8 @@ async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> 
         max_calls=ctx.limits.max_tool_calls,
     )
     answer = await ask(runtime, task["run_id"], "searcher", messages, schema)
-    if answer is None:  # no valid choice: send the suggested queries to the first search tool
-        calls = fallback_calls(usable, sub["queries"], ctx.limits.max_tool_calls)
-    else:
-        calls = [(c["tool"], dict(c.get("arguments") or {})) for c in answer["calls"]][: ctx.limits.max_tool_calls]
+    chosen = [] if answer is None else [(c["tool"], dict(c.get("arguments") or {})) for c in answer["calls"]]
+    calls = merge_calls(floor_calls(usable, sub), chosen, task["question"], ctx.limits.max_tool_calls)
     done = await asyncio.gather(*(_call_tool(ctx, name, args) for name, args in calls))
     records = []
     for _output, record in done:
@@ -220,8 +242,9 @@ async def pick_results(
     listing = [{"n": i + 1, "title": r.title, "url": r.url, "snippet": r.snippet[:300]} for i, r in enumerate(shown)]
     messages = prompts.render("searcher_pick", subquestion=sub["question"], results=listing, allowance=allowance)
     answer = await ask(runtime, run_id, "searcher", messages, pick_schema(len(shown), allowance))
-    picks = list(range(1, len(shown) + 1)) if answer is None else [int(n) for n in answer.get("picks", [])]
-    return picked_urls(picks, shown, allowance)
+    picks = [] if answer is None else [int(n) for n in answer.get("picks", [])]
+    # The floor: the model's picks first, then the top-ranked results up to the page allowance.
+    return picked_urls([*picks, *range(1, len(shown) + 1)], shown, allowance)
 
 
 async def write_findings(
@@ -276,7 +299,7 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
     emit(runtime, run_id, "search_started", subquestion=sub["id"], question=sub["question"])
     outputs, calls = await choose_and_call(runtime, task, [])
     observations = [str(o)[:1500] for o in outputs if isinstance(o, str) and o.strip()]
-    results = collect_results([o for o in outputs if isinstance(o, list)], set())
+    results = collect_results([o for o in outputs if isinstance(o, list)], set(task.get("skip_urls", [])))
     urls = await pick_results(runtime, run_id, sub, results, task["page_allowance"]) if not ctx.starved() else []
     pages, found, hops = await read_and_note(runtime, task, urls, observations)
     records = await reading.record_findings(ctx, run_id, sub["question"], found)

@@ -8,7 +8,7 @@ branches) carry a reducer, so N branches finishing in the same step merge instea
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 
 def merge_unique(left: list[Any] | None, right: list[Any] | None) -> list[Any]:
@@ -147,3 +147,4 @@ class SearchTask(TypedDict):
     sub: SubQuestion
     page_allowance: int
     hop_allowance: int
+    skip_urls: NotRequired[list[str]]  # normalized URLs this run has already read (not offered again)

@@ -15,7 +15,8 @@ from typing import Any
 
 import prompts
 from agents.context import Rt, RunContext, ask, emit
-from agents.floors import best_supported
+from agents.drafter import section_findings
+from agents.floors import best_supported, rank_supported
 from agents.lexical import content_words, support_score
 from agents.state import ResearchState
 
@@ -24,6 +25,7 @@ __all__ = ["content_words", "screen", "support_score", "verify_report"]
 SUPPORTED = 0.75  # share of content words found in the cited text: supported without a model call
 UNSUPPORTED = 0.2  # below this (and no better passage in the section): removed without a model call
 REWRITE_MIN = 0.5  # a rewritten sentence must reach this against its citations
+SECTION_FLOOR = 2  # findings a section keeps, as cited quotes, when the verifier removed all it said
 
 
 def screen(sentence: str, cited: list[str], others: list[str]) -> str:
@@ -164,6 +166,10 @@ async def verify_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     texts = await asyncio.to_thread(_texts, ctx, sections, extra)
     counts = {"checked": 0, "supported": 0, "changed": 0, "removed": 0}
     verified = [await verify_section(runtime, run_id, s, texts, counts) for s in sections]
+    for section in verified:  # the floor: a section emptied by verification keeps its best-supported findings
+        if not section["sentences"]:
+            found = rank_supported(state["question"], section_findings(section["title"], state), texts, SECTION_FLOOR)
+            section["sentences"] = [{**f, "status": "supported"} for f in found]
     short = await verify_answer(runtime, state, verified, texts, counts)
     emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens(), answer=short.get("source", "none"))
     return {"sections": verified, "answer": short, "verification": counts}

@@ -72,11 +72,15 @@ def test_plan_is_cleaned_bounded_and_ids_are_stable() -> None:
     assert normalize_question("A, b?") == "a b"
     empty = make_plan({"outline": [], "subquestions": []}, "Why?", breadth=3)
     assert empty["outline"] == ["Findings"] and empty["subquestions"][0]["question"] == "Why?"
-    subs = [{"question": "q1?", "queries": ["q"], "section": "A"}] * 2
+    subs = [{"question": "What is the COP at -15 C?", "queries": ["cop"], "section": "A"}] * 2
     ok = {"brief": "b", "outline": ["A"], "subquestions": subs}
     jsonschema.validate(ok, plan_schema(2))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(ok | {"subquestions": subs * 2}, plan_schema(2))
+    for degenerate in ({"question": "a", "queries": ["cop"], "section": "A"},  # what small models write
+                       {"question": "What is the COP at -15 C?", "queries": ["a"], "section": "A"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(ok | {"subquestions": [degenerate]}, plan_schema(2))
 
 
 def test_review_edit_replaces_subquestions_and_bad_edits_keep_the_plan() -> None:

@@ -71,7 +71,8 @@ def test_every_format_written_escaped_and_linked(tmp_path: Path, fixture_web: An
     fetched = {s["source_id"] for s in sources if s["status"] in ("fetched", "memory")}
     assert {r["source_id"] for r in report["references"]} <= fetched
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["quarry_version"] and manifest["queries"] and manifest["fetches"][0]["content_hash"]
+    assert manifest["quarry_version"] and manifest["queries"] and all(
+        f["content_hash"] for f in manifest["fetches"] if f["status"] == "fetched")
     assert manifest["budget_use"]["pages"]["limit"] == 40 and manifest["phases"]
 
     pdf = out / "report.pdf"

@@ -117,3 +117,54 @@ def test_a_model_answer_is_kept_only_when_verified(tmp_path: Path, fixture_web: 
     assert report.answer.sentences and report.answer.sentences[0].citations
     cited = " ".join(c.quote for s in report.answer.sentences for c in s.citations)
     assert report.answer.text and report.answer.text.casefold() in cited.casefold()
+
+
+QUESTION = 'Which Canadian rock band released a song called "Counterparts" and had a drummer in the Hall of Fame?'
+
+
+def test_a_degenerate_plan_becomes_the_question_and_its_keywords() -> None:
+    from agents.floor_plan import floor_plan, keyword_query
+
+    gemma = {"brief": "a", "outline": ["en"], "subquestions": [
+        {"question": "a web-search", "queries": ["a"]},
+        {"question": "What is the purpose of the research?", "queries": ["to answer a research question", "en"]}]}
+    plan = floor_plan(gemma, QUESTION, 4)
+    assert plan["outline"] == ["Answer"]
+    assert [s["question"] for s in plan["subquestions"]] == [QUESTION]
+    assert plan["subquestions"][0]["queries"] == [keyword_query(QUESTION)]
+    assert keyword_query(QUESTION).startswith("Counterparts Canadian Hall Fame")  # named spans first
+
+
+def test_a_usable_plan_is_kept_and_the_question_is_searched_too() -> None:
+    from agents.floor_plan import floor_plan
+
+    model = {"brief": "b", "outline": ["Band", "Drummer"], "subquestions": [
+        {"question": "Which band released the album Counterparts?", "queries": ["Counterparts album band", "a"],
+         "section": "Band"},
+        {"question": "Which drummers are in the Modern Drummer Hall of Fame?", "queries": ["Hall of Fame drummer"],
+         "section": "Drummer"}]}
+    plan = floor_plan(model, QUESTION, 4)
+    assert plan["outline"] == ["Band", "Drummer"]
+    assert [s["queries"] for s in plan["subquestions"]] == [["Counterparts album band", QUESTION],
+                                                            ["Hall of Fame drummer"]]
+
+
+def test_the_search_floor_sends_planned_queries_and_model_calls_once() -> None:
+    from agents.searcher import merge_calls
+
+    floor = [("web_search", {"query": "Counterparts album"}), ("web_search", {"query": QUESTION})]
+    model = [("web_search", {"query": "counterparts  ALBUM", "k": 5}),  # the same call: sent once
+             ("arxiv_search", {"query": "a"}),  # degenerate: dropped
+             ("arxiv_search", {"query": "Rush drummer Hall of Fame"}),
+             ("web_search", {"query": "Neil Peart drummer"}), ("web_search", {"query": "Rush band Canadian"})]
+    calls = merge_calls(floor, model, QUESTION, limit=2)
+    assert calls == [*floor, ("arxiv_search", {"query": "Rush drummer Hall of Fame"}),
+                     ("web_search", {"query": "Neil Peart drummer"})]
+
+
+def test_second_hop_entities_are_names_the_question_does_not_mention() -> None:
+    from agents.floor_plan import hop_entities
+
+    texts = ["Counterparts is the fifteenth studio album by Canadian rock band Rush, released in 1993.",
+             "Rush was a Canadian rock band; Neil Peart was its drummer.", "Neil Peart wrote the lyrics for Rush."]
+    assert hop_entities(QUESTION, texts, 2) == ["Rush", "Neil Peart"]

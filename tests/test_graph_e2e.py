@@ -100,7 +100,10 @@ def test_full_run_plans_searches_in_parallel_cites_fetched_chunks_and_drops_a_pl
     )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert {c["tool"] for c in manifest["tool_calls"]} == {"web_search"}
-    assert {c["arguments"]["query"] for c in manifest["tool_calls"]} == {"perovskite band gap", "perovskite efficiency"}
+    # The search floor: the question, each sub-question and its planned queries; the model's identical calls once.
+    assert sorted(c["arguments"]["query"] for c in manifest["tool_calls"]) == sorted({
+        "How do perovskite solar cells work?", "What is the band gap of perovskite absorbers?",
+        "perovskite band gap", "How efficient are perovskite cells?", "perovskite efficiency"})
     assert all(c["duration_s"] >= 0 and c["ok"] for c in manifest["tool_calls"])
     assert report["status"] == "complete"
     assert memory.findings(run_id=run_id)
@@ -153,7 +156,7 @@ def test_plan_review_pauses_and_the_edited_subquestion_is_searched(tmp_path: Pat
     searched = [e["question"] for e in resumed if e["type"] == "search_started"]
     assert searched == ["Why do perovskite cells degrade in moisture?"]
     queries = [e["arguments"]["query"] for e in resumed if e["type"] == "tool_call"]
-    assert queries == ["perovskite moisture"]
+    assert queries == ["perovskite moisture", "Why do perovskite cells degrade in moisture?"]  # the edit, as is
     run_id = events[-1]["run_id"]
     assert {f.question for f in parts.memory.findings(run_id=run_id)} == {
         "Why do perovskite cells degrade in moisture?"
@@ -179,7 +182,9 @@ def test_prompt_injection_page_changes_no_tool_call_and_no_citation(tmp_path: Pa
     assert shown  # ... and shown to the model, but only inside data blocks:
     assert brain.obeyed == []
     calls = [e for e in events if e["type"] == "tool_call"]
-    assert [(c["tool"], c["arguments"]["query"]) for c in calls] == [("web_search", "insider perovskite efficiency")]
+    assert {(c["tool"], c["arguments"]["query"]) for c in calls} == {  # the search floor's calls, nothing added
+        ("web_search", "What do insiders say about perovskite efficiency?"),
+        ("web_search", "How do perovskite solar cells work?"), ("web_search", "insider perovskite efficiency")}
     report = _report(tmp_path, events)
     assert "OBEYED" not in json.dumps(report) and "evil.example" not in json.dumps(report)
     assert not any("evil.example" in r.path for r in fixture_web.requests)
@@ -257,15 +262,16 @@ def test_reflection_round_searches_the_graph_agents_follow_ups_and_hops_follow_l
         follow_links=True,
         followups=[[follow]],
         subquestions=[
-            {"question": "What is the band gap of perovskites?", "queries": ["zebracell"], "section": "Materials"},
+            {"question": "What is the band gap of Zebracell perovskites?", "queries": ["zebracell"],
+             "section": "Materials"},
         ],
     )
     _parts, events, _ = _run(tmp_path, fixture_web, brain, depth=1, max_hops=1, breadth=2, read_per_agent=1)
     assert events[-1]["type"] == "run_finished"
     rounds = [e for e in events if e["type"] == "followups"]
-    assert rounds and rounds[0]["subquestions"] == [follow["question"]]
+    assert rounds and follow["question"] in rounds[0]["subquestions"]  # the model's follow-up, beside the floor's hops
     searched = [e["question"] for e in events if e["type"] == "search_started"]
-    assert searched[0] == "What is the band gap of perovskites?" and follow["question"] in searched
+    assert searched[0] == "What is the band gap of Zebracell perovskites?" and follow["question"] in searched
     hops = [e for e in events if e["type"] == "page" and e.get("hop")]
     assert [e["url"] for e in hops] == [fixture_web.url("/articles/perovskite-basics.html")]
     manifest = json.loads((tmp_path / "runs" / events[-1]["run_id"] / "manifest.json").read_text())
@@ -311,6 +317,7 @@ def test_a_section_without_findings_is_sent_back_for_research_once(tmp_path: Pat
     sent_back = [e for e in events if e["type"] == "more_research"]
     assert len(sent_back) == 1 and sent_back[0]["sections"] == ["Manufacturing"]
     searched = [e["question"] for e in events if e["type"] == "search_started"]
-    assert len(searched) == 2 and "Manufacturing" in searched[1]
+    assert searched[0] == "What is the band gap of perovskites?" and "Manufacturing" in searched[-1]
+    assert sum("Manufacturing" in q for q in searched) == 1  # sent back once (the others are the second hop)
     assert [e["type"] for e in events].count("section_drafted") == 2  # drafted once, after the extra research
     assert events[-1]["type"] == "run_finished"

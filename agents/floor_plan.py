@@ -1,0 +1,151 @@
+"""The plan's and the search's floors: what is searched whatever the model planned (ARCHITECTURE.md, "Floors").
+
+Pure functions, no model and no I/O:
+
+- ``keyword_query``: a keyword query derived from the question — its named spans (quoted titles,
+  capitalized names, numbers) and its longest remaining content words;
+- ``degenerate``: whether a sub-question or query a model wrote is useless — fewer words than a
+  question needs, nothing in common with the question, only the schema's own key names or a
+  language code;
+- ``floor_plan``: the question itself is always searched — as a query of the model's first usable
+  sub-question (after its own first two), or, when the model planned nothing usable, as the one sub-question (with the
+  keyword query and the model's usable queries); the outline is the model's usable sections, else
+  one "Answer" section;
+- ``hop_entities``: names the pages read mention that the question does not — round-two queries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agents.lexical import content_words
+
+ANSWER_SECTION = "Answer"
+MIN_SUBQUESTION_WORDS = 4
+KEYWORDS = 8  # words in a derived keyword query
+# What a small model copies from the prompt or the schema instead of writing a plan.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+ECHOES = _words(
+    """brief outline section sections subquestion subquestions question questions query queries
+    research web search web_search tool tools answer answers language string array object none null en"""
+)
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
+_NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*|\d[\d,.]*)(?:\s+(?:(?:of|the|de|la|and|von|van|du|del|for)\s+)*"
+                   r"(?:[A-Z][\w'’.-]*|\d[\d,.]*))*")
+_LEADING = _words("""a an the which what who whom whose when where why how is are was were do does did in on
+    at of for to from by and or but this that these those it its his her their there""")
+
+
+def named_spans(text: str) -> list[str]:
+    """Quoted titles and capitalized names (and numbers) in ``text``, in order, without leading function words."""
+    spans = [m.group(1).strip() for m in _QUOTED.finditer(text)]
+    for match in _NAME.finditer(text):
+        words = match.group(0).split()
+        while words and words[0].casefold() in _LEADING:
+            words.pop(0)
+        if words:
+            spans.append(" ".join(words).strip(".,;:"))
+    out: list[str] = []
+    for span in spans:
+        if span and span.casefold() not in {o.casefold() for o in out}:
+            out.append(span)
+    return out
+
+
+def keyword_query(question: str, limit: int = KEYWORDS) -> str:
+    """A keyword query for ``question``: its named spans, then its longest other content words."""
+    words: list[str] = []
+    seen: set[str] = set()
+
+    def add(word: str) -> None:
+        keys = content_words(word) or {word.casefold()}
+        if not keys <= seen and len(words) < limit:
+            seen.update(keys)
+            words.append(word)
+
+    for span in named_spans(question):
+        for word in span.split():
+            if word.casefold() not in _LEADING:
+                add(word.strip(".,;:?!\"“”"))
+    rest = sorted(content_words(question) - seen - _LEADING, key=lambda w: (-len(w), w))
+    for word in rest:
+        add(word)
+    return " ".join(w for w in words if w)
+
+
+def degenerate(text: str, question: str, *, min_words: int = 1) -> bool:
+    """Whether a model-written sub-question (``min_words`` 4) or query (1) is of no use for ``question``."""
+    words = re.findall(r"\w+", text)
+    own = content_words(text)
+    if len(words) < min_words or not own:
+        return True
+    if own <= ECHOES:
+        return True
+    return not own & content_words(question)
+
+
+def floor_plan(plan: dict[str, Any], question: str, breadth: int) -> dict[str, Any]:
+    """``plan`` (brief, outline, subquestions as dicts) with the floor under it; see the module docstring."""
+    keywords = keyword_query(question)
+    subs: list[dict[str, Any]] = []
+    for sub in plan.get("subquestions", []):
+        text = str(sub.get("question", "")).strip()
+        if degenerate(text, question, min_words=MIN_SUBQUESTION_WORDS):
+            continue
+        queries = [str(q).strip() for q in sub.get("queries", []) if not degenerate(str(q), f"{question} {text}")]
+        subs.append({"question": text, "queries": _distinct(queries or [keyword_query(text)]),
+                     "section": sub.get("section", "")})
+    outline = _distinct([str(t).strip() for t in plan.get("outline", []) if not degenerate(str(t), str(t))])
+    if not subs:
+        model_queries = [q for s in plan.get("subquestions", []) for q in s.get("queries", [])
+                         if not degenerate(str(q), question)]
+        subs = [{"question": question, "queries": _distinct([keywords, *model_queries])[:3],
+                 "section": outline[0] if outline else ANSWER_SECTION}]
+    elif not any(_same(s["question"], question) or any(_same(q, question) for q in s["queries"]) for s in subs):
+        subs[0]["queries"] = _distinct([*subs[0]["queries"][:2], question])
+    for sub in subs:
+        sub["queries"] = sub["queries"][:3]
+    return {"brief": plan.get("brief", ""), "outline": outline or [ANSWER_SECTION],
+            "subquestions": subs[: max(1, breadth)]}
+
+
+def hop_entities(question: str, texts: Sequence[str], limit: int, *, extra: Sequence[str] = ()) -> list[str]:
+    """Names in ``texts`` (and ``extra``, e.g. knowledge-graph entities) that ``question`` does not name.
+
+    Ranked by how many of the texts name them, then by first appearance; a name counts as named by
+    the question when all its content words are in the question.
+    """
+    asked = content_words(question)
+    counts: dict[str, int] = {}
+    first: dict[str, int] = {}
+    names: dict[str, str] = {}
+    order = 0
+    for text in [*extra, *texts]:
+        for span in named_spans(text):
+            words = content_words(span)
+            if not words or words <= asked or words <= ECHOES or span.replace(",", "").replace(".", "").isdigit():
+                continue
+            key = " ".join(sorted(words))
+            names.setdefault(key, span)
+            counts[key] = counts.get(key, 0) + 1
+            first.setdefault(key, order)
+            order += 1
+    ranked = sorted(counts, key=lambda k: (-counts[k], first[k]))
+    return [names[k] for k in ranked[:limit]]
+
+
+def _distinct(items: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item and not any(_same(item, o) for o in out):
+            out.append(item)
+    return out
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(re.findall(r"\w+", a.casefold())) == " ".join(re.findall(r"\w+", b.casefold()))
