@@ -99,7 +99,7 @@ def rank_supported(
     question: str, candidates: Sequence[Mapping[str, Any]], texts: Mapping[str, str], limit: int
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` distinct candidate statements that their cited ``texts`` support, best for the question first."""
-    scored = []
+    scored: list[tuple[tuple[float, float, int], dict[str, Any]]] = []
     for order, item in enumerate(candidates):
         ids = [i for i in item.get("chunk_ids", []) if i in texts]
         text = str(item.get("text", ""))
@@ -110,11 +110,11 @@ def rank_supported(
             scored.append(((-question_overlap(question, text), -support, order), {"text": text, "chunk_ids": ids}))
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for _key, item in sorted(scored, key=lambda pair: pair[0]):
-        norm = " ".join(item["text"].casefold().split())
+    for _key, found in sorted(scored, key=lambda pair: pair[0]):
+        norm = " ".join(str(found["text"]).casefold().split())
         if norm not in seen:
             seen.add(norm)
-            out.append(item)
+            out.append(found)
         if len(out) >= limit:
             break
     return out

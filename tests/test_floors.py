@@ -153,7 +153,8 @@ def test_the_search_floor_sends_planned_queries_and_model_calls_once() -> None:
     from agents.searcher import merge_calls
 
     floor = [("web_search", {"query": "Counterparts album"}), ("web_search", {"query": QUESTION})]
-    model = [("web_search", {"query": "counterparts  ALBUM", "k": 5}),  # the same call: sent once
+    model: list[tuple[str, dict[str, Any]]] = [
+        ("web_search", {"query": "counterparts  ALBUM", "k": 5}),  # the same call: sent once
              ("arxiv_search", {"query": "a"}),  # degenerate: dropped
              ("arxiv_search", {"query": "Rush drummer Hall of Fame"}),
              ("web_search", {"query": "Neil Peart drummer"}), ("web_search", {"query": "Rush band Canadian"})]
