@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import weakref
 from pathlib import Path
 from typing import Any, cast
@@ -147,7 +148,9 @@ class LlamaEmbedder(QuarryEmbedder):
     limit, into one ``llama_decode`` each. Flash attention is on: without it the CPU cost per token
     grows with the batch (the masked attention spans the whole batch). 512 tokens per decode measured
     best here (about 2,000 MiniLM tokens per CPU-second); inputs longer than the model's training
-    context are truncated, keeping the closing special token.
+    context are truncated, keeping the closing special token. Calls are serialized: one llama.cpp
+    context and one batch buffer serve every caller, and parallel agents search (embedding a query)
+    while others store pages (embedding passages).
     """
 
     def __init__(
@@ -180,6 +183,7 @@ class LlamaEmbedder(QuarryEmbedder):
         self._max_len = max(2, min(int(llama_cpp.llama_model_n_ctx_train(self._llm.model)), batch_tokens))
         self._n_seq = max(1, min(batch_tokens, int(llama_cpp.llama_max_parallel_sequences())))
         self._batch = llama_cpp.llama_batch_init(batch_tokens, 0, 1)
+        self._lock = threading.Lock()
         stem = Path(self.model_path).name
         self.fingerprint = f"llama:{stem}:{self.dim}"
         if query_prefix is None:
@@ -235,6 +239,10 @@ class LlamaEmbedder(QuarryEmbedder):
         return out
 
     def __call__(self, input: Documents) -> Embeddings:
+        with self._lock:
+            return self._embed(input)
+
+    def _embed(self, input: Documents) -> Embeddings:
         tokenized = [self._tokens(text) for text in input]
         order = sorted(range(len(tokenized)), key=lambda i: len(tokenized[i]))
         result = np.zeros((len(tokenized), self.dim), dtype=np.float32)

@@ -65,3 +65,13 @@ def test_bad_model_files_are_clear_errors(tmp_path: Path) -> None:
 def test_chroma_gets_the_live_embedder_back(embedder: LlamaEmbedder) -> None:
     # Chroma rebuilds a collection's function from its config on every upsert; it must not reload the model.
     assert LlamaEmbedder.build_from_config(embedder.get_config()) is embedder
+
+
+def test_parallel_callers_get_the_same_vectors_as_one_caller(embedder: LlamaEmbedder) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"passage {i} about bees and honey " * (1 + i % 5) for i in range(24)]
+    alone = np.asarray(embedder(texts))
+    with ThreadPoolExecutor(4) as pool:  # searches embed queries while writers embed passages
+        parts = list(pool.map(lambda i: np.asarray(embedder(texts[i:i + 3])), range(0, 24, 3)))
+    assert np.allclose(np.concatenate(parts), alone, atol=1e-3)
