@@ -114,7 +114,7 @@ def _write_html(out: Path, render: Any) -> None:
 
 def summary_table(summary: dict[str, Any]) -> Table:
     """Means per metric (rows) and configuration (columns)."""
-    table = Table(title=f"Eval: {summary.get('dataset', '')}", title_justify="left")
+    table = Table(title=f"Eval: {Path(str(summary.get('dataset', ''))).name}", title_justify="left")
     table.add_column("metric")
     configs = summary["configs"]
     for name in configs:
