@@ -35,8 +35,8 @@ ECHOES = _words(
     research web search web_search tool tools answer answers language string array object none null en"""
 )
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
-_NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*|\d[\d,.]*)(?:\s+(?:(?:of|the|de|la|and|von|van|du|del|for)\s+)*"
-                   r"(?:[A-Z][\w'’.-]*|\d[\d,.]*))*")
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|la|and|von|van|du|del|for)\s+)*[A-Z][\w'’.-]*)*"
+                   r"|\b\d[\d,.]*\d\b|\b\d\b")
 _LEADING = _words("""a an the which what who whom whose when where why how is are was were do does did in on
     at of for to from by and or but this that these those it its his her their there""")
 
@@ -45,11 +45,14 @@ def named_spans(text: str) -> list[str]:
     """Quoted titles and capitalized names (and numbers) in ``text``, in order, without leading function words."""
     spans = [m.group(1).strip() for m in _QUOTED.finditer(text)]
     for match in _NAME.finditer(text):
-        words = match.group(0).split()
-        while words and words[0].casefold() in _LEADING:
-            words.pop(0)
-        if words:
-            spans.append(" ".join(words).strip(".,;:"))
+        for part in re.split(r"(?<=[.!?;:])\s+", match.group(0)):  # a name never runs across a sentence end
+            words = part.split()
+            while words and words[0].casefold() in _LEADING:
+                words.pop(0)
+            while words and words[-1].casefold() in _LEADING:
+                words.pop()
+            if words and (any(w[0].isupper() for w in words) or words[0][0].isdigit()):
+                spans.append(" ".join(words).strip(".,;:"))
     out: list[str] = []
     for span in spans:
         if span and span.casefold() not in {o.casefold() for o in out}:
@@ -72,8 +75,8 @@ def keyword_query(question: str, limit: int = KEYWORDS) -> str:
         for word in span.split():
             if word.casefold() not in _LEADING:
                 add(word.strip(".,;:?!\"“”"))
-    rest = sorted(content_words(question) - seen - _LEADING, key=lambda w: (-len(w), w))
-    for word in rest:
+    rest = [w for w in re.findall(r"[\w'’-]+", question) if content_words(w) and w.casefold() not in _LEADING]
+    for word in sorted(dict.fromkeys(rest), key=lambda w: (-len(w), w.casefold())):
         add(word)
     return " ".join(w for w in words if w)
 
