@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from langgraph.runtime import Runtime
 
 from agents.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
-from agents.errors import ModelDeclinedError, StructuredOutputError
+from agents.errors import ModelDeclinedError, PromptTooLongError, StructuredOutputError
 from agents.llm import ChatModel, acomplete
 from tools.types import Document, FetchResult
 
@@ -219,13 +219,15 @@ async def ask(runtime: Rt, run_id: str, role: str, messages: list[dict[str, str]
     """One structured model call; a model that gives no valid answer yields None and a ``model_error`` event.
 
     The graph handles the failure where it happens (each node has a fallback that needs no model), so
-    a weak or overloaded model degrades the report instead of crashing the run.
+    a weak or overloaded model degrades the report instead of crashing the run. Nodes pack their
+    prompts to fit first (``agents.prompt_fit``); a prompt the backend still finds too long is the
+    same outcome as no answer.
     """
     try:
         return await acomplete(runtime.context.model(role), messages, schema=schema)
     except ModelDeclinedError:  # no model configured: the floor is the plan, not a failure
         return None
-    except StructuredOutputError as err:
+    except (StructuredOutputError, PromptTooLongError) as err:
         emit(runtime, run_id, "model_error", role=role, schema=schema.get("title", ""), error=str(err))
         return None
 

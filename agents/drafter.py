@@ -12,10 +12,10 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import prompts
 from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
 from agents.planner import make_subquestions
+from agents.prompt_fit import Group, fit
 from agents.reading import cited_statement_schema, passage_dicts
 from agents.state import FindingRecord, ResearchState
 
@@ -110,25 +110,21 @@ async def draft_section(
 ) -> list[dict[str, Any]]:
     """Draft one section's sentences from its passages, findings and graph neighbourhood."""
     ctx = runtime.context
-    ids = [c["id"] for c in chunks]
-    idset = set(ids)
-    messages = prompts.render(
-        "drafter",
-        question=state["question"],
-        brief=state["plan"]["brief"],
-        section=section,
-        language=ctx.language,
-        findings=section_findings(section, state)[:12],
-        chunks=chunks,
-        facts=related(state.get("facts", []), idset, 10),
-        contradictions=related(state.get("contradictions", []), idset, 5),
-    )
-    answer = await ask(
-        runtime, state["run_id"], "drafter", messages, draft_schema(ids, ctx.limits.text_chars, ctx.limits.max_items)
-    )
+    every = {c["id"] for c in chunks}
+    fixed = {"question": state["question"], "brief": state["plan"]["brief"], "section": section}
+    groups = [
+        Group("chunks", chunks, required=True),
+        Group("findings", section_findings(section, state)[:12]),
+        Group("facts", related(state.get("facts", []), every, 10), field=None),
+        Group("contradictions", related(state.get("contradictions", []), every, 5), field=None),
+    ]
+    packed = await fit(runtime, state["run_id"], "drafter", "drafter", {**fixed, "language": ctx.language}, groups)
+    ids = [c["id"] for c in packed["chunks"]] if packed else []  # only the passages shown are citable
+    schema = draft_schema(ids, ctx.limits.text_chars, ctx.limits.max_items)
+    answer = await ask(runtime, state["run_id"], "drafter", packed.messages, schema) if packed else None
     if answer is None:  # no valid draft: the section lists its cited findings as recorded
         return from_findings(section_findings(section, state))
-    return clean_sentences(answer, idset)
+    return clean_sentences(answer, set(ids))
 
 
 def from_findings(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -148,12 +144,12 @@ async def draft_answer(runtime: Rt, state: ResearchState, chunks: list[dict[str,
     if not chunks:
         return {}
     ctx = runtime.context
-    ids = [c["id"] for c in chunks]
-    messages = prompts.render(
-        "answer", question=state["question"], language=ctx.language,
-        findings=state.get("findings", [])[:12], chunks=chunks,
-    )
-    answer = await ask(runtime, state["run_id"], "drafter", messages, answer_schema(ids, ctx.limits.text_chars))
+    fixed = {"question": state["question"], "language": ctx.language}
+    groups = [Group("chunks", chunks, required=True), Group("findings", state.get("findings", [])[:12])]
+    packed = await fit(runtime, state["run_id"], "drafter", "answer", fixed, groups)
+    ids = [c["id"] for c in packed["chunks"]] if packed else []  # only the passages shown are citable
+    schema = answer_schema(ids, ctx.limits.text_chars)
+    answer = await ask(runtime, state["run_id"], "drafter", packed.messages, schema) if packed else None
     if answer is None:
         return {}
     sentences = clean_sentences(answer, set(ids))[:3]

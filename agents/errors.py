@@ -8,6 +8,7 @@ what to do. ``app.py`` prints that sentence (no traceback) and exits non-zero.
     │   ├── ModelNotFoundError    the GGUF path or Hugging Face reference does not resolve
     │   ├── ModelLoadError        the file exists but llama.cpp cannot load it
     │   ├── LLMConnectionError    the OpenAI-compatible server cannot be reached
+    │   ├── PromptTooLongError    the prompt leaves no room for the answer in the model's context
     │   └── StructuredOutputError the model gave no valid object after the bounded retry
     │       └── ModelDeclinedError  no model is configured (``llm.backend = "none"``): the node's floor runs
     └── RunError                  a research run failed (carries the run id to resume)
@@ -35,6 +36,10 @@ class ModelLoadError(LLMError):
 
 class LLMConnectionError(LLMError):
     """The OpenAI-compatible server cannot be reached or keeps failing."""
+
+
+class PromptTooLongError(LLMError):
+    """The prompt (with room for the answer) does not fit the model's context."""
 
 
 class StructuredOutputError(LLMError):

@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import prompts
 from agents import graphs
 from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
 from agents.floor_plan import ANSWER_SECTION, hop_entities, keyword_query
 from agents.planner import make_subquestions, plan_schema
+from agents.prompt_fit import Group, fit
 from agents.state import FindingRecord, ResearchState, SubQuestion
 from memory.options import NewEntity, NewRelation
 
@@ -141,34 +141,31 @@ async def extract_facts(runtime: Rt, run_id: str, batch: list[FindingRecord]) ->
     if not chunks:
         return None
     shown = [{"id": c.id, "text": c.text[:CHUNK_CHARS]} for c in chunks]
-    messages = prompts.render("kg_extract", findings=batch, chunks=shown)
-    answer = await ask(
-        runtime,
-        run_id,
-        "extractor",
-        messages,
-        kg_schema([c.id for c in chunks], ctx.limits.text_chars, ctx.limits.max_items),
-    )
+    groups = [Group("chunks", shown, required=True), Group("findings", batch)]
+    packed = await fit(runtime, run_id, "extractor", "kg_extract", {}, groups)
+    if packed is None:  # the prompt cannot fit: as if the model gave no extraction
+        return None
+    kept = {c["id"] for c in packed["chunks"]}  # relations may cite only the passages shown
+    schema = kg_schema([c.id for c in chunks if c.id in kept], ctx.limits.text_chars, ctx.limits.max_items)
+    answer = await ask(runtime, run_id, "extractor", packed.messages, schema)
     if answer is None:  # no valid extraction: this batch adds no facts
         return None
-    return answer, {c.id: c.source_id for c in chunks}
+    return answer, {c.id: c.source_id for c in chunks if c.id in kept}
 
 
 async def propose_followups(runtime: Rt, state: ResearchState, analysis: dict[str, Any]) -> list[SubQuestion]:
     """Ask the model for follow-up sub-questions that fill the gaps; deduplicated against those asked."""
     ctx = runtime.context
     plan = state["plan"]
-    messages = prompts.render(
-        "kg_reflect",
-        question=state["question"],
-        outline=plan["outline"],
-        gaps=analysis["gaps"],
-        contradictions=analysis["contradictions"],
-        bridges=analysis["bridges"],
-        asked=state.get("asked", []),
-        findings=[f["text"] for f in state.get("findings", [])][-30:],
-        breadth=ctx.limits.breadth,
-    )
+    fixed = {"question": state["question"], "outline": plan["outline"], "breadth": ctx.limits.breadth}
+    groups = [
+        Group("gaps", analysis["gaps"]),
+        Group("contradictions", analysis["contradictions"], field=None),
+        Group("bridges", analysis["bridges"]),
+        Group("findings", [f["text"] for f in state.get("findings", [])][-30:]),
+        Group("asked", state.get("asked", [])),
+    ]
+    packed = await fit(runtime, state["run_id"], "planner", "kg_reflect", fixed, groups)
     schema = plan_schema(ctx.limits.breadth, ctx.limits.text_chars)["properties"]["subquestions"]
     schema = {
         "title": "FollowUps",
@@ -176,7 +173,7 @@ async def propose_followups(runtime: Rt, state: ResearchState, analysis: dict[st
         "properties": {"subquestions": {**schema, "minItems": 0}},
         "required": ["subquestions"],
     }
-    answer = await ask(runtime, state["run_id"], "planner", messages, schema)
+    answer = await ask(runtime, state["run_id"], "planner", packed.messages, schema) if packed else None
     return make_subquestions(
         (answer or {}).get("subquestions", []),
         plan["outline"],

@@ -13,6 +13,7 @@ URL share one backend instance (for llama.cpp: one loaded model).
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload, runtime_chec
 
 from pydantic import BaseModel
 
+from agents.errors import PromptTooLongError
 from agents.structured import Generation, Message, Schema, generate_structured
 from agents.structured import json_schema as structured_json_schema
 
@@ -38,11 +40,48 @@ __all__ = [
     "Schema",
     "Usage",
     "acomplete",
+    "answer_tokens",
     "build_model",
+    "context_tokens",
+    "count_tokens",
     "describe",
+    "estimate_tokens",
 ]
 
 T = TypeVar("T", bound=BaseModel)
+
+# The token estimate for backends whose tokenizer Quarry cannot run (HTTP servers, the scripted test
+# model): a token per three characters, rounded up, plus a few tokens per message for the chat
+# template's role markers. English runs near four characters a token, so the estimate errs long.
+CHARS_PER_TOKEN = 3
+MESSAGE_OVERHEAD = 4  # role markers and separators around each message
+REPLY_OVERHEAD = 3  # the opening of the assistant's turn
+DEFAULT_CONTEXT = 32768  # what a backend that cannot say is assumed to hold (``llm.n_ctx``'s default)
+PROMPT_MARGIN = 16  # tokens kept free beyond the answer's ``max_tokens``
+
+
+def estimate_tokens(messages: Sequence[Message]) -> int:
+    """The documented estimate: ceil(characters / 3) per message plus its overhead, plus the reply's."""
+    return REPLY_OVERHEAD + sum(
+        math.ceil(len(m.get("content", "")) / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD for m in messages
+    )
+
+
+def count_tokens(model: Any, messages: Sequence[Message]) -> int:
+    """The prompt tokens ``messages`` cost on ``model`` (its own count where it has one, else the estimate)."""
+    counter = getattr(model, "count_tokens", None)
+    return int(counter(messages)) if callable(counter) else estimate_tokens(messages)
+
+
+def context_tokens(model: Any) -> int:
+    """The context ``model`` holds, in tokens (``DEFAULT_CONTEXT`` when it cannot say)."""
+    return int(getattr(model, "context_tokens", DEFAULT_CONTEXT))
+
+
+def answer_tokens(model: Any, max_tokens: int | None = None) -> int:
+    """The ``max_tokens`` a call asking for ``max_tokens`` (None: the model's default) will use."""
+    limit = getattr(model, "answer_tokens", None)
+    return int(limit(max_tokens)) if callable(limit) else max(1, max_tokens or 1024)
 
 
 @dataclass
@@ -110,10 +149,30 @@ class BaseChatModel(ABC):
 
     name: str = "model"
 
-    def __init__(self, *, max_tokens: int = 1024, max_tokens_cap: int = 32768) -> None:
+    def __init__(
+        self, *, max_tokens: int = 1024, max_tokens_cap: int = 32768, context_tokens: int = DEFAULT_CONTEXT
+    ) -> None:
         self.default_max_tokens = max_tokens
         self.max_tokens_cap = max_tokens_cap
+        self._context_tokens = context_tokens
         self._local = threading.local()
+
+    @property
+    def context_tokens(self) -> int:
+        """The context the model holds, in tokens (backends that know it exactly override this)."""
+        return self._context_tokens
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """The prompt tokens of ``messages``: the documented estimate unless the backend can count."""
+        return estimate_tokens(messages)
+
+    def answer_tokens(self, max_tokens: int | None = None) -> int:
+        """The ``max_tokens`` a call asking for ``max_tokens`` (None: the default) will use."""
+        return self._limit(max_tokens)
+
+    def fits(self, messages: Sequence[Message], max_tokens: int | None = None) -> bool:
+        """Whether ``messages`` leave room for the whole answer (and the margin) in the context."""
+        return self.count_tokens(messages) + self._limit(max_tokens) + PROMPT_MARGIN <= self.context_tokens
 
     @abstractmethod
     def _generate(self, messages: Sequence[Message], json_schema: dict[str, Any] | None, max_tokens: int) -> Generation:
@@ -137,6 +196,8 @@ class BaseChatModel(ABC):
         generations: list[Generation] = []
 
         def call(msgs: Sequence[Message], spec: dict[str, Any] | None, n: int) -> Generation:
+            if generations and not self.fits(msgs, n):  # the retry adds the answer and the schema
+                raise PromptTooLongError(f"The retry for {self.name} would not fit its context.")
             generation = self._generate(msgs, spec, n)
             generations.append(generation)
             return generation
@@ -184,6 +245,19 @@ class RoleModel:
             self._local.usage = (prompt_tokens, completion_tokens)
             with self._lock:
                 self.usage.add(prompt_tokens, completion_tokens)
+
+    @property
+    def context_tokens(self) -> int:
+        """The shared model's context, in tokens."""
+        return context_tokens(self.model)
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """The prompt tokens of ``messages`` on the shared model."""
+        return count_tokens(self.model, messages)
+
+    def answer_tokens(self, max_tokens: int | None = None) -> int:
+        """The ``max_tokens`` the shared model will use for a call asking for ``max_tokens``."""
+        return answer_tokens(self.model, max_tokens)
 
     @property
     def last_usage(self) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.errors import LLMError, ModelLoadError
+from agents.errors import LLMError, ModelLoadError, PromptTooLongError
 from agents.grammar import schema_to_gbnf
 from agents.hub import cached_path, resolve_model
 from agents.llm import BaseChatModel
@@ -282,6 +282,15 @@ class LlamaChatModel(BaseChatModel):
                 release_engine(self._engine)
                 self._engine = None
 
+    @property
+    def context_tokens(self) -> int:
+        """The context the loaded engine holds (``llm.n_ctx`` capped at what the model was trained for)."""
+        return int(self.load().llama.n_ctx())
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """The exact prompt tokens: the model's tokenizer over the chat-template-rendered prompt."""
+        return len(self.render(messages))
+
     def render(self, messages: Sequence[Message]) -> list[int]:
         """The prompt tokens for a conversation, through the model's chat template."""
         engine = self.load()
@@ -306,7 +315,7 @@ class LlamaChatModel(BaseChatModel):
         grammar = schema_to_gbnf(json_schema) if json_schema is not None else None
         n_ctx = engine.llama.n_ctx()
         if len(tokens) >= n_ctx - 1:
-            raise LLMError(
+            raise PromptTooLongError(
                 f"The prompt has {len(tokens)} tokens but the model's context holds {n_ctx}; "
                 "shorten the input or raise llm.n_ctx."
             )

@@ -6,7 +6,9 @@ dropped connections are retried with exponential backoff (the openai SDK's, hono
 ``Retry-After``) up to ``llm.max_retries`` times; a server that stays unreachable or refuses raises
 ``LLMConnectionError`` with one sentence saying what to check. Structured calls send the JSON
 schema (``llm.openai_schema_mode``) and the answer is validated anyway, because some servers
-ignore the request.
+ignore the request. The server's tokenizer is out of reach, so prompts are measured with the seam's
+documented estimate (``agents.llm.estimate_tokens``: characters / 3, rounded up, plus a few tokens per
+message) against ``llm.n_ctx``, which for this backend is the context the server holds.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 
 from agents.errors import LLMConnectionError
-from agents.llm import BaseChatModel
+from agents.llm import DEFAULT_CONTEXT, BaseChatModel
 from agents.structured import Generation, Message
 
 if TYPE_CHECKING:
@@ -42,8 +44,9 @@ class OpenAIChatModel(BaseChatModel):
         temperature: float = 0.2,
         seed: int | None = 0,
         schema_mode: str = "json_schema",
+        context_tokens: int = DEFAULT_CONTEXT,
     ) -> None:
-        super().__init__(max_tokens=max_tokens)
+        super().__init__(max_tokens=max_tokens, context_tokens=context_tokens)
         self.name = model
         self.model = model
         self.base_url = base_url
@@ -74,6 +77,7 @@ class OpenAIChatModel(BaseChatModel):
             temperature=llm.temperature,
             seed=llm.seed,
             schema_mode=llm.openai_schema_mode,
+            context_tokens=llm.n_ctx,
         )
 
     @property

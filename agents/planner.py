@@ -16,10 +16,10 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-import prompts
 from agents.budget import round_allowance
 from agents.context import Rt, ask, emit
 from agents.floor_plan import floor_plan
+from agents.prompt_fit import Group, fit
 from agents.state import Plan, ResearchState, SubQuestion
 
 MAX_SECTIONS = 6
@@ -139,16 +139,10 @@ async def plan_research(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     emit(runtime, run_id, "phase", phase="plan")
     hits = await asyncio.to_thread(ctx.memory.search, question, 5)
     notes = memory_notes(hits)
-    messages = prompts.render(
-        "planner", question=question, memory_notes=notes, breadth=ctx.limits.breadth, language=ctx.language
-    )
-    answer = await ask(
-        runtime,
-        run_id,
-        "planner",
-        messages,
-        plan_schema(ctx.limits.breadth, ctx.limits.text_chars, ctx.limits.max_sections),
-    )
+    fixed = {"question": question, "breadth": ctx.limits.breadth, "language": ctx.language}
+    packed = await fit(runtime, run_id, "planner", "planner", fixed, [Group("memory_notes", notes)])
+    schema = plan_schema(ctx.limits.breadth, ctx.limits.text_chars, ctx.limits.max_sections)
+    answer = await ask(runtime, run_id, "planner", packed.messages, schema) if packed else None
     # The floor: the question is always searched; what the model planned is kept where it is usable.
     plan = make_plan(floor_plan(answer or {}, question, ctx.limits.breadth), question, ctx.limits.breadth)
     emit(runtime, run_id, "plan", plan=dict(plan), tokens=ctx.tokens())

@@ -14,11 +14,11 @@ import asyncio
 import time
 from typing import Any
 
-import prompts
 from agents import reading
 from agents.context import Rt, RunContext, ask, emit
 from agents.floor_plan import degenerate
 from agents.floors import best_sentences
+from agents.prompt_fit import Group, fit
 from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
 from agents.verifier import screen
 from tools.types import Link, SearchResult
@@ -205,16 +205,15 @@ async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> 
     usable = [t for t in ctx.registry.tools() if t.name not in READ_TOOLS]
     schema = tool_calls_schema(ctx.registry.call_schema([t.name for t in usable]), ctx.limits.max_tool_calls)
     tools = [{"name": t.name, "description": t.description} for t in usable]
-    messages = prompts.render(
-        "searcher_tools",
-        question=task["question"],
-        subquestion=sub["question"],
-        queries=sub["queries"],
-        already=already[-20:],
-        tools=tools,
-        max_calls=ctx.limits.max_tool_calls,
-    )
-    answer = await ask(runtime, task["run_id"], "searcher", messages, schema)
+    fixed = {
+        "question": task["question"],
+        "subquestion": sub["question"],
+        "queries": sub["queries"],
+        "tools": tools,
+        "max_calls": ctx.limits.max_tool_calls,
+    }
+    packed = await fit(runtime, task["run_id"], "searcher", "searcher_tools", fixed, [Group("already", already[-20:])])
+    answer = await ask(runtime, task["run_id"], "searcher", packed.messages, schema) if packed else None
     chosen = [] if answer is None else [(c["tool"], dict(c.get("arguments") or {})) for c in answer["calls"]]
     calls = merge_calls(floor_calls(usable, sub), chosen, task["question"], ctx.limits.max_tool_calls)
     done = await asyncio.gather(*(_call_tool(ctx, name, args) for name, args in calls))
@@ -238,28 +237,31 @@ async def pick_results(
     """Ask the model which results to read (the top-ranked ones when it cannot say); returns their URLs."""
     if not results or allowance <= 0:
         return []
-    shown = results[:20]
-    listing = [{"n": i + 1, "title": r.title, "url": r.url, "snippet": r.snippet[:300]} for i, r in enumerate(shown)]
-    messages = prompts.render("searcher_pick", subquestion=sub["question"], results=listing, allowance=allowance)
-    answer = await ask(runtime, run_id, "searcher", messages, pick_schema(len(shown), allowance))
+    listing = [{"n": i + 1, "title": r.title, "url": r.url, "snippet": r.snippet[:300]} for i, r in enumerate(results)]
+    group = Group("results", listing[:20], field="snippet", required=True)
+    fixed = {"subquestion": sub["question"], "allowance": allowance}
+    packed = await fit(runtime, run_id, "searcher", "searcher_pick", fixed, [group])
+    shown = results[: len(packed["results"]) if packed else 20]  # the model picks among those it was shown
+    schema = pick_schema(len(shown), allowance)
+    answer = await ask(runtime, run_id, "searcher", packed.messages, schema) if packed else None
     picks = [] if answer is None else [int(n) for n in answer.get("picks", [])]
     # The floor: the model's picks first, then the top-ranked results up to the page allowance.
-    return picked_urls([*picks, *range(1, len(shown) + 1)], shown, allowance)
+    top = results[:20]
+    return picked_urls([*(n for n in picks if n <= len(shown)), *range(1, len(top) + 1)], top, allowance)
 
 
 async def write_findings(
     runtime: Rt, run_id: str, sub: SubQuestion, chunks: list[dict[str, str]], links: list[Link], observations: list[str]
 ) -> tuple[list[tuple[str, list[str]]], Link | None]:
     """Ask the model for findings over the passages shown; returns them and a link to follow."""
-    ids = [c["id"] for c in chunks]
     listed = [{"n": i + 1, "url": link.url, "text": link.text[:120]} for i, link in enumerate(links)]
-    messages = prompts.render(
-        "searcher_findings", subquestion=sub["question"], chunks=chunks, links=listed, observations=observations
-    )
+    groups = [Group("chunks", chunks, required=True), Group("observations", observations), Group("links", listed)]
+    packed = await fit(runtime, run_id, "searcher", "searcher_findings", {"subquestion": sub["question"]}, groups)
     limits = runtime.context.limits
-    answer = await ask(
-        runtime, run_id, "searcher", messages, findings_schema(ids, len(links), limits.text_chars, limits.max_items)
-    )
+    ids = [c["id"] for c in packed["chunks"]] if packed else []  # only the passages shown are citable
+    links = links[: len(packed["links"])] if packed else []
+    schema = findings_schema(ids, len(links), limits.text_chars, limits.max_items)
+    answer = await ask(runtime, run_id, "searcher", packed.messages, schema) if packed else None
     found = clean_findings(answer, set(ids)) if answer is not None else []
     follow = answer.get("follow") if answer is not None else None
     link = links[follow - 1] if isinstance(follow, int) and 1 <= follow <= len(links) else None

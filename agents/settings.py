@@ -72,6 +72,8 @@ class LLMSettings(_Section):
     model: str = Field(default_factory=default_chat_model)  # unless set: chosen by the machine
     base_url: str | None = None  # OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
     api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable holding the key
+    # The context in tokens: llama.cpp's (capped at the model's own); for openai, what the server holds.
+    # Every prompt Quarry builds is packed to fit it, less llm.max_tokens for the answer.
     n_ctx: int = Field(default=32768, ge=512)
     n_gpu_layers: int = -1  # all layers on the GPU when llama.cpp has GPU support
     n_threads: int | None = None

@@ -4,7 +4,8 @@ Every backend funnels structured calls through ``generate_structured``. It guara
 returns passed strict ``json.loads`` (no raw control characters, no trailing text) and validation
 against the schema — a pydantic instance for a model class, a plain dict for a JSON-schema dict —
 and that a model which fails twice raises ``StructuredOutputError`` after exactly one retry, the
-retry showing the model its own answer and the validation error.
+retry showing the model its own answer and the validation error. A retry that would not fit the
+model's context (``PromptTooLongError``) is not sent: the first failure is the answer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import jsonschema
 from pydantic import BaseModel, ValidationError
 
 import prompts
-from agents.errors import StructuredOutputError
+from agents.errors import PromptTooLongError, StructuredOutputError
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 Schema = type[BaseModel] | dict[str, Any]
@@ -116,7 +117,12 @@ def generate_structured(
     conversation = list(messages)
     error = ""
     for attempt in range(2):
-        generation = generate(conversation, spec, max_tokens)
+        try:
+            generation = generate(conversation, spec, max_tokens)
+        except PromptTooLongError:
+            if attempt == 0:
+                raise
+            break
         generations.append(generation)
         try:
             return validate_answer(generation.text, schema), generations
@@ -127,8 +133,9 @@ def generate_structured(
         if attempt == 0:
             conversation = retry_messages(messages, generation.text, error, schema)
     first_line = error.splitlines()[0] if error else "no answer"
+    tried = "after one retry" if len(generations) > 1 else "and its retry would not fit the model's context"
     raise StructuredOutputError(
-        f"{model_name} gave no valid {schema_name(schema)} object after one retry ({first_line[:200]}); "
+        f"{model_name} gave no valid {schema_name(schema)} object {tried} ({first_line[:200]}); "
         "try a stronger model or a larger llm.max_tokens.",
         raw=generations[-1].text,
         errors=error,

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.errors import LLMError
-from agents.llm import BaseChatModel
+from agents.llm import DEFAULT_CONTEXT, BaseChatModel
 from agents.structured import Generation, Message, Schema, json_schema
 
 Answer = str | dict[str, Any] | list[Any] | BaseModel
@@ -56,8 +56,9 @@ class ScriptedChatModel(BaseChatModel):
         *,
         name: str = "scripted",
         max_tokens: int = 1024,
+        context_tokens: int = DEFAULT_CONTEXT,
     ) -> None:
-        super().__init__(max_tokens=max_tokens)
+        super().__init__(max_tokens=max_tokens, context_tokens=context_tokens)
         self.name = name
         self._answers: deque[Answer | AnswerFn] = deque(answers)
         self.default = default

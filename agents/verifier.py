@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import prompts
 from agents.context import Rt, RunContext, ask, emit
 from agents.drafter import section_findings
 from agents.floors import best_supported, rank_supported
 from agents.lexical import content_words, support_score
+from agents.prompt_fit import Group, fit
 from agents.state import ResearchState
 
 __all__ = ["content_words", "screen", "support_score", "verify_report"]
@@ -116,10 +116,12 @@ async def judge(
     """Ask the model whether the sentence is supported; returns its verdict ("remove" when it cannot say)."""
     cited = [{"id": i, "text": texts[i]} for i in sentence["chunk_ids"] if i in texts]
     others = [{"id": i, "text": texts[i]} for i in pool if i not in sentence["chunk_ids"]][:6]
-    messages = prompts.render("verifier", sentence=sentence["text"], cited=cited, others=others)
-    result = await ask(
-        runtime, run_id, "verifier", messages, judge_schema(pool or ["none"], runtime.context.limits.text_chars)
-    )
+    groups = [Group("cited", cited, required=True), Group("others", others)]  # the cited passages come first
+    fixed = {"sentence": sentence["text"]}
+    packed = await fit(runtime, run_id, "verifier", "verifier", fixed, groups, order="sequence")
+    shown = [c["id"] for c in (packed["cited"] + packed["others"] if packed else [])]  # citable: the passages shown
+    schema = judge_schema(shown or ["none"], runtime.context.limits.text_chars)
+    result = await ask(runtime, run_id, "verifier", packed.messages, schema) if packed else None
     return dict(result) if result is not None else {"verdict": "remove", "chunk_ids": [], "rewrite": ""}
 
 
