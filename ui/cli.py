@@ -11,6 +11,7 @@ human messages go to stderr.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -271,6 +272,24 @@ def run_batch_command(app: App, args: argparse.Namespace, defaults: ResearchRequ
     return batch_exit_code(results)
 
 
+def exit_on_user_errors(command: Callable[..., int]) -> Callable[..., int]:
+    """Wrap a command: a missing or broken model, or bad input, is one ``quarry: …`` sentence and its exit code."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> int:
+        try:
+            return command(*args, **kwargs)
+        except (ModelNotFoundError, ModelLoadError) as err:
+            print(f"quarry: {err}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except UIError as err:
+            print(f"quarry: {err}", file=sys.stderr)
+            return err.exit_code
+
+    return run
+
+
+@exit_on_user_errors
 def run_research(args: argparse.Namespace, app: App, *, configure: Callable[[App, argparse.Namespace], None]
                  | None = None, reviewer: Reviewer | None = None) -> int:
     """``research`` (and ``runs resume``): validate, apply overrides, then one run or a batch.
@@ -278,30 +297,24 @@ def run_research(args: argparse.Namespace, app: App, *, configure: Callable[[App
     ``configure`` (the command's own settings hook for ``--model``/``--search``) runs first when given;
     ``reviewer`` shows the plan at a ``--review`` pause (default: ``terminal_review``).
     """
-    try:
-        formats = validate(args)
-        if configure is not None:
-            configure(app, args)
-        apply_overrides(app, args, model_and_search=configure is None)
-        request = request_from(args, formats)
-        if getattr(args, "batch", None):
-            if request.question or request.resume:
-                raise BadInputError("Give either a question, --resume ID or --batch FILE, not several.")
-        elif not request.question and not request.resume:
-            raise BadInputError("Give a question to research, --resume RUN_ID or --batch FILE.")
-        check_question(request.question)
-        check_models(app.settings)
-        note = announce_default_model(app.settings)
-        if note and _mode(args) != "quiet":
-            print(f"quarry: {note}", file=sys.stderr)
-        if getattr(args, "corpus", None) is not None:
-            index_corpus(app, Path(args.corpus), quiet=_mode(args) != "auto")
-        if getattr(args, "batch", None):
-            return run_batch_command(app, args, request)
-        return run_one(app, args, request, reviewer)
-    except (ModelNotFoundError, ModelLoadError) as err:
-        print(f"quarry: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except UIError as err:
-        print(f"quarry: {err}", file=sys.stderr)
-        return err.exit_code
+    formats = validate(args)
+    if configure is not None:
+        configure(app, args)
+    apply_overrides(app, args, model_and_search=configure is None)
+    request = request_from(args, formats)
+    if getattr(args, "batch", None):
+        if request.question or request.resume:
+            raise BadInputError("Give either a question, --resume ID or --batch FILE, not several.")
+    elif not request.question and not request.resume:
+        raise BadInputError("Give a question to research, --resume RUN_ID or --batch FILE.")
+    check_question(request.question)
+    check_models(app.settings)
+    note = announce_default_model(app.settings)
+    if note and _mode(args) != "quiet":
+        print(f"quarry: {note}", file=sys.stderr)
+    if getattr(args, "corpus", None) is not None:
+        index_corpus(app, Path(args.corpus), quiet=_mode(args) != "auto")
+    if getattr(args, "batch", None):
+        return run_batch_command(app, args, request)
+    return run_one(app, args, request, reviewer)
+

@@ -26,12 +26,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agents.errors import ModelLoadError, ModelNotFoundError
 from agents.publish import write_text
 from ui import cli
-from ui.errors import BadInputError, UIError
+from ui.errors import BadInputError
 from ui.preflight import check_models
-from ui.runner import EXIT_BAD_INPUT, EXIT_INTERRUPTED, Budget
+from ui.runner import EXIT_INTERRUPTED, Budget
 
 if TYPE_CHECKING:
     from app import App
@@ -61,39 +60,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print only the result JSON on stdout")
 
 
+@cli.exit_on_user_errors
 def run(args: argparse.Namespace, app: App) -> int:
     """Load the data set, run the eval with progress, print the table and the JSON; returns the exit code."""
     from ui.eval.dataset import load_dataset
     from ui.eval.harness import EvalOptions, run_eval
     from ui.eval.html import render_eval_html
 
-    try:
-        if args.skip < 0:
-            raise BadInputError("--skip must be 0 or more.")
-        items = load_dataset(args.dataset, n=args.n, skip=args.skip)
-        cli.apply_overrides(app, args)
-        check_models(app.settings)  # a truncated or missing model file is bad input, before any run
-        out = args.out or app.settings.home / "evals" / time.strftime("%Y%m%d-%H%M%S")
-        if out.exists() and not out.is_dir():
-            raise BadInputError(f"--out {out} is a file, not a folder; choose a folder.")
-        budget = Budget(depth=args.depth, breadth=args.breadth, max_pages=args.max_pages,
-                        max_minutes=args.max_minutes, max_tokens=args.max_tokens)
-        options = EvalOptions(out=out, dataset=str(args.dataset), budget=budget, baseline=args.baseline,
-                              shared_memory=args.shared_memory)
-        total = len(items) * (2 if args.baseline and app.settings.llm.backend != "none" else 1)
-        with _progress(total, quiet=args.json) as on_row:
-            try:
-                result = run_eval(app, items, options, on_row)
-            except KeyboardInterrupt:
-                print(f"quarry: eval interrupted; what was scored is in {out / 'eval.json'}.", file=sys.stderr)
-                _write_html(out, render_eval_html)
-                return EXIT_INTERRUPTED
-    except (ModelNotFoundError, ModelLoadError) as err:
-        print(f"quarry: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except UIError as err:
-        print(f"quarry: {err}", file=sys.stderr)
-        return err.exit_code
+    if args.skip < 0:
+        raise BadInputError("--skip must be 0 or more.")
+    items = load_dataset(args.dataset, n=args.n, skip=args.skip)
+    cli.apply_overrides(app, args)
+    check_models(app.settings)  # a truncated or missing model file is bad input, before any run
+    out = args.out or app.settings.home / "evals" / time.strftime("%Y%m%d-%H%M%S")
+    if out.exists() and not out.is_dir():
+        raise BadInputError(f"--out {out} is a file, not a folder; choose a folder.")
+    budget = Budget(depth=args.depth, breadth=args.breadth, max_pages=args.max_pages,
+                    max_minutes=args.max_minutes, max_tokens=args.max_tokens)
+    options = EvalOptions(out=out, dataset=str(args.dataset), budget=budget, baseline=args.baseline,
+                          shared_memory=args.shared_memory)
+    total = len(items) * (2 if args.baseline and app.settings.llm.backend != "none" else 1)
+    with _progress(total, quiet=args.json) as on_row:
+        try:
+            result = run_eval(app, items, options, on_row)
+        except KeyboardInterrupt:
+            print(f"quarry: eval interrupted; what was scored is in {out / 'eval.json'}.", file=sys.stderr)
+            _write_html(out, render_eval_html)
+            return EXIT_INTERRUPTED
     write_text(out / "eval.html", render_eval_html(result))
     summary = {**{k: v for k, v in result.items() if k != "configs"},
                "configs": {name: c["summary"] for name, c in result["configs"].items()},
