@@ -1,0 +1,132 @@
+"""Precision checks between trafilatura's text and a DOM region: agreement, narrowing, boilerplate.
+
+Trafilatura is precise on articles and the DOM region is complete on structured pages; these
+helpers say how far the two agree and what the region adds. A region block *agrees* when its text
+appears in trafilatura's text. Guarantees: every function is total on odd markup (no exceptions,
+no recursion), and ``narrow`` only ever returns the region itself or one of its descendants.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from tools.extract_dom import DomBlock, inside
+from tools.extract_meta import PageMeta, jsonld_types
+
+MATCH_CHARS = 48  # a block agrees when this much of its text (letters and digits only) is in the other text
+MATCH_WORDS = 4  # shorter blocks ("Share", "Read more") match anywhere and say nothing
+COVER = 0.6  # agreeing blocks must hold this share of trafilatura's words before the region is narrowed
+LINK_SHARE = 0.5  # a block with this share of link words is navigation or a teaser, not missed content
+_NON_WORD = re.compile(r"\W+")
+_WORD = re.compile(r"\w+")
+_ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "report", "techarticle", "scholarlyarticle",
+                  "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle", "posting", "liveblogposting"}
+# class/id tokens of what follows an article without being it: comment threads, "related" and share bars
+_MARKERS = {
+    "comment", "comments", "commentlist", "respond", "disqus", "replies", "reply", "related", "recommended",
+    "recommendations", "readmore", "taboola", "outbrain", "zergnet", "share", "sharing", "sharebar", "social",
+    "newsletter", "promo", "sponsored", "trending", "popular", "mostread", "teaser", "teasers", "widget",
+    "sidebar", "cookie", "consent", "banner", "tags", "taglist",
+}
+
+
+def _key(text: str) -> str:
+    return _NON_WORD.sub("", text.lower())
+
+
+def agreeing(blocks: list[DomBlock], text: str) -> list[DomBlock]:
+    """The blocks of ``blocks`` whose text appears in ``text`` (blocks under four words never agree)."""
+    flat = _key(text)
+    out: list[DomBlock] = []
+    for b in blocks:
+        if b.words < MATCH_WORDS:
+            continue
+        key = _key(b.block.plain())
+        if key and (key[:MATCH_CHARS] in flat and key[-MATCH_CHARS:] in flat):
+            out.append(b)
+    return out
+
+
+def kept_share(blocks: list[DomBlock], text: str) -> float:
+    """The share of the distinct words of ``text`` that occur in ``blocks`` (1 when ``text`` has none)."""
+    words = set(_WORD.findall(text.lower()))
+    if not words:
+        return 1.0
+    seen: set[str] = set()
+    for b in blocks:
+        seen.update(_WORD.findall(b.block.plain().lower()))
+    return len(words & seen) / len(words)
+
+
+def common_ancestor(elements: list[etree._Element]) -> etree._Element | None:
+    """The deepest element that holds every one of ``elements`` (None when they share no tree)."""
+    if not elements:
+        return None
+    path = [*reversed(list(elements[0].iterancestors())), elements[0]]
+    for el in elements[1:]:
+        mine = set(el.iterancestors())
+        mine.add(el)
+        while path and path[-1] not in mine:
+            path.pop()
+    return path[-1] if path else None
+
+
+def narrow(blocks: list[DomBlock], region: etree._Element, text: str) -> etree._Element | None:
+    """The smallest element in ``region`` that holds the region's blocks agreeing with ``text``.
+
+    None when the agreeing blocks hold less than ``COVER`` of the words of ``text``: then the
+    two extractors read different parts of the page and the region cannot be narrowed by it.
+    """
+    total = len(text.split())
+    if not total:
+        return None
+    agree = agreeing(inside(blocks, region), text)
+    if sum(b.words for b in agree) < COVER * total:
+        return None
+    return common_ancestor([b.element for b in agree])
+
+
+def coverage(blocks: list[DomBlock], text: str) -> float:
+    """The share of the words of ``text`` found in agreeing ``blocks`` (at most 1)."""
+    total = len(text.split())
+    return min(1.0, sum(b.words for b in agreeing(blocks, text)) / total) if total else 0.0
+
+
+def marked(el: etree._Element, stop: etree._Element | None = None) -> bool:
+    """Whether ``el`` or an ancestor below ``stop`` is named as a comment thread, related list or share bar.
+
+    ``body`` and ``html`` are never looked at: their classes describe the page ("has-comments").
+    """
+    node: etree._Element | None = el
+    while node is not None and node is not stop and node.tag not in ("body", "html"):
+        raw = f"{node.get('class') or ''} {node.get('id') or ''}".lower()
+        if raw.strip() and set(raw.replace("-", " ").replace("_", " ").split()) & _MARKERS:
+            return True
+        node = node.getparent()
+    return False
+
+
+def furniture(blocks: list[DomBlock], region: etree._Element, text: str) -> set[int]:
+    """Indexes of the ``blocks`` that are page furniture rather than content missed by ``text``.
+
+    A block is furniture when it sits in a comment thread, related list or share bar inside
+    ``region``, or when most of its words are link text; blocks that agree with ``text`` never are.
+    """
+    agree = {id(b) for b in agreeing(blocks, text)}
+    out: set[int] = set()
+    for i, b in enumerate(blocks):
+        if id(b) in agree:
+            continue
+        if b.link_words >= LINK_SHARE * b.words or marked(b.element, region):
+            out.add(i)
+    return out
+
+
+def is_article(meta: PageMeta) -> bool:
+    """Whether the page declares itself an article (Open Graph type or JSON-LD type)."""
+    if (meta.og_type or "").lower() == "article":
+        return True
+    types = set().union(set(), *(jsonld_types(o) for o in meta.jsonld), set(meta.microdata))
+    return bool(types & _ARTICLE_TYPES)
