@@ -8,6 +8,7 @@ no recursion), and ``narrow`` only ever returns the region itself or one of its 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from lxml import etree
@@ -58,6 +59,12 @@ def kept_share(blocks: list[DomBlock], text: str) -> float:
     for b in blocks:
         seen.update(_WORD.findall(b.block.plain().lower()))
     return len(words & seen) / len(words)
+
+
+def link_share(blocks: list[DomBlock]) -> float:
+    """The share of the words of ``blocks`` that are link text (0 when they have no words)."""
+    words = sum(b.words for b in blocks)
+    return sum(b.link_words for b in blocks) / words if words else 0.0
 
 
 def common_ancestor(elements: list[etree._Element]) -> etree._Element | None:
@@ -124,9 +131,11 @@ def furniture(blocks: list[DomBlock], region: etree._Element, text: str) -> set[
     return out
 
 
-def is_article(meta: PageMeta) -> bool:
-    """Whether the page declares itself an article (Open Graph type or JSON-LD type)."""
+def is_article(meta: PageMeta, tree: etree._Element) -> bool:
+    """Whether the page declares itself an article: Open Graph type, JSON-LD type or one ``<article>``."""
     if (meta.og_type or "").lower() == "article":
+        return True
+    if len(list(itertools.islice(tree.iter("article"), 2))) == 1:  # many would be cards or teasers
         return True
     types = set().union(set(), *(jsonld_types(o) for o in meta.jsonld), set(meta.microdata))
     return bool(types & _ARTICLE_TYPES)

@@ -15,7 +15,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from tools.extract_agree import furniture, is_article, kept_share, marked
+from tools.extract_agree import LINK_SHARE, furniture, is_article, kept_share, link_share, marked
 from tools.extract_blocks import Block, blocks_from_xml, render_text, word_count
 from tools.extract_dom import (
     DomBlock,
@@ -102,14 +102,16 @@ def dom_region(tree: lxml_html.HtmlElement) -> Region:
 def _dom_choice(region: Region, t_text: str, meta: PageMeta, url: str | None) -> Choice | None:
     """The DOM candidate when it should replace trafilatura's text ``t_text``, else None."""
     t_words = len(t_text.split())
+    discussion = meta.is_discussion(url)
+    article = is_article(meta, region.element.getroottree().getroot()) and not discussion
     if t_words < THIN_WORDS:  # trafilatura came back thin: a longer region is better, and so is any region
         whole = region.choice()  # when trafilatura's text is mostly what pruning removed (a page dump)
         d_words = word_count(whole.blocks)
+        if article and link_share(inside(region.blocks, region.element)) >= LINK_SHARE:
+            return None  # the link lists beside a short article are not the article
         return whole if d_words > t_words or (d_words and kept_share(region.blocks, t_text) < DUMP_KEPT) else None
     if meta.is_product():  # there repeated units are reviews or related products, and more region is more of them
         return None
-    discussion = meta.is_discussion(url)
-    article = is_article(meta) and not discussion
     if article and marked(region.element):  # the comment thread or related list of an article
         return None
     if region.units:
@@ -117,9 +119,9 @@ def _dom_choice(region: Region, t_text: str, meta: PageMeta, url: str | None) ->
         gain = UNIT_GAIN_DISCUSSION if discussion else UNIT_GAIN
         if word_count(whole.blocks) >= gain * t_words:
             return whole
-    # on an article a longer region wins only by what it adds to trafilatura's text, not by furniture
-    longer = region.choice(agree_with=t_text if article else None)
-    return longer if word_count(longer.blocks) > LONGER * t_words else None
+    # on an article a longer region wins only by what it adds to trafilatura's text, not by its furniture
+    own = region.choice(agree_with=t_text if article else None)
+    return own if word_count(own.blocks) > LONGER * t_words else None
 
 
 def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta) -> Choice:
@@ -138,11 +140,12 @@ def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta)
     dom = region.choice() if traf is None else _dom_choice(region, render_text(traf.blocks), meta, url)
     chosen = dom if dom is not None else traf if traf is not None else region.choice()
     chosen.page_type = "product" if product else chosen.page_type if chosen is dom else "article"
+    if chosen.source == "dom":  # a region may hold a page's second, hidden rendering; trafilatura's text does not
+        chosen.blocks = dedupe(chosen.blocks)
     extra = jsonld_blocks(meta.jsonld, chosen.blocks)
     if extra:
         at = 1 if chosen.blocks and chosen.blocks[0].kind == "heading" else 0  # after the page's own title
         chosen.blocks = chosen.blocks[:at] + extra + chosen.blocks[at:]
         chosen.source += "+jsonld"
-    chosen.blocks = dedupe(chosen.blocks)
     chosen.links = content_links(tree, render_text(chosen.blocks), url)
     return chosen
