@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 
 from lxml import etree
 
-from tools.extract_dom import DomBlock, inside
+from tools.extract_dom import DomBlock, inside, signature
 from tools.extract_meta import PageMeta, jsonld_types
 
 MATCH_CHARS = 48  # a block agrees when this much of its text (letters and digits only) is in the other text
@@ -115,18 +116,46 @@ def marked(el: etree._Element, stop: etree._Element | None = None) -> bool:
     return False
 
 
+def in_units(el: etree._Element, stop: etree._Element, shapes: dict[etree._Element, Counter[tuple[str, str]]]) -> bool:
+    """Whether ``el`` lies in one of three or more same-shaped compound siblings below ``stop`` (a card, a teaser).
+
+    ``shapes`` caches each parent's count of child shapes across calls.
+    """
+    node = el
+    while node is not stop:
+        parent = node.getparent()
+        if parent is None:
+            return False
+        if len(node) >= 2:
+            counts = shapes.get(parent)
+            if counts is None:
+                counts = shapes[parent] = Counter(signature(k) for k in parent if isinstance(k.tag, str))
+            if counts[signature(node)] >= 3:
+                return True
+        node = parent
+    return False
+
+
 def furniture(blocks: list[DomBlock], region: etree._Element, text: str) -> set[int]:
     """Indexes of the ``blocks`` that are page furniture rather than content missed by ``text``.
 
     A block is furniture when it sits in a comment thread, related list or share bar inside
-    ``region``, or when most of its words are link text; blocks that agree with ``text`` never are.
+    ``region``, when most of its words are link text, or when it lies outside the smallest element
+    holding trafilatura's text in a run of same-shaped units (teasers of other stories); blocks
+    that agree with ``text`` never are.
     """
-    agree = {id(b) for b in agreeing(blocks, text)}
+    agree = agreeing(blocks, text)
+    mine = {id(b) for b in agree}
+    total = len(text.split())
+    core = common_ancestor([b.element for b in agree]) if sum(b.words for b in agree) >= COVER * total else None
+    held = set(core.iter()) if core is not None else set()
+    shapes: dict[etree._Element, Counter[tuple[str, str]]] = {}
     out: set[int] = set()
     for i, b in enumerate(blocks):
-        if id(b) in agree:
+        if id(b) in mine:
             continue
-        if b.link_words >= LINK_SHARE * b.words or marked(b.element, region):
+        stray = core is not None and b.element not in held and in_units(b.element, region, shapes)
+        if stray or b.link_words >= LINK_SHARE * b.words or marked(b.element, region):
             out.add(i)
     return out
 

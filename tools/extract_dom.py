@@ -307,7 +307,8 @@ _UNIT_TAGS = {"div", "li", "article", "section", "tr", "dl", "tbody", "ul", "ol"
 _DIGITS = re.compile(r"\d+")
 
 
-def _signature(el: etree._Element) -> tuple[str, str]:
+def signature(el: etree._Element) -> tuple[str, str]:
+    """The shape of an element for finding repeated units: its tag and its classes without digits."""
     classes = sorted(_DIGITS.sub("", c) for c in (el.get("class") or "").split())
     return str(el.tag), " ".join(classes)
 
@@ -326,10 +327,10 @@ def repeated_units(region: etree._Element) -> tuple[float, int]:
         kids = [k for k in el if isinstance(k.tag, str) and k.tag in _UNIT_TAGS]
         if len(kids) < 3:
             continue
-        sig, count = Counter(_signature(k) for k in kids).most_common(1)[0]
+        sig, count = Counter(signature(k) for k in kids).most_common(1)[0]
         if count < 3:
             continue
-        units = [k for k in kids if _signature(k) == sig]
+        units = [k for k in kids if signature(k) == sig]
         # a unit is compound (author + post, title + price, cells of a row); one wrapped paragraph is not
         if sum(len(k) for k in units) < 2 * count:
             continue
