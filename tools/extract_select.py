@@ -140,12 +140,12 @@ def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta)
     dom = region.choice() if traf is None else _dom_choice(region, render_text(traf.blocks), meta, url)
     chosen = dom if dom is not None else traf if traf is not None else region.choice()
     chosen.page_type = "product" if product else chosen.page_type if chosen is dom else "article"
-    if chosen.source == "dom":  # a region may hold a page's second, hidden rendering; trafilatura's text does not
-        chosen.blocks = dedupe(chosen.blocks)
     extra = jsonld_blocks(meta.jsonld, chosen.blocks)
     if extra:
         at = 1 if chosen.blocks and chosen.blocks[0].kind == "heading" else 0  # after the page's own title
         chosen.blocks = chosen.blocks[:at] + extra + chosen.blocks[at:]
         chosen.source += "+jsonld"
+    # a region may hold hidden copies of single posts (mobile and desktop); trafilatura's text only of passages
+    chosen.blocks = dedupe(chosen.blocks, runs_only=not chosen.source.startswith("dom"))
     chosen.links = content_links(tree, render_text(chosen.blocks), url)
     return chosen
