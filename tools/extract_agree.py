@@ -27,10 +27,9 @@ _ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "report", "techarticl
                   "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle", "posting", "liveblogposting"}
 # class/id tokens of what follows an article without being it: comment threads, "related" and share bars
 _MARKERS = {
-    "comment", "comments", "commentlist", "respond", "disqus", "replies", "reply", "related", "recommended",
-    "recommendations", "readmore", "taboola", "outbrain", "zergnet", "share", "sharing", "sharebar", "social",
-    "newsletter", "promo", "sponsored", "trending", "popular", "mostread", "teaser", "teasers", "widget",
-    "sidebar", "cookie", "consent", "banner", "tags", "taglist",
+    "comment", "comments", "commentlist", "respond", "disqus", "replies", "related", "recommended",
+    "recommendations", "taboola", "outbrain", "zergnet", "share", "sharing", "sharebar", "social", "newsletter",
+    "sponsored", "cookie", "consent",
 }
 
 
@@ -116,9 +115,11 @@ def marked(el: etree._Element, stop: etree._Element | None = None) -> bool:
     return False
 
 
-def in_units(el: etree._Element, stop: etree._Element, shapes: dict[etree._Element, Counter[tuple[str, str]]]) -> bool:
-    """Whether ``el`` lies in one of three or more same-shaped compound siblings below ``stop`` (a card, a teaser).
+def in_teasers(el: etree._Element, stop: etree._Element, titled: set[etree._Element],
+               shapes: dict[etree._Element, Counter[tuple[str, str]]]) -> bool:
+    """Whether ``el`` lies in one of three or more same-shaped compound siblings below ``stop`` that has a link title.
 
+    ``titled``: the elements holding a block that is mostly link text (a teaser's headline);
     ``shapes`` caches each parent's count of child shapes across calls.
     """
     node = el
@@ -126,7 +127,7 @@ def in_units(el: etree._Element, stop: etree._Element, shapes: dict[etree._Eleme
         parent = node.getparent()
         if parent is None:
             return False
-        if len(node) >= 2:
+        if len(node) >= 2 and node in titled:
             counts = shapes.get(parent)
             if counts is None:
                 counts = shapes[parent] = Counter(signature(k) for k in parent if isinstance(k.tag, str))
@@ -141,21 +142,27 @@ def furniture(blocks: list[DomBlock], region: etree._Element, text: str) -> set[
 
     A block is furniture when it sits in a comment thread, related list or share bar inside
     ``region``, when most of its words are link text, or when it lies outside the smallest element
-    holding trafilatura's text in a run of same-shaped units (teasers of other stories); blocks
-    that agree with ``text`` never are.
+    holding trafilatura's text in a run of same-shaped units headed by links (teasers of other
+    stories); blocks that agree with ``text`` never are.
     """
     agree = agreeing(blocks, text)
     mine = {id(b) for b in agree}
     total = len(text.split())
     core = common_ancestor([b.element for b in agree]) if sum(b.words for b in agree) >= COVER * total else None
     held = set(core.iter()) if core is not None else set()
+    linky = [i for i, b in enumerate(blocks) if id(b) not in mine and b.link_words >= LINK_SHARE * b.words]
+    titled: set[etree._Element] = set()
+    for i in linky:
+        if blocks[i].words >= MATCH_WORDS:
+            titled.update(blocks[i].element.iterancestors())
+            titled.add(blocks[i].element)
     shapes: dict[etree._Element, Counter[tuple[str, str]]] = {}
-    out: set[int] = set()
+    out = set(linky)
     for i, b in enumerate(blocks):
-        if id(b) in mine:
+        if id(b) in mine or i in out:
             continue
-        stray = core is not None and b.element not in held and in_units(b.element, region, shapes)
-        if stray or b.link_words >= LINK_SHARE * b.words or marked(b.element, region):
+        stray = core is not None and b.element not in held and in_teasers(b.element, region, titled, shapes)
+        if stray or marked(b.element, region):
             out.add(i)
     return out
 
