@@ -166,7 +166,7 @@ def report_set(kind: str, dataset: Path, types: dict[str, str], results: list[di
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_type[types[row["id"]]].append(row)
-    per_type = {
+    per_type: dict[str, dict[str, Any]] = {
         t: {"pages": len(rs), "ours": _summary(rs, "ours"), "trafilatura": _summary(rs, "trafilatura")}
         for t, rs in sorted(by_type.items())
     }
@@ -216,7 +216,7 @@ def main() -> int:
     wall = time.perf_counter() - started
     if args.pages is not None:
         args.pages.write_text("".join(json.dumps(r) + "\n" for r in results), encoding="utf-8")
-    reports = {
+    reports: dict[str, dict[str, Any]] = {
         kind: report_set(kind, sets[kind], types[kind], [r for r in results if r["set"] == kind]) for kind in sets
     }
     if "wcxb" in reports:

@@ -1,9 +1,10 @@
-"""Precision checks between trafilatura's text and a DOM region: agreement, narrowing, boilerplate.
+"""Precision checks between trafilatura's text and a DOM region: agreement and furniture.
 
 Trafilatura is precise on articles and the DOM region is complete on structured pages; these
-helpers say how far the two agree and what the region adds. A region block *agrees* when its text
-appears in trafilatura's text. Guarantees: every function is total on odd markup (no exceptions,
-no recursion), and ``narrow`` only ever returns the region itself or one of its descendants.
+helpers say how far the two agree and which of the region's blocks are furniture (comment
+threads, related stories, share bars, link lists) rather than content trafilatura missed. A region
+block *agrees* when its text appears in trafilatura's text. Guarantees: every function is total on
+odd markup (no exceptions, no recursion) and only reads the tree.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from collections import Counter
 
 from lxml import etree
 
-from tools.extract_dom import DomBlock, inside, signature
+from tools.extract_dom import DomBlock, signature
 from tools.extract_meta import PageMeta, jsonld_types
 
 MATCH_CHARS = 48  # a block agrees when this much of its text (letters and digits only) is in the other text
 MATCH_WORDS = 4  # shorter blocks ("Share", "Read more") match anywhere and say nothing
-COVER = 0.6  # agreeing blocks must hold this share of trafilatura's words before the region is narrowed
+COVER = 0.6  # agreeing blocks must hold this share of trafilatura's words to locate it in the page
 LINK_SHARE = 0.5  # a block with this share of link words is navigation or a teaser, not missed content
 _NON_WORD = re.compile(r"\W+")
 _WORD = re.compile(r"\w+")
@@ -78,27 +79,6 @@ def common_ancestor(elements: list[etree._Element]) -> etree._Element | None:
         while path and path[-1] not in mine:
             path.pop()
     return path[-1] if path else None
-
-
-def narrow(blocks: list[DomBlock], region: etree._Element, text: str) -> etree._Element | None:
-    """The smallest element in ``region`` that holds the region's blocks agreeing with ``text``.
-
-    None when the agreeing blocks hold less than ``COVER`` of the words of ``text``: then the
-    two extractors read different parts of the page and the region cannot be narrowed by it.
-    """
-    total = len(text.split())
-    if not total:
-        return None
-    agree = agreeing(inside(blocks, region), text)
-    if sum(b.words for b in agree) < COVER * total:
-        return None
-    return common_ancestor([b.element for b in agree])
-
-
-def coverage(blocks: list[DomBlock], text: str) -> float:
-    """The share of the words of ``text`` found in agreeing ``blocks`` (at most 1)."""
-    total = len(text.split())
-    return min(1.0, sum(b.words for b in agreeing(blocks, text)) / total) if total else 0.0
 
 
 def marked(el: etree._Element, stop: etree._Element | None = None) -> bool:

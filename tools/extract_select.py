@@ -114,13 +114,12 @@ def _dom_choice(region: Region, t_text: str, meta: PageMeta, url: str | None) ->
         return None
     if article and marked(region.element):  # the comment thread or related list of an article
         return None
-    if region.units:
-        whole = region.choice()
-        gain = UNIT_GAIN_DISCUSSION if discussion else UNIT_GAIN
-        if word_count(whole.blocks) >= gain * t_words:
-            return whole
-    # on an article a longer region wins only by what it adds to trafilatura's text, not by its furniture
+    # on an article a region wins only by what it adds to trafilatura's text, not by its furniture
     own = region.choice(agree_with=t_text if article else None)
+    if region.units:
+        gain = UNIT_GAIN_DISCUSSION if discussion else UNIT_GAIN
+        if word_count(own.blocks) >= gain * t_words:
+            return own
     return own if word_count(own.blocks) > LONGER * t_words else None
 
 
