@@ -137,3 +137,14 @@ def test_dedupe_keeps_a_single_repeat_only_when_asked() -> None:
     assert dedupe(refrain, runs_only=True) == refrain  # one block said again on its own stays
     assert dedupe(passage, runs_only=True) == [a, b, c]  # a passage rendered twice goes
     assert dedupe(refrain) == [a, b, c]
+
+
+def test_news_article_naming_its_subscription_product_is_not_a_product_page() -> None:
+    head = '<meta property="og:type" content="article">'
+    body = ('<div itemscope itemtype="http://schema.org/NewsArticle"><p>story</p>'
+            '<div itemprop="isPartOf" itemscope itemtype="http://schema.org/Product"></div></div>')
+    tree = lxml_html.document_fromstring(f"<html><head>{head}</head><body>{body}</body></html>")
+    assert not read_meta(tree, BASE).is_product()
+    shop = lxml_html.document_fromstring('<html><body><div itemscope itemtype="http://schema.org/Product">'
+                                         "<p>kettle</p></div></body></html>")
+    assert read_meta(shop, BASE).is_product()

@@ -16,7 +16,7 @@ from collections import Counter
 from lxml import etree
 
 from tools.extract_dom import DomBlock, signature
-from tools.extract_meta import PageMeta, jsonld_types
+from tools.extract_meta import ARTICLE_TYPES, PageMeta, jsonld_types
 
 MATCH_CHARS = 48  # a block agrees when this much of its text (letters and digits only) is in the other text
 MATCH_WORDS = 4  # shorter blocks ("Share", "Read more") match anywhere and say nothing
@@ -24,8 +24,6 @@ COVER = 0.6  # agreeing blocks must hold this share of trafilatura's words to lo
 LINK_SHARE = 0.5  # a block with this share of link words is navigation or a teaser, not missed content
 _NON_WORD = re.compile(r"\W+")
 _WORD = re.compile(r"\w+")
-_ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "report", "techarticle", "scholarlyarticle",
-                  "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle", "posting", "liveblogposting"}
 # class/id tokens of what follows an article without being it: comment threads, "related" and share bars
 _MARKERS = {
     "comment", "comments", "commentlist", "respond", "disqus", "replies", "related", "recommended",
@@ -154,4 +152,4 @@ def is_article(meta: PageMeta, tree: etree._Element) -> bool:
     if len(list(itertools.islice(tree.iter("article"), 2))) == 1:  # many would be cards or teasers
         return True
     types = set().union(set(), *(jsonld_types(o) for o in meta.jsonld), set(meta.microdata))
-    return bool(types & _ARTICLE_TYPES)
+    return bool(types & ARTICLE_TYPES)
