@@ -3,7 +3,8 @@
 Candidates are trafilatura (main-content heuristics, strongest on articles and documentation), a
 DOM-region extractor (``tools.extract_dom``, strongest where content is many same-shaped units:
 forum posts, collection cards, listing rows) and JSON-LD fields (product and article data the
-visible page may only hint at). ``select_content`` never raises on odd markup: a failing
+visible page may only hint at). On article pages the region is judged by precision as well as
+length (``tools.extract_agree``). ``select_content`` never raises on odd markup: a failing
 candidate is dropped, and an empty choice is returned when nothing is left.
 """
 
@@ -126,10 +127,10 @@ def _dom_choice(region: Region, t_text: str, meta: PageMeta, url: str | None) ->
 def select_content(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta) -> Choice:
     """The best content of the page: trafilatura, unless the DOM region is clearly better.
 
-    The region wins when it is made of repeated units (posts, cards, rows), when what it adds to
-    trafilatura's text is much longer than that text, or when trafilatura came back thin; never on
-    a product page. On a page marked as an article, a region that holds none of trafilatura's text
-    or is named as comments or related content does not win.
+    The region wins when it is made of repeated units (posts, cards, rows), when it is much longer
+    than trafilatura's text, or when trafilatura came back thin; never on a product page. On a page
+    marked as an article the region is weighed (and kept) without its furniture, and a region
+    named as comments or related content does not win.
     """
     product = meta.is_product()
     prune_consent(tree)
