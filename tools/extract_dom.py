@@ -307,7 +307,8 @@ _UNIT_TAGS = {"div", "li", "article", "section", "tr", "dl", "tbody", "ul", "ol"
 _DIGITS = re.compile(r"\d+")
 
 
-def _signature(el: etree._Element) -> tuple[str, str]:
+def signature(el: etree._Element) -> tuple[str, str]:
+    """The shape of an element for finding repeated units: its tag and its classes without digits."""
     classes = sorted(_DIGITS.sub("", c) for c in (el.get("class") or "").split())
     return str(el.tag), " ".join(classes)
 
@@ -326,10 +327,10 @@ def repeated_units(region: etree._Element) -> tuple[float, int]:
         kids = [k for k in el if isinstance(k.tag, str) and k.tag in _UNIT_TAGS]
         if len(kids) < 3:
             continue
-        sig, count = Counter(_signature(k) for k in kids).most_common(1)[0]
+        sig, count = Counter(signature(k) for k in kids).most_common(1)[0]
         if count < 3:
             continue
-        units = [k for k in kids if _signature(k) == sig]
+        units = [k for k in kids if signature(k) == sig]
         # a unit is compound (author + post, title + price, cells of a row); one wrapped paragraph is not
         if sum(len(k) for k in units) < 2 * count:
             continue
@@ -342,18 +343,25 @@ def repeated_units(region: etree._Element) -> tuple[float, int]:
 DEDUP_WORDS = 8  # a repeated block this long is a duplicate rendering (mobile/desktop copies), not content
 
 
-def dedupe(blocks: list[Block]) -> list[Block]:
-    """``blocks`` without later repeats of a long block (short ones, like prices, may repeat)."""
+def dedupe(blocks: list[Block], runs_only: bool = False) -> list[Block]:
+    """``blocks`` without later repeats of long blocks (short ones, like prices, may repeat).
+
+    ``runs_only``: only repeats two or more in a row (a second rendering of a passage) go, and one
+    long block said again on its own (a refrain, a pull quote) stays.
+    """
     seen: set[str] = set()
-    out: list[Block] = []
+    repeats: list[bool] = []
     for b in blocks:
         text = b.plain()
-        if len(text.split()) >= DEDUP_WORDS:
-            key = " ".join(text.lower().split())
-            if key in seen:
-                continue
+        key = " ".join(text.lower().split()) if len(text.split()) >= DEDUP_WORDS else ""
+        repeats.append(bool(key) and key in seen)
+        if key:
             seen.add(key)
-        out.append(b)
+    out: list[Block] = []
+    for i, b in enumerate(blocks):
+        in_run = (i > 0 and repeats[i - 1]) or (i + 1 < len(blocks) and repeats[i + 1])
+        if not (repeats[i] and (in_run or not runs_only)):
+            out.append(b)
     return out
 
 

@@ -22,6 +22,8 @@ _LANG = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 _DISCUSSION_PATH = {"forum", "forums", "thread", "threads", "topic", "topics", "t", "questions", "discussion",
                     "discussions", "community", "showthread", "viewtopic"}
 _ITEMTYPE = etree.XPath("//*[@itemscope]/@itemtype")
+ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "report", "techarticle", "scholarlyarticle",
+                 "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle", "posting", "liveblogposting"}
 _TITLE_SPLIT = re.compile(r"\s+[|\u2013\u2014»·:-]\s+")
 
 
@@ -52,6 +54,9 @@ class PageMeta:
         """Whether the page declares itself the page of one product (JSON-LD or Open Graph)."""
         types = [jsonld_types(o) for o in self.jsonld] + [{t} for t in self.microdata]
         if any(t & {"itemlist", "collectionpage", "searchresultspage", "offercatalog"} for t in types):
+            return False
+        # a news article names the subscription it belongs to as a Product; it is still an article
+        if (self.og_type or "").lower() == "article" and any(t & ARTICLE_TYPES for t in types):
             return False
         products = sum(1 for t in types if t & {"product", "productgroup"})
         og_product = (self.og_type or "").lower().replace(":", ".") in ("product", "product.item", "og.product")
