@@ -85,6 +85,17 @@ def collect_results(outputs: list[list[SearchResult]], skip: set[str]) -> list[S
     return merged
 
 
+def ranked_results(outputs: list[Any], n_floor: int, skip: set[str]) -> list[SearchResult]:
+    """The floor's results first (its calls' lists interleaved by rank), then the model's calls' results.
+
+    So the top-ranked results the floor reads do not depend on what else the model searched for.
+    """
+    lists = [(i, o) for i, o in enumerate(outputs) if isinstance(o, list)]
+    floor = collect_results([o for i, o in lists if i < n_floor], skip)
+    seen = skip | {reading.normalize_url(r.url) for r in floor}
+    return floor + collect_results([o for i, o in lists if i >= n_floor], seen)
+
+
 def picked_urls(picks: list[int], results: list[SearchResult], allowance: int) -> list[str]:
     """The URLs of the picked result numbers (valid, distinct, at most ``allowance``)."""
     urls: list[str] = []
@@ -199,8 +210,13 @@ def merge_calls(
     return out
 
 
-async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> tuple[list[Any], list[ToolCallRecord]]:
-    """Ask the model for tool calls and send them on top of the floor's, concurrently; returns outputs and records."""
+async def choose_and_call(
+    runtime: Rt, task: SearchTask, already: list[str]
+) -> tuple[list[Any], list[ToolCallRecord], int]:
+    """Ask the model for tool calls and send them on top of the floor's, concurrently.
+
+    Returns the outputs and records in call order, and how many of the calls (the first ones) are the floor's.
+    """
     ctx, sub = runtime.context, task["sub"]
     usable = [t for t in ctx.registry.tools() if t.name not in READ_TOOLS]
     schema = tool_calls_schema(ctx.registry.call_schema([t.name for t in usable]), ctx.limits.max_tool_calls)
@@ -215,7 +231,9 @@ async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> 
     packed = await fit(runtime, task["run_id"], "searcher", "searcher_tools", fixed, [Group("already", already[-20:])])
     answer = await ask(runtime, task["run_id"], "searcher", packed.messages, schema) if packed else None
     chosen = [] if answer is None else [(c["tool"], dict(c.get("arguments") or {})) for c in answer["calls"]]
-    calls = merge_calls(floor_calls(usable, sub), chosen, task["question"], ctx.limits.max_tool_calls)
+    floor = floor_calls(usable, sub)
+    calls = merge_calls(floor, chosen, task["question"], ctx.limits.max_tool_calls)
+    n_floor = sum(1 for call in calls[: len(floor)] if call in floor)
     done = await asyncio.gather(*(_call_tool(ctx, name, args) for name, args in calls))
     records = []
     for _output, record in done:
@@ -228,7 +246,7 @@ async def choose_and_call(runtime: Rt, task: SearchTask, already: list[str]) -> 
             subquestion=sub["id"],
             **{k: v for k, v in record.items() if k != "subquestion"},
         )
-    return [output for output, _ in done], records
+    return [output for output, _ in done], records, n_floor
 
 
 async def pick_results(
@@ -245,9 +263,11 @@ async def pick_results(
     schema = pick_schema(len(shown), allowance)
     answer = await ask(runtime, run_id, "searcher", packed.messages, schema) if packed else None
     picks = [] if answer is None else [int(n) for n in answer.get("picks", [])]
-    # The floor: the model's picks first, then the top-ranked results up to the page allowance.
+    # The floor: the best-ranked half of the allowance is always read; the model's picks, then the
+    # next-ranked results, fill the rest.
     top = results[:20]
-    return picked_urls([*(n for n in picks if n <= len(shown)), *range(1, len(top) + 1)], top, allowance)
+    floor = list(range(1, (allowance + 1) // 2 + 1))
+    return picked_urls([*floor, *(n for n in picks if n <= len(shown)), *range(1, len(top) + 1)], top, allowance)
 
 
 async def write_findings(
@@ -299,9 +319,9 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
     """Node: research one sub-question (runs in parallel with its siblings)."""
     ctx, sub, run_id = runtime.context, task["sub"], task["run_id"]
     emit(runtime, run_id, "search_started", subquestion=sub["id"], question=sub["question"])
-    outputs, calls = await choose_and_call(runtime, task, [])
+    outputs, calls, n_floor = await choose_and_call(runtime, task, [])
     observations = [str(o)[:1500] for o in outputs if isinstance(o, str) and o.strip()]
-    results = collect_results([o for o in outputs if isinstance(o, list)], set(task.get("skip_urls", [])))
+    results = ranked_results(outputs, n_floor, set(task.get("skip_urls", [])))
     urls = await pick_results(runtime, run_id, sub, results, task["page_allowance"]) if not ctx.starved() else []
     pages, found, hops = await read_and_note(runtime, task, urls, observations)
     records = await reading.record_findings(ctx, run_id, sub["question"], found)

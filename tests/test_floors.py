@@ -169,3 +169,16 @@ def test_second_hop_entities_are_names_the_question_does_not_mention() -> None:
     texts = ["Counterparts is the fifteenth studio album by Canadian rock band Rush, released in 1993.",
              "Rush was a Canadian rock band; Neil Peart was its drummer.", "Neil Peart wrote the lyrics for Rush."]
     assert hop_entities(QUESTION, texts, 2) == ["Rush", "Neil Peart"]
+
+
+def test_the_floors_results_come_first_whatever_else_the_model_searched() -> None:
+    from agents.searcher import ranked_results
+    from tools.types import SearchResult
+
+    def results(*urls: str) -> list[SearchResult]:
+        return [SearchResult(title=u, url=f"http://x.org/{u}", snippet="", rank=i + 1, backend="b")
+                for i, u in enumerate(urls)]
+
+    floor_a, floor_b, model = results("a1", "a2", "a3"), results("b1", "a1"), results("m1", "m2", "b1")
+    ranked = ranked_results([floor_a, floor_b, "tool text", model], 2, skip={"http://x.org/a3"})
+    assert [r.title for r in ranked] == ["a1", "b1", "a2", "m1", "m2"]
