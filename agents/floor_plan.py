@@ -10,7 +10,7 @@ Pure functions, no model and no I/O:
 - ``floor_plan``: the question itself is always searched — as a query of the model's first usable
   sub-question (after its own first two), or, when the model planned nothing usable, as the one sub-question (with the
   keyword query and the model's usable queries); the outline is the model's usable sections, else
-  one "Answer" section;
+  one "Findings" section;
 - ``hop_entities``: names the pages read mention that the question does not — round-two queries.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from agents.lexical import content_words
 
-ANSWER_SECTION = "Answer"
+FINDINGS_SECTION = "Findings"  # not "Answer": the short answer opens the report under that heading
 MIN_SUBQUESTION_WORDS = 4
 KEYWORDS = 8  # words in a derived keyword query
 # What a small model copies from the prompt or the schema instead of writing a plan.
@@ -108,12 +108,12 @@ def floor_plan(plan: dict[str, Any], question: str, breadth: int) -> dict[str, A
         model_queries = [q for s in plan.get("subquestions", []) for q in s.get("queries", [])
                          if not degenerate(str(q), question)]
         subs = [{"question": question, "queries": _distinct([keywords, *model_queries])[:3],
-                 "section": outline[0] if outline else ANSWER_SECTION}]
+                 "section": outline[0] if outline else FINDINGS_SECTION}]
     elif not any(_same(s["question"], question) or any(_same(q, question) for q in s["queries"]) for s in subs):
         subs[0]["queries"] = _distinct([*subs[0]["queries"][:2], question])
     for sub in subs:
         sub["queries"] = sub["queries"][:3]
-    return {"brief": plan.get("brief", ""), "outline": outline or [ANSWER_SECTION],
+    return {"brief": plan.get("brief", ""), "outline": outline or [FINDINGS_SECTION],
             "subquestions": subs[: max(1, breadth)]}
 
 

@@ -98,7 +98,8 @@ def best_sentences(
 def rank_supported(
     question: str, candidates: Sequence[Mapping[str, Any]], texts: Mapping[str, str], limit: int
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` distinct candidate statements that their cited ``texts`` support, best for the question first."""
+    """Up to ``limit`` distinct candidate statements their cited ``texts`` support that share a content word
+    with the question, best for the question first."""
     scored: list[tuple[tuple[float, float, int], dict[str, Any]]] = []
     for order, item in enumerate(candidates):
         ids = [i for i in item.get("chunk_ids", []) if i in texts]
@@ -106,8 +107,9 @@ def rank_supported(
         if not ids or not text.strip():
             continue
         support = support_score(text, [texts[i] for i in ids])
-        if support >= SUPPORTED:
-            scored.append(((-question_overlap(question, text), -support, order), {"text": text, "chunk_ids": ids}))
+        overlap = question_overlap(question, text)
+        if support >= SUPPORTED and overlap > 0:  # supported, and about the question
+            scored.append(((-overlap, -support, order), {"text": text, "chunk_ids": ids}))
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for _key, found in sorted(scored, key=lambda pair: pair[0]):

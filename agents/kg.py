@@ -17,7 +17,7 @@ from typing import Any
 from agents import graphs
 from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
-from agents.floor_plan import ANSWER_SECTION, hop_entities, keyword_query
+from agents.floor_plan import FINDINGS_SECTION, hop_entities, keyword_query
 from agents.planner import make_subquestions, plan_schema
 from agents.prompt_fit import Group, fit
 from agents.state import FindingRecord, ResearchState, SubQuestion
@@ -192,7 +192,7 @@ def hop_subquestions(state: ResearchState, facts: list[dict[str, Any]], limit: i
     names = [n for f in facts for n in (f.get("subject", ""), f.get("object", ""))]
     texts = [f["text"] for f in state.get("findings", [])]
     keywords = keyword_query(question, 4)
-    raw = [{"question": f"{name} — {question}", "queries": [name, f"{name} {keywords}"], "section": ANSWER_SECTION}
+    raw = [{"question": f"{name} — {question}", "queries": [name, f"{name} {keywords}"], "section": FINDINGS_SECTION}
            for name in hop_entities(question, texts, limit, extra=names)]
     return make_subquestions(raw, state["plan"]["outline"], round_no=state.get("round", 0) + 1, limit=limit,
                              skip=state.get("asked", []))

@@ -41,3 +41,8 @@ def support_score(sentence: str, passages: list[str]) -> float:
     for passage in passages:
         have |= content_words(passage)
     return len(wanted & have) / len(wanted)
+
+
+def echoes(sentence: str, question: str) -> bool:
+    """Whether ``sentence`` only restates ``question``: it has no content word the question does not have."""
+    return content_words(sentence) <= content_words(question)

@@ -18,6 +18,7 @@ from agents import reading
 from agents.context import Rt, RunContext, ask, emit
 from agents.floor_plan import degenerate
 from agents.floors import best_sentences
+from agents.lexical import echoes
 from agents.prompt_fit import Group, fit
 from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
 from agents.verifier import screen
@@ -117,15 +118,15 @@ def clean_findings(answer: dict[str, Any], allowed: set[str]) -> list[tuple[str,
 
 
 def screened_findings(
-    found: list[tuple[str, list[str]]], chunks: list[dict[str, str]]
+    found: list[tuple[str, list[str]]], chunks: list[dict[str, str]], question: str = ""
 ) -> list[tuple[str, list[str]]]:
-    """The model's findings the verifier's lexical screen does not reject outright."""
+    """The model's findings the verifier's lexical screen does not reject outright (nor mere echoes of ``question``)."""
     texts = {c["id"]: c["text"] for c in chunks}
     kept = []
     for text, ids in found:
         cited = [texts[i] for i in ids if i in texts]
         others = [t for i, t in texts.items() if i not in ids]
-        if cited and screen(text, cited, others) != "unsupported":
+        if cited and not (question and echoes(text, question)) and screen(text, cited, others) != "unsupported":
             kept.append((text, ids))
     return kept
 
@@ -134,7 +135,7 @@ def findings_or_floor(
     question: str, found: list[tuple[str, list[str]]], chunks: list[dict[str, str]], text_chars: int
 ) -> list[tuple[str, list[str]]]:
     """The model's findings that hold up, else the passages' best-matching sentences, quoted and cited."""
-    kept = screened_findings(found, chunks)
+    kept = screened_findings(found, chunks, question)
     return kept or best_sentences(question, chunks, limit=FLOOR_FINDINGS, max_chars=text_chars)
 
 

@@ -14,9 +14,9 @@ import asyncio
 from typing import Any
 
 from agents.context import Rt, RunContext, ask, emit
-from agents.drafter import section_findings
+from agents.drafter import MAX_SENTENCES, section_findings
 from agents.floors import best_supported, rank_supported
-from agents.lexical import content_words, support_score
+from agents.lexical import content_words, echoes, support_score
 from agents.prompt_fit import Group, fit
 from agents.state import ResearchState
 
@@ -25,7 +25,20 @@ __all__ = ["content_words", "screen", "support_score", "verify_report"]
 SUPPORTED = 0.75  # share of content words found in the cited text: supported without a model call
 UNSUPPORTED = 0.2  # below this (and no better passage in the section): removed without a model call
 REWRITE_MIN = 0.5  # a rewritten sentence must reach this against its citations
-SECTION_FLOOR = 2  # findings a section keeps, as cited quotes, when the verifier removed all it said
+
+
+def with_findings(
+    question: str, kept: list[dict[str, Any]], findings: list[Any], texts: dict[str, str]
+) -> list[dict[str, Any]]:
+    """A section's verified sentences, then its best-supported findings (quoted, cited) up to ``MAX_SENTENCES``.
+
+    So a model adds to a section and never takes the floor's findings out of it.
+    """
+    said = {" ".join(str(s["text"]).casefold().split()) for s in kept}
+    room = MAX_SENTENCES - len(kept)
+    ranked = rank_supported(question, findings, texts, MAX_SENTENCES) if room > 0 else []
+    extra = [f for f in ranked if " ".join(f["text"].casefold().split()) not in said][: max(room, 0)]
+    return [*kept, *({**f, "status": "supported"} for f in extra)]
 
 
 def screen(sentence: str, cited: list[str], others: list[str]) -> str:
@@ -97,7 +110,8 @@ async def verify_answer(
     kept: list[dict[str, Any]] = []
     if answer.get("sentences"):
         checked = await verify_section(
-            runtime, state["run_id"], {"title": "Answer", "sentences": answer["sentences"]}, texts, counts
+            runtime, state["run_id"], {"title": "Answer", "sentences": answer["sentences"]}, texts, counts,
+            state["question"],
         )
         kept = checked["sentences"]
     if kept:
@@ -126,9 +140,15 @@ async def judge(
 
 
 async def verify_section(
-    runtime: Rt, run_id: str, section: dict[str, Any], texts: dict[str, str], counts: dict[str, int]
+    runtime: Rt, run_id: str, section: dict[str, Any], texts: dict[str, str], counts: dict[str, int],
+    question: str = "",
 ) -> dict[str, Any]:
-    """Check every sentence of one section; returns the section with verified sentences only."""
+    """Check every sentence of one section; returns the section with verified sentences only.
+
+    A sentence that only restates ``question`` (no content word the question lacks) is removed: its
+    words are in the passages because the passages were retrieved for the question, not because they
+    say it.
+    """
     ctx = runtime.context
     pool = list(dict.fromkeys(i for s in section["sentences"] for i in s["chunk_ids"] if i in texts))
     kept = []
@@ -136,7 +156,8 @@ async def verify_section(
         counts["checked"] += 1
         cited = [texts[i] for i in sentence["chunk_ids"] if i in texts]
         others = [texts[i] for i in pool if i not in sentence["chunk_ids"]]
-        verdict = "unsupported" if not cited else screen(sentence["text"], cited, others)
+        verdict = "unsupported" if not cited or (question and echoes(sentence["text"], question)) else screen(
+            sentence["text"], cited, others)
         if verdict == "judge" and ctx.out_of_tokens():
             verdict = "unsupported"  # no budget left to judge: keep only what the screen supports
         result: dict[str, Any] | None
@@ -167,11 +188,10 @@ async def verify_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     extra += [i for f in state.get("findings", []) for i in f["chunk_ids"]]
     texts = await asyncio.to_thread(_texts, ctx, sections, extra)
     counts = {"checked": 0, "supported": 0, "changed": 0, "removed": 0}
-    verified = [await verify_section(runtime, run_id, s, texts, counts) for s in sections]
-    for section in verified:  # the floor: a section emptied by verification keeps its best-supported findings
-        if not section["sentences"]:
-            found = rank_supported(state["question"], section_findings(section["title"], state), texts, SECTION_FLOOR)
-            section["sentences"] = [{**f, "status": "supported"} for f in found]
+    verified = [await verify_section(runtime, run_id, s, texts, counts, state["question"]) for s in sections]
+    for section in verified:  # the floor: a section keeps its best-supported findings beside what was verified
+        section["sentences"] = with_findings(state["question"], section["sentences"],
+                                             section_findings(section["title"], state), texts)
     short = await verify_answer(runtime, state, verified, texts, counts)
     emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens(), answer=short.get("source", "none"))
     return {"sections": verified, "answer": short, "verification": counts}

@@ -129,7 +129,7 @@ def test_a_degenerate_plan_becomes_the_question_and_its_keywords() -> None:
         {"question": "a web-search", "queries": ["a"]},
         {"question": "What is the purpose of the research?", "queries": ["to answer a research question", "en"]}]}
     plan = floor_plan(gemma, QUESTION, 4)
-    assert plan["outline"] == ["Answer"]
+    assert plan["outline"] == ["Findings"]
     assert [s["question"] for s in plan["subquestions"]] == [QUESTION]
     assert plan["subquestions"][0]["queries"] == [keyword_query(QUESTION)]
     assert keyword_query(QUESTION).startswith("Counterparts Canadian Hall Fame")  # named spans first
@@ -182,3 +182,23 @@ def test_the_floors_results_come_first_whatever_else_the_model_searched() -> Non
     floor_a, floor_b, model = results("a1", "a2", "a3"), results("b1", "a1"), results("m1", "m2", "b1")
     ranked = ranked_results([floor_a, floor_b, "tool text", model], 2, skip={"http://x.org/a3"})
     assert [r.title for r in ranked] == ["a1", "b1", "a2", "m1", "m2"]
+
+
+def test_a_sentence_that_only_restates_the_question_is_not_a_claim() -> None:
+    from agents.lexical import echoes
+
+    question = "What is the seat of the county where Van Hook Township is located?"
+    assert echoes("The seat of the county where Van Hook Township is located?", question)
+    assert not echoes("Van Hook Township is in Mountrail County, whose seat is Stanley.", question)
+
+
+def test_a_section_keeps_the_floors_findings_beside_the_models_sentences() -> None:
+    from agents.verifier import with_findings
+
+    texts = {c["id"]: c["text"] for c in CHUNKS}
+    findings = [{"text": "The record efficiency of perovskite cells is 26.1 percent.", "chunk_ids": ["c1"]},
+                {"text": "Perovskite cells degrade in moist air within weeks.", "chunk_ids": ["c2"]},
+                {"text": "Perovskite cells are made of cheese.", "chunk_ids": ["c2"]}]  # not supported: left out
+    kept = [{"text": "Perovskite cells degrade in moist air within weeks.", "chunk_ids": ["c2"], "status": "supported"}]
+    out = with_findings("How efficient and stable are perovskite cells?", kept, findings, texts)
+    assert [s["text"] for s in out] == [kept[0]["text"], findings[0]["text"]]
