@@ -118,17 +118,19 @@ def floor_plan(plan: dict[str, Any], question: str, breadth: int) -> dict[str, A
 
 
 def hop_entities(question: str, texts: Sequence[str], limit: int, *, extra: Sequence[str] = ()) -> list[str]:
-    """Names in ``texts`` (and ``extra``, e.g. knowledge-graph entities) that ``question`` does not name.
+    """Names in ``texts`` that ``question`` does not name, then names from ``extra`` (e.g. the knowledge
+    graph's entities) that the texts attest.
 
-    Ranked by how many of the texts name them, then by first appearance; a name counts as named by
-    the question when all its content words are in the question.
+    The floor's names come first, ranked by how many of the texts name them, then by first
+    appearance; a model's entity is taken only when it occurs in the texts and only after them, so
+    a model can add names but never push the floor's out. A name counts as named by the question
+    when all its content words are in the question.
     """
     asked = content_words(question)
     counts: dict[str, int] = {}
     first: dict[str, int] = {}
     names: dict[str, str] = {}
-    order = 0
-    for text in [*extra, *texts]:
+    for text in texts:
         for span in named_spans(text):
             words = content_words(span)
             if not words or words <= asked or words <= ECHOES or span.replace(",", "").replace(".", "").isdigit():
@@ -136,10 +138,15 @@ def hop_entities(question: str, texts: Sequence[str], limit: int, *, extra: Sequ
             key = " ".join(sorted(words))
             names.setdefault(key, span)
             counts[key] = counts.get(key, 0) + 1
-            first.setdefault(key, order)
-            order += 1
-    ranked = sorted(counts, key=lambda k: (-counts[k], first[k]))
-    return [names[k] for k in ranked[:limit]]
+            first.setdefault(key, len(first))
+    ranked = [names[k] for k in sorted(counts, key=lambda k: (-counts[k], first[k]))]
+    folded = " ".join(" ".join(texts).casefold().split())
+    for name in extra:
+        words = content_words(name)
+        attested = name.strip() and " ".join(name.casefold().split()) in folded
+        if attested and words and not words <= asked and not any(_same(name, r) for r in ranked):
+            ranked.append(name.strip())
+    return ranked[:limit]
 
 
 def _distinct(items: Sequence[str]) -> list[str]:

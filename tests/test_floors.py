@@ -202,3 +202,13 @@ def test_a_section_keeps_the_floors_findings_beside_the_models_sentences() -> No
     kept = [{"text": "Perovskite cells degrade in moist air within weeks.", "chunk_ids": ["c2"], "status": "supported"}]
     out = with_findings("How efficient and stable are perovskite cells?", kept, findings, texts)
     assert [s["text"] for s in out] == [kept[0]["text"], findings[0]["text"]]
+
+
+def test_a_models_entities_never_push_the_floors_names_out_of_the_second_hop() -> None:
+    from agents.floor_plan import hop_entities
+
+    texts = ["Counterparts is an album by Canadian rock band Rush.", "Neil Peart was the drummer of Rush."]
+    garbage = ["xq zzv", "Hall of Fame", "Geddy Lee"]  # a model's names, none of them on the pages
+    assert hop_entities(QUESTION, texts, 2, extra=garbage) == ["Rush", "Neil Peart"]
+    assert hop_entities(QUESTION, texts, 3, extra=["Counterparts album", "neil peart", "Canadian rock band Rush"]) == [
+        "Rush", "Neil Peart", "Canadian rock band Rush"]
