@@ -30,6 +30,7 @@ from agents.publish import write_text
 from ui import cli
 from ui.errors import BadInputError
 from ui.preflight import check_models
+from ui.run_files import read_json
 from ui.runner import EXIT_INTERRUPTED, Budget
 
 if TYPE_CHECKING:
@@ -98,11 +99,9 @@ def run(args: argparse.Namespace, app: App) -> int:
 
 
 def _write_html(out: Path, render: Any) -> None:
-    try:
-        result = json.loads((out / "eval.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    write_text(out / "eval.html", render(result))
+    result = read_json(out / "eval.json")
+    if isinstance(result, dict):
+        write_text(out / "eval.html", render(result))
 
 
 def summary_table(summary: dict[str, Any]) -> Table:

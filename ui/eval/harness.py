@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -181,7 +180,3 @@ def run_eval(
                 config.app.close()
         return result or result_json(options.dataset, configs, app.settings, options, started)
 
-
-def median(values: Sequence[float]) -> float:
-    """The median (0.0 for no values)."""
-    return float(statistics.median(values)) if values else 0.0

@@ -15,17 +15,17 @@ unreadable ``report.json`` gives a row with ``finished`` False, zero quality met
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import string
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from agents.reading import normalize_url
 from ui.eval.dataset import Item
 from ui.eval.web import EvalWeb
+from ui.run_files import read_json
 
 SUPPORT_SHARE = 0.6
 QUOTE_SHARE = 0.9
@@ -123,19 +123,12 @@ def supports(sentence: str, passages: Sequence[str]) -> bool:
     return len(wanted & have) / len(wanted) >= SUPPORT_SHARE
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def _url_key(url: object) -> str:
+    """``agents.reading.normalize_url``, for any value (an unparsable URL is its own key: scoring never raises)."""
     try:
-        parts = urlsplit(str(url or "").strip())
+        return normalize_url(str(url or ""))
     except ValueError:
         return str(url)
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, ""))
 
 
 def _sentences(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -154,7 +147,7 @@ def _citations(sentence: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _sources(folder: Path) -> list[dict[str, Any]]:
-    data = _read_json(folder / "sources.json")
+    data = read_json(folder / "sources.json")
     if isinstance(data, dict):
         data = data.get("sources", list(data.values()))
     return [s for s in data or [] if isinstance(s, dict)] if isinstance(data, list) else []
@@ -166,7 +159,7 @@ def _source_url(source: dict[str, Any]) -> str:
 
 
 def _tokens_used(folder: Path) -> int:
-    manifest = _read_json(folder / "manifest.json")
+    manifest = read_json(folder / "manifest.json")
     roles = manifest.get("tokens") if isinstance(manifest, dict) else None
     total = 0
     for usage in roles.values() if isinstance(roles, dict) else ():
@@ -217,7 +210,7 @@ def score_run(folder: Path, item: Item, web: EvalWeb, *, exit_code: int, wall_s:
     read = [s for s in sources if s.get("status") in READ_STATUSES and _source_url(s)]
     read_urls = {_url_key(_source_url(s)) for s in read}
     read_titles = [t for t in (web.title_for(_source_url(s)) for s in read) if t is not None]
-    report = _read_json(folder / "report.json")
+    report = read_json(folder / "report.json")
     status = "no report" if not (folder / "report.json").is_file() else "unreadable report"
     row = _empty_row(item, wall_s=wall_s, tokens=_tokens_used(folder), pages_read=len(read_urls), status=status)
     if not isinstance(report, dict):

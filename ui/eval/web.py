@@ -6,7 +6,7 @@ for the same items. Each page carries site chrome (a header with a nav bar, a si
 "Contents" box and "Random article" links, a "See also" list of the pages whose titles the article
 mentions, a footer), and every string from the dataset is HTML-escaped; the site's own links are
 relative paths. ``/`` lists pages, ``/robots.txt`` allows everything, ``/search?q=...&format=json``
-answers in SearXNG's JSON shape ranked by BM25 (``bm25s``, Snowball-stemmed, English stop words)
+answers in SearXNG's JSON shape ranked by BM25 (memory's ``BM25Index``: Snowball stems, English stop words)
 over title and text, anything else is 404. The server binds only the given (loopback) address,
 runs on daemon threads, speaks HTTP/1.1 with a Content-Length on every answer, and ``stop`` closes
 its socket; ``url_for``/``title_for`` keep answering for the port it had after ``stop``, so a
@@ -29,11 +29,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-import bm25s
-import numpy as np
-import Stemmer
-from bm25s.tokenization import Tokenizer
-
+from memory.retrieval import BM25Index, Tokenizer
 from ui.eval.dataset import Item
 
 SITE = "Quarrypedia"
@@ -115,15 +111,9 @@ class EvalWeb:
         self._see_also = {t: [m for m in _mentions(self._text[t], index) if m != t][:MAX_SEE_ALSO]
                           for t in self.titles}
         self._html: dict[str, str] = {}
-        self._stemmer = Stemmer.Stemmer("english")
-        self._tokenizer = Tokenizer(stemmer=self._stemmer.stemWord, stopwords="en")
-        self._bm25: bm25s.BM25 | None = None
-        if self.titles:
-            corpus = [f"{t}\n{self._text[t]}" for t in self.titles]
-            self._bm25 = bm25s.BM25()
-            self._bm25.index(self._tokenizer.tokenize(corpus, return_as="tuple", show_progress=False),
-                             show_progress=False)
-        self._lock = threading.Lock()
+        self._tokenize = Tokenizer()
+        self._index = BM25Index(self._tokenize)  # thread-safe; ties are broken by page order
+        self._index.add_many((t, f"{t}\n{self._text[t]}") for t in self.titles)
         self._server: ThreadingHTTPServer | None = None
         self._bound: int | None = None  # the port, kept after stop so URLs of a run can still be read
         self._thread: threading.Thread | None = None
@@ -224,27 +214,18 @@ class EvalWeb:
 
     def search(self, query: str, k: int = 10) -> list[dict[str, str]]:
         """The top ``k`` pages for a query by BM25 (ties in page order): title, url and a snippet."""
-        if self._bm25 is None or k < 1:
+        if k < 1:
             return []
-        with self._lock:
-            ids = [i for i in self._tokenizer.tokenize([query], update_vocab=False, return_as="ids",
-                                                       show_progress=False)[0] if i]
-            if not ids:
-                return []
-            scores = np.asarray(self._bm25.get_scores(ids), dtype=float)
-        order = sorted((i for i in range(len(scores)) if scores[i] > 0), key=lambda i: (-scores[i], i))[:k]
-        stems = set(self._stems(query))
-        return [{"title": self.titles[i], "url": self.url_for(self.titles[i]),
-                 "content": self._snippet(self.titles[i], stems)} for i in order]
-
-    def _stems(self, text: str) -> list[str]:
-        return [s for s in self._stemmer.stemWords(_WORD.findall(text.lower())) if len(s) > 1]
+        hits = self._index.search(query, k)
+        stems = set(self._tokenize(query))
+        return [{"title": title, "url": self.url_for(title), "content": self._snippet(title, stems)}
+                for title, _score in hits]
 
     def _snippet(self, title: str, stems: set[str]) -> str:
         sentences = [s for s in _SENTENCE.split(" ".join(self._text[title].split())) if s]
         if not sentences:
             return ""
-        best = max(range(len(sentences)), key=lambda i: (len(stems & set(self._stems(sentences[i]))), -i))
+        best = max(range(len(sentences)), key=lambda i: (len(stems & set(self._tokenize(sentences[i]))), -i))
         text = ""
         for sentence in sentences[best:]:
             text = f"{text} {sentence}".strip()
