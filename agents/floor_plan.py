@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agents.lexical import content_words
+from agents.lexical import content_words, fold, normalize_question
 
 FINDINGS_SECTION = "Findings"  # not "Answer": the short answer opens the report under that heading
 MIN_SUBQUESTION_WORDS = 4
@@ -140,10 +140,10 @@ def hop_entities(question: str, texts: Sequence[str], limit: int, *, extra: Sequ
             counts[key] = counts.get(key, 0) + 1
             first.setdefault(key, len(first))
     ranked = [names[k] for k in sorted(counts, key=lambda k: (-counts[k], first[k]))]
-    folded = " ".join(" ".join(texts).casefold().split())
+    folded = fold(" ".join(texts))
     for name in extra:
         words = content_words(name)
-        attested = name.strip() and " ".join(name.casefold().split()) in folded
+        attested = name.strip() and fold(name) in folded
         if attested and words and not words <= asked and not any(_same(name, r) for r in ranked):
             ranked.append(name.strip())
     return ranked[:limit]
@@ -158,4 +158,4 @@ def _distinct(items: Sequence[str]) -> list[str]:
 
 
 def _same(a: str, b: str) -> bool:
-    return " ".join(re.findall(r"\w+", a.casefold())) == " ".join(re.findall(r"\w+", b.casefold()))
+    return normalize_question(a) == normalize_question(b)

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.lexical import content_words, support_score
+from agents.lexical import content_words, fold, support_score
 
 MIN_WORDS = 5  # a floor sentence is a statement, not a heading or a menu item
 PER_CHUNK = 2  # sentences one passage may give, so a floor's findings come from more than one page
@@ -84,7 +84,7 @@ def best_sentences(
     seen: set[str] = set()
     per_chunk: dict[str, int] = {}
     for _score, _rank, _pos, sentence, chunk_id in scored:
-        key = " ".join(sentence.casefold().split())
+        key = fold(sentence)
         if key in seen or per_chunk.get(chunk_id, 0) >= PER_CHUNK:
             continue
         seen.add(key)
@@ -113,7 +113,7 @@ def rank_supported(
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for _key, found in sorted(scored, key=lambda pair: pair[0]):
-        norm = " ".join(str(found["text"]).casefold().split())
+        norm = fold(str(found["text"]))
         if norm not in seen:
             seen.add(norm)
             out.append(found)

@@ -43,6 +43,16 @@ def support_score(sentence: str, passages: list[str]) -> float:
     return len(wanted & have) / len(wanted)
 
 
+def fold(text: str) -> str:
+    """``text`` with case and spacing folded: the key under which the same sentence is said once."""
+    return " ".join(text.casefold().split())
+
+
+def normalize_question(text: str) -> str:
+    """Case, punctuation and spacing folded, for deduplicating questions and queries."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
 def echoes(sentence: str, question: str) -> bool:
     """Whether ``sentence`` only restates ``question``: it has no content word the question does not have."""
     return content_words(sentence) <= content_words(question)

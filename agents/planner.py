@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from langgraph.types import interrupt
 from agents.budget import round_allowance
 from agents.context import Rt, ask, emit
 from agents.floor_plan import floor_plan
+from agents.lexical import normalize_question
 from agents.prompt_fit import Group, fit
 from agents.state import Plan, ResearchState, SubQuestion
 
@@ -64,11 +64,6 @@ def plan_schema(breadth: int, text_chars: int = 300, sections: int = MAX_SECTION
 def subquestion_id(text: str) -> str:
     """A stable id for a sub-question, derived from its normalized text."""
     return "sq-" + hashlib.sha1(normalize_question(text).encode()).hexdigest()[:10]
-
-
-def normalize_question(text: str) -> str:
-    """Case, punctuation and spacing folded, for deduplication."""
-    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def make_subquestions(

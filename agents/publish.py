@@ -19,6 +19,7 @@ from typing import Any, Literal
 from agents import graphs
 from agents.context import Rt, RunContext, emit
 from agents.drafter import NOTHING_FOUND, run_source_ids
+from agents.lexical import fold
 from agents.report import Answer, Citation, Contradiction, Reference, Report, Section, Sentence, Verification
 from agents.state import ResearchState
 
@@ -33,7 +34,7 @@ def number_references(
     for section in sections:
         sentences = []
         for sent in section["sentences"]:
-            key = " ".join(sent["text"].casefold().split())
+            key = fold(sent["text"])
             if key in said:  # the same sentence drafted for two sections is kept once
                 continue
             said.add(key)

@@ -18,7 +18,7 @@ from agents import reading
 from agents.context import Rt, RunContext, ask, emit
 from agents.floor_plan import degenerate
 from agents.floors import best_sentences
-from agents.lexical import echoes
+from agents.lexical import echoes, fold
 from agents.prompt_fit import Group, fit
 from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
 from agents.verifier import screen
@@ -203,7 +203,7 @@ def merge_calls(
         query = args.get("query")
         if n >= len(floor) and (isinstance(query, str) and degenerate(query, question)):
             continue
-        key = memo_key(tool, {"query": " ".join(query.casefold().split())} if isinstance(query, str) else args)
+        key = memo_key(tool, {"query": fold(query)} if isinstance(query, str) else args)
         if key in seen or (n >= len(floor) and len(out) >= len(floor) + limit):
             continue
         seen.add(key)

@@ -16,7 +16,7 @@ from typing import Any
 from agents.context import Rt, RunContext, ask, emit
 from agents.drafter import MAX_SENTENCES, section_findings
 from agents.floors import best_supported, rank_supported
-from agents.lexical import content_words, echoes, support_score
+from agents.lexical import content_words, echoes, fold, support_score
 from agents.prompt_fit import Group, fit
 from agents.state import ResearchState
 
@@ -34,10 +34,10 @@ def with_findings(
 
     So a model adds to a section and never takes the floor's findings out of it.
     """
-    said = {" ".join(str(s["text"]).casefold().split()) for s in kept}
+    said = {fold(str(s["text"])) for s in kept}
     room = MAX_SENTENCES - len(kept)
     ranked = rank_supported(question, findings, texts, MAX_SENTENCES) if room > 0 else []
-    extra = [f for f in ranked if " ".join(f["text"].casefold().split()) not in said][: max(room, 0)]
+    extra = [f for f in ranked if fold(f["text"]) not in said][: max(room, 0)]
     return [*kept, *({**f, "status": "supported"} for f in extra)]
 
 
