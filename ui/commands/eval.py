@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     options = EvalOptions(out=out, dataset=str(args.dataset), budget=budget, baseline=args.baseline,
                           shared_memory=args.shared_memory)
     total = len(items) * (2 if args.baseline and app.settings.llm.backend != "none" else 1)
-    with _progress(total, quiet=args.json) as on_row:
+    with _progress(total) as on_row:
         try:
             result = run_eval(app, items, options, on_row)
         except KeyboardInterrupt:
@@ -136,7 +136,7 @@ def _means_text(result: dict[str, Any]) -> str:
 class _progress:
     """A rich progress bar on a terminal (question i/N and the running means), else one plain line per run."""
 
-    def __init__(self, total: int, *, quiet: bool) -> None:
+    def __init__(self, total: int) -> None:
         self.total = total
         self.done = 0
         self.live = sys.stderr.isatty()
