@@ -97,12 +97,18 @@ def _gather(ctx: RunContext, query: str, sources: list[str], cited: list[str]) -
     return shown[:MAX_CHUNKS]
 
 
+async def passages_for(
+    ctx: RunContext, state: ResearchState, query: str, findings: Sequence[FindingRecord]
+) -> list[dict[str, str]]:
+    """Hybrid retrieval for ``query`` over this run's sources, plus the chunks ``findings`` cite."""
+    cited = list(dict.fromkeys(i for f in findings for i in f["chunk_ids"]))
+    sources = run_source_ids(state.get("fetches", []))
+    return await asyncio.to_thread(_gather, ctx, query, sources, cited)
+
+
 async def section_passages(ctx: RunContext, state: ResearchState, section: str) -> list[dict[str, str]]:
     """The passages the drafter may cite for ``section``."""
-    cited = [i for f in section_findings(section, state) for i in f["chunk_ids"]]
-    sources = run_source_ids(state.get("fetches", []))
-    query = f"{section}. {state['question']}"
-    return await asyncio.to_thread(_gather, ctx, query, sources, list(dict.fromkeys(cited)))
+    return await passages_for(ctx, state, f"{section}. {state['question']}", section_findings(section, state))
 
 
 async def draft_section(
@@ -130,13 +136,6 @@ async def draft_section(
 def from_findings(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Sentences made of findings (each already cites its chunks), for drafting without a model."""
     return [{"text": f["text"], "chunk_ids": list(f["chunk_ids"])} for f in findings][:MAX_SENTENCES]
-
-
-async def answer_passages(ctx: RunContext, state: ResearchState) -> list[dict[str, str]]:
-    """The passages the short answer may cite: retrieval for the question plus the chunks findings cite."""
-    cited = [i for f in state.get("findings", []) for i in f["chunk_ids"]]
-    sources = run_source_ids(state.get("fetches", []))
-    return await asyncio.to_thread(_gather, ctx, state["question"], sources, list(dict.fromkeys(cited)))
 
 
 async def draft_answer(runtime: Rt, state: ResearchState, chunks: list[dict[str, str]]) -> dict[str, Any]:
@@ -210,5 +209,6 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
             tokens=ctx.tokens(),
             budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)),
         )
-    answer = {} if ctx.out_of_tokens() else await draft_answer(runtime, state, await answer_passages(ctx, state))
+    answer = {} if ctx.out_of_tokens() else await draft_answer(
+        runtime, state, await passages_for(ctx, state, state["question"], state.get("findings", [])))
     return {"sections": sections, "answer": answer, "pending": [], "notes": notes, "budget_out": out}
