@@ -18,7 +18,7 @@ from agents import reading
 from agents.context import Rt, RunContext, ask, emit
 from agents.floor_plan import degenerate
 from agents.floors import best_sentences
-from agents.lexical import echoes, fold
+from agents.lexical import fold
 from agents.prompt_fit import Group, fit
 from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
 from agents.verifier import screen
@@ -126,7 +126,7 @@ def screened_findings(
     for text, ids in found:
         cited = [texts[i] for i in ids if i in texts]
         others = [t for i, t in texts.items() if i not in ids]
-        if cited and not (question and echoes(text, question)) and screen(text, cited, others) != "unsupported":
+        if screen(text, cited, others, question) != "unsupported":
             kept.append((text, ids))
     return kept
 

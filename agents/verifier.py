@@ -41,8 +41,14 @@ def with_findings(
     return [*kept, *({**f, "status": "supported"} for f in extra)]
 
 
-def screen(sentence: str, cited: list[str], others: list[str]) -> str:
-    """Lexical verdict: "supported", "unsupported" or "judge" (ask the model)."""
+def screen(sentence: str, cited: list[str], others: list[str], question: str = "") -> str:
+    """Lexical verdict: "supported", "unsupported" or "judge" (ask the model).
+
+    Nothing cited, or a sentence that only restates ``question`` (its words are in the passages because
+    the passages were retrieved for the question, not because they say it), is "unsupported".
+    """
+    if not cited or (question and echoes(sentence, question)):
+        return "unsupported"
     score = support_score(sentence, cited)
     if score >= SUPPORTED:
         return "supported"
@@ -145,9 +151,7 @@ async def verify_section(
 ) -> dict[str, Any]:
     """Check every sentence of one section; returns the section with verified sentences only.
 
-    A sentence that only restates ``question`` (no content word the question lacks) is removed: its
-    words are in the passages because the passages were retrieved for the question, not because they
-    say it.
+    ``question`` is handed to ``screen``, which removes a sentence that only restates it.
     """
     ctx = runtime.context
     pool = list(dict.fromkeys(i for s in section["sentences"] for i in s["chunk_ids"] if i in texts))
@@ -156,8 +160,7 @@ async def verify_section(
         counts["checked"] += 1
         cited = [texts[i] for i in sentence["chunk_ids"] if i in texts]
         others = [texts[i] for i in pool if i not in sentence["chunk_ids"]]
-        verdict = "unsupported" if not cited or (question and echoes(sentence["text"], question)) else screen(
-            sentence["text"], cited, others)
+        verdict = screen(sentence["text"], cited, others, question)
         if verdict == "judge" and ctx.out_of_tokens():
             verdict = "unsupported"  # no budget left to judge: keep only what the screen supports
         result: dict[str, Any] | None
