@@ -18,7 +18,7 @@ from agents.drafter import draft_report
 from agents.kg import build_graph
 from agents.planner import plan_research, review_plan
 from agents.publish import publish_report
-from agents.reading import normalize_url
+from agents.reading import read_urls
 from agents.searcher import search_subquestion
 from agents.state import ResearchState, SearchTask
 from agents.verifier import verify_report
@@ -26,7 +26,7 @@ from agents.verifier import verify_report
 
 def _sends(state: ResearchState) -> list[Send]:
     allowance = state.get("allowance", {"pages": 0, "hops": 0})
-    read = sorted({normalize_url(f["url"]) for f in state.get("fetches", []) if f["status"] in ("fetched", "memory")})
+    read = read_urls(state.get("fetches", []))
     return [
         Send(
             "search_subquestion",

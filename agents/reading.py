@@ -37,6 +37,11 @@ def normalize_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
 
 
+def read_urls(fetches: list[FetchRecord]) -> list[str]:
+    """The normalized URLs a run has read (fetched, or reused from memory), sorted."""
+    return sorted({normalize_url(f["url"]) for f in fetches if f["status"] in ("fetched", "memory")})
+
+
 def dump_output(output: Any) -> Any:
     """A tool's output as JSON-friendly data (for the run's memo)."""
     if isinstance(output, list):
