@@ -6,6 +6,11 @@ against the schema — a pydantic instance for a model class, a plain dict for a
 and that a model which fails twice raises ``StructuredOutputError`` after exactly one retry, the
 retry showing the model its own answer and the validation error. A retry that would not fit the
 model's context (``PromptTooLongError``) is not sent: the first failure is the answer.
+
+The schema a backend sees is fitted to ``max_tokens`` first (``agents.schema_fit``): its longest
+valid answer ends inside the budget, so a constrained model is not cut off mid-string. An answer cut
+off anyway is retried with the schema fitted to half the budget. Answers are validated against the
+caller's schema: the fitted one only narrows what a model is asked for.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 import prompts
 from agents.errors import PromptTooLongError, StructuredOutputError
+from agents.schema_fit import fit_schema
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 Schema = type[BaseModel] | dict[str, Any]
@@ -112,7 +118,8 @@ def generate_structured(
     model_name: str = "the model",
 ) -> tuple[Any, list[Generation]]:
     """Generate, validate, retry once with the error; returns (object, generations) or raises."""
-    spec = json_schema(schema)
+    full = json_schema(schema)
+    spec = fit_schema(full, max_tokens)
     generations: list[Generation] = []
     conversation = list(messages)
     error = ""
@@ -130,8 +137,9 @@ def generate_structured(
             error = str(exc)
             if generation.finish_reason == "length":
                 error += f" (the answer was cut off at {max_tokens} tokens: answer more briefly)"
+                spec = fit_schema(full, max(1, max_tokens // 2))
         if attempt == 0:
-            conversation = retry_messages(messages, generation.text, error, schema)
+            conversation = retry_messages(messages, generation.text, error, spec)
     first_line = error.splitlines()[0] if error else "no answer"
     tried = "after one retry" if len(generations) > 1 else "and its retry would not fit the model's context"
     raise StructuredOutputError(

@@ -153,3 +153,26 @@ def test_a_cut_off_answer_says_so_in_the_retry() -> None:
     value, generations = generate_structured(generate, [{"role": "user", "content": "q"}], Note, 16)
     assert value == Note(text="ab") and len(generations) == 2
     assert "cut off at 16 tokens" in seen[1][-1]["content"]
+
+
+class Long(BaseModel):
+    items: list[Note]
+    summary: str = Field(max_length=600)
+
+
+def test_the_grammar_a_backend_sees_fits_the_budget_and_halves_after_a_cut_off_answer() -> None:
+    from agents.schema_fit import longest_tokens
+
+    specs: list[dict[str, Any]] = []
+
+    def generate(messages: Any, schema: Any, max_tokens: int) -> Generation:
+        specs.append(schema)
+        if len(specs) == 1:
+            return Generation('{"items": [], "summary": "a', 5, 64, finish_reason="length")
+        return Generation('{"items": [{"text": "ab"}], "summary": "' + "x" * 500 + '"}', 5, 60)
+
+    value, _ = generate_structured(generate, [{"role": "user", "content": "q"}], Long, 64)
+    assert longest_tokens(specs[0]) <= 64  # the first try's longest answer ends inside the budget
+    retry = specs[1]["properties"]["summary"]["maxLength"]
+    assert retry < specs[0]["properties"]["summary"]["maxLength"] and longest_tokens(specs[1]) < 40  # about half
+    assert isinstance(value, Long) and len(value.summary) == 500  # validated against the caller's schema
