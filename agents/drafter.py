@@ -139,7 +139,7 @@ def from_findings(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
 
 async def draft_answer(runtime: Rt, state: ResearchState, chunks: list[dict[str, str]]) -> dict[str, Any]:
-    """The model's short answer and its cited sentences (empty when it gives none: the verifier's floor)."""
+    """The model's short answer, its cited sentences and the passages it was shown (empty: the verifier's floor)."""
     if not chunks:
         return {}
     ctx = runtime.context
@@ -152,7 +152,9 @@ async def draft_answer(runtime: Rt, state: ResearchState, chunks: list[dict[str,
     if answer is None:
         return {}
     sentences = clean_sentences(answer, set(ids))[:3]
-    return {"text": " ".join(str(answer.get("answer", "")).split()), "sentences": sentences} if sentences else {}
+    text = " ".join(str(answer.get("answer", "")).split())
+    # ``shown``: the passages the model saw, where the verifier may find its answer quoted.
+    return {"text": text, "sentences": sentences, "shown": ids} if sentences or text else {}
 
 
 def more_research(state: ResearchState, thin: list[str], breadth: int) -> list[Any]:

@@ -10,6 +10,8 @@ Pure functions over text, no model and no I/O, so each rule is tested on its own
 - ``floor_plan``: the question itself always searched, degenerate sub-questions and queries (a word
   or two, nothing in common with the question, the schema's own key names) replaced by keyword
   queries derived from the question, an "Answer" section first;
+- ``quoted_answer``: a model's short answer accepted only where a passage it was shown states it
+  word for word, and quoted with that sentence;
 - ``hop_entities``: names on the pages read that the question does not mention — the second hop
   of a bridge question.
 
@@ -138,3 +140,34 @@ def best_supported(
     """
     ranked = rank_supported(question, candidates, texts, 1)
     return ranked[0] if ranked else None
+
+
+MAX_ANSWER_WORDS = 12  # a short answer is a name, a number, a date: not a paragraph
+
+
+def quoted_answer(
+    question: str, answer: str, chunk_ids: Sequence[str], texts: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The sentence that states a model's short ``answer`` verbatim, with the id of its chunk; else None.
+
+    The check behind an answer whose own sentences the verifier removed: the answer counts only if it
+    appears, word for word (case and spacing aside), in a sentence of one of ``chunk_ids`` (the
+    passages the model cited first, then the others it was shown). It must be short and say something
+    the question does not (content words of its own). Among the sentences holding it, the one sharing
+    most content words with the question is quoted.
+    """
+    text = " ".join(answer.split()).strip(" .;,")
+    if not text or len(text.split()) > MAX_ANSWER_WORDS or not content_words(text) - content_words(question):
+        return None
+    # whole words and whole numbers only: "26" is not stated by "26.1"
+    needle = re.compile(r"(?<!\w)(?<!\d[.,])" + re.escape(fold(text)) + r"(?!\w)(?![.,]\d)")
+    best: tuple[tuple[float, int], str, str] | None = None
+    for order, chunk_id in enumerate(dict.fromkeys(chunk_ids)):
+        for sentence in split_sentences(texts.get(chunk_id, "")):
+            if needle.search(fold(sentence)):
+                key = (question_overlap(question, sentence), -order)
+                if best is None or key > best[0]:
+                    best = (key, sentence, chunk_id)
+    if best is None:
+        return None
+    return {"text": text, "sentence": {"text": best[1], "chunk_ids": [best[2]]}}

@@ -131,7 +131,8 @@ class ResearchState(TypedDict, total=False):
     followups: list[SubQuestion]
     redraft_used: bool
     sections: list[dict[str, Any]]  # agents.report.Section dumps
-    answer: dict[str, Any]  # the short answer: {"text", "sentences": [{"text", "chunk_ids", "status"}]}
+    # the short answer: {"text", "sentences": [{"text", "chunk_ids", "status"}]}; as drafted, also "shown" (ids)
+    answer: dict[str, Any]
     verification: dict[str, int]  # checked, supported, changed, removed
     budget_out: Annotated[list[str], merge_unique]  # budgets that ran out ("pages", "tokens", "time", "rounds")
     allowance: dict[str, int]  # pages and hops each search agent of the current round may use

@@ -15,7 +15,7 @@ from typing import Any
 
 from agents.context import Rt, RunContext, ask, emit
 from agents.drafter import MAX_SENTENCES, section_findings
-from agents.floors import best_supported, rank_supported
+from agents.floors import best_supported, quoted_answer, rank_supported
 from agents.lexical import content_words, echoes, fold, support_score
 from agents.prompt_fit import Group, fit
 from agents.state import ResearchState
@@ -111,8 +111,20 @@ def answer_text(question: str, text: str, kept: list[dict[str, Any]], texts: dic
 async def verify_answer(
     runtime: Rt, state: ResearchState, sections: list[dict[str, Any]], texts: dict[str, str], counts: dict[str, int]
 ) -> dict[str, Any]:
-    """The short answer after verification; with no verified sentence, the best-supported finding (the floor)."""
+    """The short answer after verification: its text the first that holds of
+
+    1. the model's short answer, found in the passages of its verified sentences (``answer_text``);
+    2. the model's short answer, quoted verbatim from a passage it was shown (``floors.quoted_answer``);
+    3. the model's first verified sentence;
+    4. the best-supported finding or section sentence (the floor);
+
+    and its sentences the model's that hold, then the floor's (a model adds to the floor's answer,
+    never replaces it).
+    """
     answer = state.get("answer") or {}
+    candidates = [*(sent for s in sections for sent in s["sentences"]), *state.get("findings", [])]
+    best = best_supported(state["question"], candidates, texts)
+    floor = [{**best, "status": "supported"}] if best is not None else []
     kept: list[dict[str, Any]] = []
     if answer.get("sentences"):
         checked = await verify_section(
@@ -120,14 +132,21 @@ async def verify_answer(
             state["question"],
         )
         kept = checked["sentences"]
+    text = answer_text(state["question"], str(answer.get("text", "")), kept, texts) if kept else ""
+    if not (kept and text != kept[0]["text"]):  # the model's short answer is not held by its verified sentences
+        cited = [i for s in answer.get("sentences", []) for i in s["chunk_ids"]]
+        quoted = quoted_answer(state["question"], str(answer.get("text", "")), [*cited, *answer.get("shown", [])],
+                               texts)
+        if quoted is not None:  # a passage it was shown states the answer verbatim: quote that sentence
+            text, kept = quoted["text"], [{**quoted["sentence"], "status": "supported"}, *kept]
     if kept:
-        return {"text": answer_text(state["question"], str(answer.get("text", "")), kept, texts),
-                "sentences": kept, "source": "model"}
-    candidates = [*(sent for s in sections for sent in s["sentences"]), *state.get("findings", [])]
-    best = best_supported(state["question"], candidates, texts)
-    if best is None:
+        merged: dict[str, dict[str, Any]] = {}
+        for sentence in [*kept, *floor]:
+            merged.setdefault(fold(sentence["text"]), sentence)
+        return {"text": text, "sentences": list(merged.values()), "source": "model"}
+    if not floor:
         return {}
-    return {"text": best["text"], "sentences": [{**best, "status": "supported"}], "source": "floor"}
+    return {"text": floor[0]["text"], "sentences": floor, "source": "floor"}
 
 
 async def judge(
@@ -187,7 +206,7 @@ async def verify_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     emit(runtime, run_id, "phase", phase="verify")
     sections = state.get("sections", [])
     answer = state.get("answer") or {}
-    extra = [i for s in answer.get("sentences", []) for i in s["chunk_ids"]]
+    extra = [i for s in answer.get("sentences", []) for i in s["chunk_ids"]] + list(answer.get("shown", []))
     extra += [i for f in state.get("findings", []) for i in f["chunk_ids"]]
     texts = await asyncio.to_thread(_texts, ctx, sections, extra)
     counts = {"checked": 0, "supported": 0, "changed": 0, "removed": 0}

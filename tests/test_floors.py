@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.floors import best_sentences, best_supported, split_sentences
+from agents.floors import best_sentences, best_supported, quoted_answer, split_sentences
 from agents.llm import NoModel
 from agents.llm_llama import chat_template
 from agents.report import Report
 from agents.searcher import findings_or_floor
 from agents.testing import ScriptedChatModel
-from tests.research_brain import Brain
+from tests.research_brain import PASSAGE, Brain
 from tests.research_harness import build_parts, build_runner, small_options
 
 CHUNKS = [
@@ -212,3 +214,41 @@ def test_a_models_entities_never_push_the_floors_names_out_of_the_second_hop() -
     assert hop_entities(QUESTION, texts, 2, extra=garbage) == ["Rush", "Neil Peart"]
     assert hop_entities(QUESTION, texts, 3, extra=["Counterparts album", "neil peart", "Canadian rock band Rush"]) == [
         "Rush", "Neil Peart", "Canadian rock band Rush"]
+
+
+def test_a_short_answer_counts_only_where_a_passage_states_it_word_for_word() -> None:
+    question = "What is the record efficiency of perovskite cells?"
+    texts = {c["id"]: c["text"] for c in CHUNKS}
+    quoted = quoted_answer(question, " 26.1 percent. ", ["c2", "c1"], texts)
+    assert quoted == {"text": "26.1 percent", "sentence": {
+        "text": "The record efficiency of perovskite cells is 26.1 percent.", "chunk_ids": ["c1"]}}
+    assert quoted_answer(question, "26.1", ["c1"], texts) is not None
+    assert quoted_answer(question, "26", ["c1"], texts) is None  # a whole word or number, not a fragment
+    assert quoted_answer(question, "27 percent", ["c1", "c2"], texts) is None  # not stated: not an answer
+    assert quoted_answer(question, "perovskite cells", ["c1"], texts) is None  # the question's own words
+    assert quoted_answer(question, "26.1 percent", ["c2"], texts) is None  # only the passages named count
+    long = "The record efficiency of perovskite cells is 26.1 percent and that is all there is to it"
+    assert quoted_answer(question, long, ["c1"], texts) is None  # a short answer is short
+
+
+@dataclass
+class _QuotingBrain(Brain):
+    """Answers with a short answer stated in a passage, beside a sentence no passage supports."""
+
+    def _answer(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        ids = PASSAGE.findall(messages[-1]["content"])
+        return {"answer": "26.8 percent", "sentences": [
+            {"text": "Zebras migrate across the savanna every spring.", "chunk_ids": [ids[0][0]]}]}
+
+
+def test_a_model_answer_whose_sentence_fails_is_kept_when_a_passage_it_saw_quotes_it(
+    tmp_path: Path, fixture_web: Any
+) -> None:
+    brain = _QuotingBrain()
+    question = "What efficiency have practical silicon cells reached?"
+    _events, folder = _run(tmp_path, fixture_web, ScriptedChatModel(default=brain), question)
+    report = Report.model_validate_json((folder / "report.json").read_text())
+    assert report.answer.text == "26.8 percent"
+    assert "Zebras" not in (folder / "report.md").read_text()  # the unsupported sentence is gone
+    quote = " ".join(c.quote for s in report.answer.sentences for c in s.citations)
+    assert "26.8 percent" in " ".join(quote.split())
