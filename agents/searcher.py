@@ -25,7 +25,7 @@ from agents.verifier import screen
 from tools.types import Link, SearchResult
 
 MAX_FINDINGS = 4
-FLOOR_FINDINGS = 3  # extractive findings per passage set when the model writes none that hold up
+FLOOR_FINDINGS = 3  # extractive findings per passage set, beside the model's
 # The agent reads pages itself (fetch, store in memory, cite chunks), so the page-reading tool is
 # not offered: text it returned could not be cited or verified.
 READ_TOOLS = frozenset({"fetch_url"})
@@ -134,9 +134,11 @@ def screened_findings(
 def findings_or_floor(
     question: str, found: list[tuple[str, list[str]]], chunks: list[dict[str, str]], text_chars: int
 ) -> list[tuple[str, list[str]]]:
-    """The model's findings that hold up, else the passages' best-matching sentences, quoted and cited."""
-    kept = screened_findings(found, chunks, question)
-    return kept or best_sentences(question, chunks, limit=FLOOR_FINDINGS, max_chars=text_chars)
+    """The passages' best-matching sentences, quoted and cited (the floor), then the model's findings that
+    hold up and say something else: a model adds findings, it never replaces the floor's."""
+    floor = best_sentences(question, chunks, limit=FLOOR_FINDINGS, max_chars=text_chars)
+    seen = {fold(text) for text, _ids in floor}
+    return [*floor, *(f for f in screened_findings(found, chunks, question) if fold(f[0]) not in seen)]
 
 
 def fallback_calls(tools: list[Any], queries: list[str], limit: int) -> list[tuple[str, dict[str, Any]]]:

@@ -65,7 +65,10 @@ def test_findings_floor_replaces_degenerate_model_findings() -> None:
     floor = findings_or_floor(question, degenerate, CHUNKS, 300)
     assert floor and floor[0] == ("The record efficiency of perovskite cells is 26.1 percent.", ["c1"])
     good = [("The record efficiency of perovskite cells is 26.1 percent.", ["c1"])]
-    assert findings_or_floor(question, good, CHUNKS, 300) == good  # a model finding that holds up is kept
+    assert findings_or_floor(question, good, CHUNKS, 300) == floor  # the floor's own finding: not twice
+    other = [("Perovskite cells degrade in moist air within weeks.", ["c2"])]
+    both = findings_or_floor(question, [*degenerate, *other], CHUNKS, 300)
+    assert both[: len(floor)] == floor and both.count(other[0]) == 1  # the model adds; it never replaces
 
 
 def test_gemma_fallback_template_folds_the_system_turn_into_the_first_user_turn() -> None:
