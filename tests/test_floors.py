@@ -59,7 +59,7 @@ def test_best_supported_prefers_the_supported_statement_closest_to_the_question(
     assert best_supported("anything", candidates[:1], texts) is None
 
 
-def test_findings_floor_replaces_degenerate_model_findings() -> None:
+def test_findings_floor_keeps_its_sentences_and_the_models_that_hold_up_come_after() -> None:
     question = "What is the record efficiency of perovskite cells?"
     degenerate = [("a", ["c1"]), ("Zebras migrate across the savanna.", ["c2"])]
     floor = findings_or_floor(question, degenerate, CHUNKS, 300)
@@ -255,3 +255,51 @@ def test_a_model_answer_whose_sentence_fails_is_kept_when_a_passage_it_saw_quote
     assert "Zebras" not in (folder / "report.md").read_text()  # the unsupported sentence is gone
     quote = " ".join(c.quote for s in report.answer.sentences for c in s.citations)
     assert "26.8 percent" in " ".join(quote.split())
+
+
+@dataclass
+class _DegenerateBrain(Brain):
+    """What a tiny model writes: one-letter strings, the same call three times, no findings, a noise answer."""
+
+    def _plan(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        # as degenerate as the schema's bounds allow: the schema's own words, a query of no content word
+        return {"brief": "a", "outline": ["o"],
+                "subquestions": [{"question": "question web-search", "queries": ["the"], "section": "o"}]}
+
+    def _toolcalls(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        limit = schema["properties"]["calls"]["maxItems"]
+        return {"calls": [{"tool": "web_search", "arguments": {"query": "what"}}] * limit}
+
+    def _findings(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        return {"findings": [], **({"follow": None} if "follow" in schema["properties"] else {})}
+
+    def _section(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        ids = [cid for cid, _text in PASSAGE.findall(messages[-1]["content"])]
+        return {"sentences": [{"text": "a a a a a a a a.", "chunk_ids": ids[:1]}] if ids else []}
+
+    def _answer(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        ids = [cid for cid, _text in PASSAGE.findall(messages[-1]["content"])]
+        return {"answer": "a", "sentences": [{"text": "a a a a a a a a.", "chunk_ids": ids[:1]}] if ids else []}
+
+
+def test_a_degenerate_model_still_reads_and_cites_what_the_floor_does(tmp_path: Path, fixture_web: Any) -> None:
+    question = "What record efficiency have perovskite silicon tandem cells reached?"
+    floor_events, floor_folder = _run(tmp_path / "floor", fixture_web, NoModel(), question)
+    events, folder = _run(tmp_path / "model", fixture_web, ScriptedChatModel(default=_DegenerateBrain()), question)
+    assert events[-1]["type"] == "run_finished" and events[-1]["status"] == "complete"
+    errors = [e for e in events if e["type"] == "model_error"]
+    assert not errors, errors  # every degenerate answer was valid JSON
+
+    def read(evs: list[dict[str, Any]]) -> set[str]:
+        return {e["url"] for e in evs if e["type"] == "page" and e["status"] in ("fetched", "memory")}
+
+    assert read(floor_events) and read(floor_events) <= read(events)  # the model subtracted no page
+    calls = [json.dumps([e["tool"], e["arguments"]], sort_keys=True) for e in events if e["type"] == "tool_call"]
+    assert len(calls) == len(set(calls))  # the repeated call was sent once
+    assert any(json.loads(c)[1].get("query") == question for c in calls)  # the question itself was searched
+    report = Report.model_validate_json((folder / "report.json").read_text())
+    floor_report = Report.model_validate_json((floor_folder / "report.json").read_text())
+    assert {r.url for r in floor_report.references} <= {r.url for r in report.references}
+    text = (folder / "report.md").read_text()
+    assert "a a a" not in text and not report.summary  # nothing unverified from the model
+    assert report.answer.sentences and all(s.citations for s in report.answer.sentences)
