@@ -92,6 +92,14 @@ def degenerate(text: str, question: str, *, min_words: int = 1) -> bool:
     return not own & content_words(question)
 
 
+_WORD = re.compile(r"[^\W\d_]{2,}")  # a word of letters: "1000000000" is no section title
+
+
+def usable_title(title: str) -> bool:
+    """Whether a model-written section title can head a section: a word of letters, not only the schema's."""
+    return bool(_WORD.search(title)) and not degenerate(title, title)
+
+
 def floor_plan(plan: dict[str, Any], question: str, breadth: int) -> dict[str, Any]:
     """``plan`` (brief, outline, subquestions as dicts) with the floor under it; see the module docstring."""
     keywords = keyword_query(question)
@@ -103,7 +111,7 @@ def floor_plan(plan: dict[str, Any], question: str, breadth: int) -> dict[str, A
         queries = [str(q).strip() for q in sub.get("queries", []) if not degenerate(str(q), f"{question} {text}")]
         subs.append({"question": text, "queries": _distinct(queries or [keyword_query(text)]),
                      "section": sub.get("section", "")})
-    outline = _distinct([str(t).strip() for t in plan.get("outline", []) if not degenerate(str(t), str(t))])
+    outline = _distinct([str(t).strip() for t in plan.get("outline", []) if usable_title(str(t))])
     if not subs:
         model_queries = [q for s in plan.get("subquestions", []) for q in s.get("queries", [])
                          if not degenerate(str(q), question)]
@@ -113,13 +121,17 @@ def floor_plan(plan: dict[str, Any], question: str, breadth: int) -> dict[str, A
         subs[0]["queries"] = _distinct([*subs[0]["queries"][:2], question])
     for sub in subs:
         sub["queries"] = sub["queries"][:3]
+        if sub["section"] not in outline:  # a section the outline lost (or never had): the first one
+            sub["section"] = outline[0] if outline else FINDINGS_SECTION
     return {"brief": plan.get("brief", ""), "outline": outline or [FINDINGS_SECTION],
             "subquestions": subs[: max(1, breadth)]}
 
 
-def hop_entities(question: str, texts: Sequence[str], limit: int, *, extra: Sequence[str] = ()) -> list[str]:
+def hop_entities(
+    question: str, texts: Sequence[str], limit: int, *, extra: Sequence[str] = (), attest: Sequence[str] = ()
+) -> list[str]:
     """Names in ``texts`` that ``question`` does not name, then names from ``extra`` (e.g. the knowledge
-    graph's entities) that the texts attest.
+    graph's entities, the model's findings' names) that the texts or ``attest`` attest.
 
     The floor's names come first, ranked by how many of the texts name them, then by first
     appearance; a model's entity is taken only when it occurs in the texts and only after them, so
@@ -140,7 +152,7 @@ def hop_entities(question: str, texts: Sequence[str], limit: int, *, extra: Sequ
             counts[key] = counts.get(key, 0) + 1
             first.setdefault(key, len(first))
     ranked = [names[k] for k in sorted(counts, key=lambda k: (-counts[k], first[k]))]
-    folded = fold(" ".join(texts))
+    folded = fold(" ".join([*texts, *attest]))
     for name in extra:
         words = content_words(name)
         attested = name.strip() and fold(name) in folded

@@ -17,7 +17,7 @@ from typing import Any
 from agents import graphs
 from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
-from agents.floor_plan import FINDINGS_SECTION, hop_entities, keyword_query
+from agents.floor_plan import FINDINGS_SECTION, hop_entities, keyword_query, named_spans
 from agents.planner import make_subquestions, plan_schema
 from agents.prompt_fit import Group, fit
 from agents.state import FindingRecord, ResearchState, SubQuestion
@@ -187,13 +187,18 @@ HOP_ENTITIES = 2  # round-two sub-questions the second-hop floor adds
 
 
 def hop_subquestions(state: ResearchState, facts: list[dict[str, Any]], limit: int) -> list[SubQuestion]:
-    """The second-hop floor: names the findings (and the graph's facts) mention that the question does not."""
+    """The second-hop floor: names the floor's findings mention that the question does not, then those of
+    the model's findings and the graph's facts."""
     question = state["question"]
-    names = [n for f in facts for n in (f.get("subject", ""), f.get("object", ""))]
-    texts = [f["text"] for f in state.get("findings", [])]
+    findings = state.get("findings", [])
+    texts = [f["text"] for f in findings if f.get("origin", "floor") == "floor"]
+    # The model's findings and facts may add names, after the floor's: never outrank them.
+    theirs = [f["text"] for f in findings if f.get("origin", "floor") != "floor"]
+    names = [n for text in theirs for n in named_spans(text)]
+    names += [n for f in facts for n in (f.get("subject", ""), f.get("object", ""))]
     keywords = keyword_query(question, 4)
     raw = [{"question": f"{name} — {question}", "queries": [name, f"{name} {keywords}"], "section": FINDINGS_SECTION}
-           for name in hop_entities(question, texts, limit, extra=names)]
+           for name in hop_entities(question, texts, limit, extra=names, attest=theirs)]
     return make_subquestions(raw, state["plan"]["outline"], round_no=state.get("round", 0) + 1, limit=limit,
                              skip=state.get("asked", []))
 

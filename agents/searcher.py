@@ -136,9 +136,16 @@ def findings_or_floor(
 ) -> list[tuple[str, list[str]]]:
     """The passages' best-matching sentences, quoted and cited (the floor), then the model's findings that
     hold up and say something else: a model adds findings, it never replaces the floor's."""
+    return floor_then_model(question, found, chunks, text_chars)[0]
+
+
+def floor_then_model(
+    question: str, found: list[tuple[str, list[str]]], chunks: list[dict[str, str]], text_chars: int
+) -> tuple[list[tuple[str, list[str]]], int]:
+    """``findings_or_floor`` and how many of its findings, from the start, are the floor's."""
     floor = best_sentences(question, chunks, limit=FLOOR_FINDINGS, max_chars=text_chars)
     seen = {fold(text) for text, _ids in floor}
-    return [*floor, *(f for f in screened_findings(found, chunks, question) if fold(f[0]) not in seen)]
+    return [*floor, *(f for f in screened_findings(found, chunks, question) if fold(f[0]) not in seen)], len(floor)
 
 
 def fallback_calls(tools: list[Any], queries: list[str], limit: int) -> list[tuple[str, dict[str, Any]]]:
@@ -275,8 +282,9 @@ async def pick_results(
 
 async def write_findings(
     runtime: Rt, run_id: str, sub: SubQuestion, chunks: list[dict[str, str]], links: list[Link], observations: list[str]
-) -> tuple[list[tuple[str, list[str]]], Link | None]:
-    """Ask the model for findings over the passages shown; returns them and a link to follow."""
+) -> tuple[list[tuple[str, list[str]]], Link | None, int]:
+    """Ask the model for findings over the passages shown; returns the floor's and its findings, a link to
+    follow and how many of the findings (from the start) are the floor's."""
     listed = [{"n": i + 1, "url": link.url, "text": link.text[:120]} for i, link in enumerate(links)]
     groups = [Group("chunks", chunks, required=True), Group("observations", observations), Group("links", listed)]
     packed = await fit(runtime, run_id, "searcher", "searcher_findings", {"subquestion": sub["question"]}, groups)
@@ -288,16 +296,19 @@ async def write_findings(
     found = clean_findings(answer, set(ids)) if answer is not None else []
     follow = answer.get("follow") if answer is not None else None
     link = links[follow - 1] if isinstance(follow, int) and 1 <= follow <= len(links) else None
-    return findings_or_floor(sub["question"], found, chunks, limits.text_chars), link
+    findings, n_floor = floor_then_model(sub["question"], found, chunks, limits.text_chars)
+    return findings, link, n_floor
 
 
 async def read_and_note(
     runtime: Rt, task: SearchTask, urls: list[str], observations: list[str]
-) -> tuple[reading.PagesRead, list[tuple[str, list[str]]], int]:
-    """Read the picked pages, write findings, and follow links while the hop allowance lasts."""
+) -> tuple[reading.PagesRead, list[tuple[str, list[str]]], int, set[str]]:
+    """Read the picked pages, write findings, and follow links while the hop allowance lasts; returns the
+    pages, the findings, the hops taken and the (folded) texts of the floor's findings."""
     ctx, sub, run_id = runtime.context, task["sub"], task["run_id"]
     pages = await reading.read_pages(runtime, run_id, sub["id"], urls)
     found: list[tuple[str, list[str]]] = []
+    floor: set[str] = set()
     hops, source_ids = 0, pages.source_ids
     links = reading.candidate_links(pages.links, seen=set(urls), limit=8) if task["hop_allowance"] else []
     page_cap = task["page_allowance"] + task["hop_allowance"]
@@ -305,8 +316,9 @@ async def read_and_note(
         chunks = await reading.passages(ctx, sub["question"], source_ids)
         if not chunks:
             break
-        more, link = await write_findings(runtime, run_id, sub, chunks, links, observations)
+        more, link, n_floor = await write_findings(runtime, run_id, sub, chunks, links, observations)
         found.extend(more)
+        floor.update(fold(text) for text, _ids in more[:n_floor])
         observations = []
         if link is None or hops >= task["hop_allowance"] or pages.fetched >= page_cap:
             break
@@ -315,7 +327,7 @@ async def read_and_note(
         pages.merge(hop)
         source_ids = hop.source_ids
         links = reading.candidate_links(hop.links, seen={*urls, link.url}, limit=8)
-    return pages, found, hops
+    return pages, found, hops, floor
 
 
 async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
@@ -326,8 +338,10 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
     observations = [str(o)[:1500] for o in outputs if isinstance(o, str) and o.strip()]
     results = ranked_results(outputs, n_floor, set(task.get("skip_urls", [])))
     urls = await pick_results(runtime, run_id, sub, results, task["page_allowance"]) if not ctx.starved() else []
-    pages, found, hops = await read_and_note(runtime, task, urls, observations)
+    pages, found, hops, floor = await read_and_note(runtime, task, urls, observations)
     records = await reading.record_findings(ctx, run_id, sub["question"], found)
+    for rec in records:
+        rec["origin"] = "floor" if fold(rec["text"]) in floor else "model"
     for rec in records:
         emit(runtime, run_id, "finding", subquestion=sub["id"], text=rec["text"], chunk_ids=rec["chunk_ids"])
     emit(

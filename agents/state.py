@@ -68,6 +68,7 @@ class FindingRecord(TypedDict):
     question: str
     text: str
     chunk_ids: list[str]
+    origin: NotRequired[str]  # "floor" (quoted by the floor) or "model"; a record without it counts as the floor's
 
 
 class ToolCallRecord(TypedDict):

@@ -219,6 +219,30 @@ def test_a_models_entities_never_push_the_floors_names_out_of_the_second_hop() -
         "Rush", "Neil Peart", "Canadian rock band Rush"]
 
 
+def test_a_models_findings_add_second_hop_names_only_after_the_floors() -> None:
+    from agents.kg import hop_subquestions
+
+    question = "What is the seat of the county where Van Hook Township is located?"
+    floor = ["Van Hook Township is a township in Mountrail County in the U.S. state of North Dakota.",
+             "Liberty Township is one of the twelve townships of Van Wert County, Ohio, United States."]
+    model = ["The seat of the county where Liberty Township is located", "Stanley is in Mountrail County."]
+    findings = [{"id": f"f{i}", "question": question, "text": t, "chunk_ids": ["c"], "origin": o}
+                for i, (t, o) in enumerate([(t, "floor") for t in floor] + [(t, "model") for t in model])]
+    state: Any = {"question": question, "findings": findings, "plan": {"outline": ["Findings"]}, "asked": []}
+    hops = [h["question"].split(" — ")[0] for h in hop_subquestions(state, [], 9)]
+    assert hops[:2] == ["Mountrail County", "U.S"]  # the model's repeat of "Liberty Township" ranks nothing up
+    assert "Stanley" in hops and hops.index("Stanley") > hops.index("Liberty Township")
+
+
+def test_a_section_title_needs_a_word() -> None:
+    from agents.floor_plan import floor_plan, usable_title
+
+    assert usable_title("Mountrail County") and not usable_title("1000000000000000") and not usable_title("outline")
+    plan = floor_plan({"brief": "1", "outline": ["1000000000000000"], "subquestions": [
+        {"question": QUESTION, "queries": ["Counterparts"], "section": "1000000000000000"}]}, QUESTION, 2)
+    assert plan["outline"] == ["Findings"] and plan["subquestions"][0]["section"] == "Findings"
+
+
 def test_a_short_answer_counts_only_where_a_passage_states_it_word_for_word() -> None:
     question = "What is the record efficiency of perovskite cells?"
     texts = {c["id"]: c["text"] for c in CHUNKS}
