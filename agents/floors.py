@@ -152,12 +152,13 @@ def quoted_answer(
 
     The check behind an answer whose own sentences the verifier removed: the answer counts only if it
     appears, word for word (case and spacing aside), in a sentence of one of ``chunk_ids`` (the
-    passages the model cited first, then the others it was shown). It must be short and say something
-    the question does not (content words of its own). Among the sentences holding it, the one sharing
+    passages the model cited first, then the others it was shown). It must be short, more than one
+    character (a lone "1" is stated by any list) and say something the question does not (content
+    words of its own). Among the sentences holding it, the one sharing
     most content words with the question is quoted.
     """
     text = " ".join(answer.split()).strip(" .;,")
-    if not text or len(text.split()) > MAX_ANSWER_WORDS or not content_words(text) - content_words(question):
+    if len(text) < 2 or len(text.split()) > MAX_ANSWER_WORDS or not content_words(text) - content_words(question):
         return None
     # whole words and whole numbers only: "26" is not stated by "26.1"
     needle = re.compile(r"(?<!\w)(?<!\d[.,])" + re.escape(fold(text)) + r"(?!\w)(?![.,]\d)")

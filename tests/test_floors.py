@@ -251,6 +251,7 @@ def test_a_short_answer_counts_only_where_a_passage_states_it_word_for_word() ->
         "text": "The record efficiency of perovskite cells is 26.1 percent.", "chunk_ids": ["c1"]}}
     assert quoted_answer(question, "26.1", ["c1"], texts) is not None
     assert quoted_answer(question, "26", ["c1"], texts) is None  # a whole word or number, not a fragment
+    assert quoted_answer(question, "1", ["c1"], {"c1": "The record efficiency was 1 percent in 1 year."}) is None
     assert quoted_answer(question, "27 percent", ["c1", "c2"], texts) is None  # not stated: not an answer
     assert quoted_answer(question, "perovskite cells", ["c1"], texts) is None  # the question's own words
     assert quoted_answer(question, "26.1 percent", ["c2"], texts) is None  # only the passages named count
