@@ -141,7 +141,7 @@ class App:
     def embedder(self) -> Any:
         """The embedding function memory uses (built once; a GGUF is downloaded once into the models folder)."""
         if "embedder" not in self._parts:
-            from agents.hub import resolve_model
+            from agents.llm.hub import resolve_model
             from memory.embeddings import build_embedder
 
             m = self.settings.memory

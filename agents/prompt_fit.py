@@ -24,7 +24,7 @@ import prompts
 from agents.context import Rt, emit
 from agents.errors import PromptTooLongError
 from agents.llm import PROMPT_MARGIN, answer_tokens, context_tokens, count_tokens
-from agents.structured import Message
+from agents.llm.structured import Message
 
 MIN_TRIM_WORDS = 8  # a trimmed item shorter than this says too little to be worth its tokens
 ELLIPSIS = " …"

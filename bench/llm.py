@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import BaseModel, Field
 
-from agents.grammar import schema_to_gbnf
-from agents.llm_llama import LlamaChatModel
+from agents.llm.grammar import schema_to_gbnf
+from agents.llm.llama import LlamaChatModel
 
 QWEN05_SHAPE = {"n_embd": 896, "n_layer": 24, "n_head": 14, "n_head_kv": 2, "n_ff": 4864}
 

@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from agents.budget import Limits  # noqa: E402
 from agents.llm import ModelPool  # noqa: E402
+from agents.llm.testing import ScriptedChatModel  # noqa: E402
 from agents.run import Runner, RunOptions, RunParts  # noqa: E402
-from agents.testing import ScriptedChatModel  # noqa: E402
 from bench.fetch import start_server  # noqa: E402  (the same fixture-web child process)
 from memory.embeddings import HashingEmbedder  # noqa: E402
 from memory.store import Filters, Memory  # noqa: E402

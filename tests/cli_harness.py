@@ -19,8 +19,8 @@ from typing import Any
 
 import app as quarry
 from agents.errors import LLMConnectionError
+from agents.llm.testing import ScriptedChatModel
 from agents.settings import Settings
-from agents.testing import ScriptedChatModel
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner, resume_subquestions
 

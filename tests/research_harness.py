@@ -94,7 +94,7 @@ def small_options(**overrides: Any) -> RunOptions:
 
 def child_main(argv: list[str]) -> int:
     """Entry point of the subprocess the SIGKILL test starts: ``HOME SEARCH_URL QUESTION RUN_ID``."""
-    from agents.testing import ScriptedChatModel
+    from agents.llm.testing import ScriptedChatModel
     from tests.research_brain import Brain
 
     home, search_url, question, run_id = Path(argv[0]), argv[1], argv[2], argv[3]

@@ -10,10 +10,10 @@ from typing import Any
 
 from agents.floors import best_sentences, best_supported, quoted_answer, split_sentences
 from agents.llm import NoModel
-from agents.llm_llama import chat_template
+from agents.llm.llama import chat_template
+from agents.llm.testing import ScriptedChatModel
 from agents.report import Report
 from agents.searcher import findings_or_floor
-from agents.testing import ScriptedChatModel
 from tests.research_brain import PASSAGE, Brain
 from tests.research_harness import build_parts, build_runner, small_options
 

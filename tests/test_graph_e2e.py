@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agents.testing import ScriptedChatModel
+from agents.llm.testing import ScriptedChatModel
 from tests.research_brain import PLANTED, Brain
 from tests.research_harness import build_parts, build_runner, small_options
 

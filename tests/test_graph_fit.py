@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.llm_llama import LlamaChatModel
-from agents.structured import Generation, Message
+from agents.llm.llama import LlamaChatModel
+from agents.llm.structured import Generation, Message
 from memory.store import Filters
 from tests.gguf_factory import write_tiny_gguf
 from tests.research_harness import build_parts, build_runner, open_memory, small_options
@@ -120,7 +120,7 @@ def test_a_2048_context_gguf_over_a_corpus_of_many_pages_completes_every_phase(t
 def test_prompts_too_big_for_any_context_are_the_floor_with_an_event_never_a_crash(
     tmp_path: Path, fixture_web: Any
 ) -> None:
-    from agents.testing import ScriptedChatModel, stub_answer
+    from agents.llm.testing import ScriptedChatModel, stub_answer
     from tests.research_harness import every_article
 
     model = ScriptedChatModel(default=stub_answer, max_tokens=64, context_tokens=200)  # no fixed part fits

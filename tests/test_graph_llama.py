@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agents.llm_llama import LlamaChatModel
+from agents.llm.llama import LlamaChatModel
 from tests.gguf_factory import write_tiny_gguf
 from tests.research_harness import build_parts, build_runner, every_article, small_options
 

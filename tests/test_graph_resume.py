@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from agents.testing import ScriptedChatModel
+from agents.llm.testing import ScriptedChatModel
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner, resume_subquestions
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agents.errors import RunError
-from agents.testing import ScriptedChatModel
+from agents.llm.testing import ScriptedChatModel
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner, small_options
 

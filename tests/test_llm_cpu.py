@@ -7,7 +7,7 @@ from pathlib import Path
 import llama_cpp.llama_cpp as lib
 from llama_cpp import Llama
 
-from agents.llm_cpu import cpu_has_amx, weights_loading
+from agents.llm.cpu import cpu_has_amx, weights_loading
 
 
 def test_extra_buffers_off_only_inside_the_block(tiny_gguf: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import pytest
 
 from agents.errors import ModelNotFoundError
-from agents.hub import cached_path, is_hub_reference, resolve_model
+from agents.llm.hub import cached_path, is_hub_reference, resolve_model
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = b"GGUF" + bytes(range(256)) * 64
@@ -73,7 +73,7 @@ def _resolve_in_subprocess(reference: str, models: Path, endpoint: str | None, o
 
 def _run_resolve(reference: str, models: Path, endpoint: str | None, offline: bool) -> subprocess.CompletedProcess[str]:
     code = (
-        "import sys; from pathlib import Path; from agents.hub import resolve_model\n"
+        "import sys; from pathlib import Path; from agents.llm.hub import resolve_model\n"
         "from agents.errors import ModelNotFoundError\n"
         "try:\n"
         f"    print(resolve_model({reference!r}, Path({str(models)!r}), endpoint={endpoint!r}))\n"

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from agents.errors import LLMError, ModelLoadError, ModelNotFoundError
 from agents.llm import ModelPool, describe
-from agents.llm_llama import LlamaChatModel, chat_template
+from agents.llm.llama import LlamaChatModel, chat_template
 from agents.settings import LLMSettings, ModelSettings, Settings
 from tests.gguf_factory import write_corrupt_gguf
 

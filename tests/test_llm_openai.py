@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from agents.errors import LLMConnectionError, StructuredOutputError
 from agents.llm import ModelPool, describe
-from agents.llm_openai import OpenAIChatModel
+from agents.llm.openai import OpenAIChatModel
 from agents.settings import LLMSettings, Settings
 from tests.fixture_gguf import free_port
 

@@ -14,8 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agents.llm.testing import ScriptedChatModel
 from agents.run import RunParts
-from agents.testing import ScriptedChatModel
 from tests.fixture_pages import ARTICLES, article_path
 from tests.plugin_support import ECHO_SERVER, ArxivStandIn, atom_entry, atom_feed, process_gone, write_distribution
 from tests.research_brain import Brain, unfenced

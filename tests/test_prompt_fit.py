@@ -12,10 +12,10 @@ import pytest
 import prompts
 from agents.errors import PromptTooLongError, StructuredOutputError
 from agents.llm import PROMPT_MARGIN, BaseChatModel, RoleModel, estimate_tokens
-from agents.llm_llama import LlamaChatModel
+from agents.llm.llama import LlamaChatModel
+from agents.llm.structured import Generation, Message
+from agents.llm.testing import ScriptedChatModel
 from agents.prompt_fit import ELLIPSIS, MIN_TRIM_WORDS, Group, pack, prompt_budget, ranking, trim_text
-from agents.structured import Generation, Message
-from agents.testing import ScriptedChatModel
 
 
 class WordModel(BaseChatModel):

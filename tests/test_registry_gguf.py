@@ -13,7 +13,7 @@ import pytest
 from langchain_core.tools import tool as lc_tool
 from pydantic import Field
 
-from agents.llm_llama import LlamaChatModel
+from agents.llm.llama import LlamaChatModel
 from tools.registry import Tool, ToolRegistry
 
 Short = Annotated[str, Field(min_length=1, max_length=24)]

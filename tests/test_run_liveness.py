@@ -24,9 +24,9 @@ from streamlit.testing.v1 import AppTest
 
 import app as quarry
 from agents.errors import RunBusyError
+from agents.llm.testing import ScriptedChatModel
 from agents.run_lock import LOCK_NAME, RunLock, lock_state
 from agents.settings import Settings
-from agents.testing import ScriptedChatModel
 from tests.cli_harness import scripted_app
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner, resume_subquestions, small_options

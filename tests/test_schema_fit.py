@@ -1,4 +1,4 @@
-"""Schemas fitted to the answer budget (``agents.schema_fit``)."""
+"""Schemas fitted to the answer budget (``agents.llm.schema_fit``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents.drafter import answer_schema
-from agents.schema_fit import HARD_FLOOR, fit_schema, longest_tokens
+from agents.llm.schema_fit import HARD_FLOOR, fit_schema, longest_tokens
+from agents.llm.structured import json_schema
 from agents.searcher import findings_schema
-from agents.structured import json_schema
 
 IDS = [f"{i:016x}" for i in range(8)]
 

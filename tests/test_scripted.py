@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from agents.errors import LLMError, StructuredOutputError
 from agents.llm import ChatModel, ModelPool, acomplete
-from agents.testing import ScriptedChatModel, schema_stub, stub_answer
+from agents.llm.testing import ScriptedChatModel, schema_stub, stub_answer
 
 
 class Plan(BaseModel):

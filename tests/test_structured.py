@@ -19,8 +19,8 @@ from llama_cpp import Llama
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 from pydantic import BaseModel, Field
 
-from agents.grammar import GrammarError, gbnf_literal, schema_to_gbnf
-from agents.structured import Generation, InvalidAnswer, generate_structured, validate_answer
+from agents.llm.grammar import GrammarError, gbnf_literal, schema_to_gbnf
+from agents.llm.structured import Generation, InvalidAnswer, generate_structured, validate_answer
 from tests.gguf_factory import SPECIALS
 
 
@@ -161,7 +161,7 @@ class Long(BaseModel):
 
 
 def test_the_grammar_a_backend_sees_fits_the_budget_and_halves_after_a_cut_off_answer() -> None:
-    from agents.schema_fit import longest_tokens
+    from agents.llm.schema_fit import longest_tokens
 
     specs: list[dict[str, Any]] = []
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.llm.testing import ScriptedChatModel
 from agents.settings import Settings
-from agents.testing import ScriptedChatModel
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner
 from ui.live import fold

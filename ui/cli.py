@@ -117,7 +117,7 @@ def apply_overrides(app: App, args: argparse.Namespace, *, model_and_search: boo
 
 
 def _check_model_path(model: str) -> None:
-    from agents.hub import is_hub_reference
+    from agents.llm.hub import is_hub_reference
 
     if not is_hub_reference(model) and not Path(model).expanduser().is_file():
         raise BadInputError(f"The model file {model} does not exist; give a GGUF path or owner/repo/file.gguf.")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agents import __version__
-from agents.hub import cached_path
+from agents.llm.hub import cached_path
 from agents.publish import write_json
 from agents.settings import ROLES, Settings
 from memory.ids import file_sha256 as hash_file

@@ -33,7 +33,7 @@ def model_files(settings: Settings) -> dict[Path, str]:
 
     A Hugging Face file not downloaded yet is left out: the download checks what it receives.
     """
-    from agents.hub import cached_path
+    from agents.llm.hub import cached_path
 
     found: dict[Path, str] = {}
     for role in ROLES:
@@ -53,7 +53,7 @@ def model_files(settings: Settings) -> dict[Path, str]:
 
 def check_models(settings: Settings) -> None:
     """Refuse a run whose local GGUF files llama.cpp cannot read (truncated, not a GGUF)."""
-    from agents.llm_llama import read_metadata
+    from agents.llm.llama import read_metadata
 
     for path, setting in model_files(settings).items():
         try:
@@ -85,7 +85,7 @@ def default_model_note(settings: Settings) -> str | None:
 
 def announce_default_model(settings: Settings) -> str | None:
     """The default-model note when this is the first run with it (its file is not downloaded yet)."""
-    from agents.hub import cached_path
+    from agents.llm.hub import cached_path
 
     note = default_model_note(settings)
     if note is None or cached_path(settings.llm.model, settings.models_dir) is not None:

@@ -21,7 +21,7 @@ import openai
 
 from agents.errors import LLMConnectionError
 from agents.llm import DEFAULT_CONTEXT, BaseChatModel
-from agents.structured import Generation, Message
+from agents.llm.structured import Generation, Message
 
 if TYPE_CHECKING:
     from agents.settings import Settings

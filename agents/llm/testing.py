@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from agents.errors import LLMError
 from agents.llm import DEFAULT_CONTEXT, BaseChatModel
-from agents.structured import Generation, Message, Schema, json_schema
+from agents.llm.structured import Generation, Message, Schema, json_schema
 
 Answer = str | dict[str, Any] | list[Any] | BaseModel
 AnswerFn = Callable[[Sequence[Message], "Schema | None"], Any]

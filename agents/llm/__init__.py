@@ -4,10 +4,16 @@
 given — an object already validated against it (a pydantic instance for a model class, a plain
 dict for a JSON-schema dict). A model that cannot produce a valid object after one bounded retry
 raises ``StructuredOutputError``. ``ModelPool`` hands each role its model and counts tokens per
-role; backends live in ``llm_llama`` (llama.cpp in-process) and ``llm_openai`` (HTTP), and every
+role; backends live in ``llama`` (llama.cpp in-process) and ``openai`` (HTTP), and every
 backend (the scripted test model too) derives from ``BaseChatModel`` so that structured output goes
-through the one helper in ``agents.structured``. Roles that name the same backend, model and base
+through the one helper in ``agents.llm.structured``. Roles that name the same backend, model and base
 URL share one backend instance (for llama.cpp: one loaded model).
+
+This package is the whole seam: this module (the protocol, the pool, token counting); the backends
+``llama`` and ``openai``; structured output (``structured``, with ``grammar`` for JSON schema →
+GBNF and ``schema_fit`` for schemas that fit the answer budget); llama.cpp's decoding parts
+(``sampling``, ``prefix``, ``vocab``, ``cpu``); ``hub`` (model references → local files); and
+``testing`` (the scripted model tests use). Nothing in it imports the graph or its nodes.
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload, runtime_chec
 from pydantic import BaseModel
 
 from agents.errors import PromptTooLongError
-from agents.structured import Generation, Message, Schema, generate_structured
-from agents.structured import json_schema as structured_json_schema
+from agents.llm.structured import Generation, Message, Schema, generate_structured
+from agents.llm.structured import json_schema as structured_json_schema
 
 if TYPE_CHECKING:
     from agents.settings import ModelSettings, Settings
@@ -290,10 +296,10 @@ def build_model(spec: ModelSettings, settings: Settings) -> BaseChatModel:
     if spec.backend == "none":
         return NoModel()
     if spec.backend == "openai":
-        from agents.llm_openai import OpenAIChatModel
+        from agents.llm.openai import OpenAIChatModel
 
         return OpenAIChatModel.from_settings(settings, model=spec.model, base_url=spec.base_url)
-    from agents.llm_llama import LlamaChatModel
+    from agents.llm.llama import LlamaChatModel
 
     return LlamaChatModel.from_settings(settings, model=spec.model)
 
@@ -373,9 +379,9 @@ def describe(settings: Settings, load: bool = True) -> dict[str, Any]:
     if settings.llm.backend == "none":
         return {"ok": True, "backend": "none", "model": "none (no model: every decision is the floor's)"}
     if settings.llm.backend == "openai":
-        from agents.llm_openai import describe_openai
+        from agents.llm.openai import describe_openai
 
         return describe_openai(settings, load=load)
-    from agents.llm_llama import describe_llama
+    from agents.llm.llama import describe_llama
 
     return describe_llama(settings, load=load)

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agents.grammar import GrammarError
-from agents.llm_vocab import VocabTables
+from agents.llm.grammar import GrammarError
+from agents.llm.vocab import VocabTables
 
 if TYPE_CHECKING:
-    from agents.llm_llama import Engine
+    from agents.llm.llama import Engine
 
 TOP_K = 40
 TOP_P = 0.95

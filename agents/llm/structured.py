@@ -7,7 +7,7 @@ and that a model which fails twice raises ``StructuredOutputError`` after exactl
 retry showing the model its own answer and the validation error. A retry that would not fit the
 model's context (``PromptTooLongError``) is not sent: the first failure is the answer.
 
-The schema a backend sees is fitted to ``max_tokens`` first (``agents.schema_fit``): its longest
+The schema a backend sees is fitted to ``max_tokens`` first (``agents.llm.schema_fit``): its longest
 valid answer ends inside the budget, so a constrained model is not cut off mid-string. An answer cut
 off anyway is retried with the schema fitted to half the budget. Answers are validated against the
 caller's schema: the fitted one only narrows what a model is asked for.
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 import prompts
 from agents.errors import PromptTooLongError, StructuredOutputError
-from agents.schema_fit import fit_schema
+from agents.llm.schema_fit import fit_schema
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 Schema = type[BaseModel] | dict[str, Any]

@@ -5,7 +5,7 @@ calls serialized by a lock (parallel agents call from threads); all layers on th
 build supports it; llama.cpp's own log noise kept off the terminal. The prompt is rendered with
 the GGUF's chat template, or — for a GGUF without one — with ``llm.chat_format_fallback``, said
 out loud in ``doctor`` (never llama-cpp-python's silent ``llama-2`` guess). Structured calls are
-decoded under the grammar from ``agents.grammar`` with the "grammar second" sampler: the token is
+decoded under the grammar from ``agents.llm.grammar`` with the "grammar second" sampler: the token is
 drawn from the unconstrained distribution first and only when the grammar rejects it is the whole
 vocabulary filtered and the token drawn again. Prompt prefixes are reused across calls from a
 RAM cache of several KV states (``llm.prefix_cache_mb``), so alternating roles keep theirs.
@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.errors import LLMError, ModelLoadError, PromptTooLongError
-from agents.grammar import schema_to_gbnf
-from agents.hub import cached_path, resolve_model
 from agents.llm import BaseChatModel
-from agents.llm_cpu import weights_loading
-from agents.llm_prefix import PrefixCache
-from agents.structured import Generation, Message
+from agents.llm.cpu import weights_loading
+from agents.llm.grammar import schema_to_gbnf
+from agents.llm.hub import cached_path, resolve_model
+from agents.llm.prefix import PrefixCache
+from agents.llm.structured import Generation, Message
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -90,7 +90,7 @@ class Engine:
     cache: PrefixCache = field(default_factory=PrefixCache)
     users: int = 0
     grammars: dict[str, Any] = field(default_factory=dict)
-    vocab_tables: Any = None  # llm_vocab.VocabTables, built on the first constrained call
+    vocab_tables: Any = None  # vocab.VocabTables, built on the first constrained call
     formatter: Any = None  # the compiled chat template (Jinja2ChatFormatter), built on first use
 
 
@@ -154,7 +154,7 @@ def _load_llama(path: Path, **kwargs: Any) -> Llama:
 
     _check_size(path)
     try:
-        with weights_loading():  # no AMX repacking: its kernels crash on some CPUs (agents.llm_cpu)
+        with weights_loading():  # no AMX repacking: its kernels crash on some CPUs (agents.llm.cpu)
             return Llama(model_path=str(path), verbose=False, **kwargs)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelLoadError(
@@ -199,7 +199,7 @@ def release_engine(engine: Engine) -> None:
             if value is engine:
                 del _ENGINES[key]
     with engine.lock:
-        from agents.llm_sampling import free_sampler
+        from agents.llm.sampling import free_sampler
 
         for sampler in engine.grammars.values():
             free_sampler(sampler)
@@ -308,7 +308,7 @@ class LlamaChatModel(BaseChatModel):
         return engine.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def _generate(self, messages: Sequence[Message], json_schema: dict[str, Any] | None, max_tokens: int) -> Generation:
-        from agents.llm_sampling import decode
+        from agents.llm.sampling import decode
 
         engine = self.load()
         tokens = self.render(messages)

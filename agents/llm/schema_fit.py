@@ -25,7 +25,7 @@ import copy
 import json
 from typing import Any
 
-from agents.grammar import DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING
+from agents.llm.grammar import DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING
 
 CHARS_PER_TOKEN = 3.0  # free text, JSON-escaped
 LITERAL_CHARS_PER_TOKEN = 2.0  # keys and enum values: ids (hex) tokenize worst
