@@ -24,7 +24,7 @@ from tools.errors import ToolError
 
 if TYPE_CHECKING:
     from agents.llm import ModelPool
-    from agents.run import Runner, RunParts
+    from agents.run.runner import Runner, RunParts
     from memory.store import Memory
     from tools.fetch import Fetcher
     from tools.registry import ToolRegistry
@@ -164,7 +164,7 @@ class App:
     def runner(self) -> Runner:
         """The research runner (built once): runs and checkpoints in the data directory; parts on first run."""
         if "runner" not in self._parts:
-            from agents.run import Runner
+            from agents.run.runner import Runner
 
             self._parts["runner"] = Runner(
                 runs_dir=self.settings.runs_dir, checkpoints_path=self.settings.checkpoints_path, parts=self._run_parts
@@ -182,8 +182,8 @@ class App:
         return pool
 
     def _run_parts(self) -> RunParts:
-        """What a research run uses: the role models, memory, fetcher, tools (``agents.run.RunParts``)."""
-        from agents.run import RunParts
+        """What a research run uses: the role models, memory, fetcher, tools (``agents.run.runner.RunParts``)."""
+        from agents.run.runner import RunParts
         from memory.store import Filters
         from tools.extract import extract_result
 

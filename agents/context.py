@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
 
-from agents.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
 from agents.errors import ModelDeclinedError, PromptTooLongError, StructuredOutputError
 from agents.llm import ChatModel, acomplete
+from agents.run.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
 from tools.types import Document, FetchResult
 
 
@@ -147,7 +147,7 @@ Filters = Callable[..., Any]  # memory.Filters(run_id=..., source_ids=..., kind=
 
 @dataclass
 class RunContext:
-    """Everything a node may use; built by ``agents.run`` for each session of a run."""
+    """Everything a node may use; built by ``agents.run.runner`` for each session of a run."""
 
     models: ModelSource
     memory: MemoryPort

@@ -12,11 +12,11 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
 from agents.planner import make_subquestions
 from agents.prompt_fit import Group, fit
 from agents.reading import cited_statement_schema, passage_dicts
+from agents.run.budget import may_search_again, round_allowance
 from agents.state import FindingRecord, ResearchState
 
 MAX_SENTENCES = 6

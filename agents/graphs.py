@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-from agents.budget import Limits, budget_note
+from agents.run.budget import Limits, budget_note
 
 MIN_SECTION_FINDINGS = 2
 

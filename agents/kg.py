@@ -15,11 +15,11 @@ import asyncio
 from typing import Any
 
 from agents import graphs
-from agents.budget import may_search_again, round_allowance
 from agents.context import Rt, RunContext, ask, emit
 from agents.floor_plan import FINDINGS_SECTION, hop_entities, keyword_query, named_spans
 from agents.planner import make_subquestions, plan_schema
 from agents.prompt_fit import Group, fit
+from agents.run.budget import may_search_again, round_allowance
 from agents.state import FindingRecord, ResearchState, SubQuestion
 from memory.options import NewEntity, NewRelation
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from agents.budget import round_allowance
 from agents.context import Rt, ask, emit
 from agents.floor_plan import floor_plan
 from agents.lexical import normalize_question
 from agents.prompt_fit import Group, fit
+from agents.run.budget import round_allowance
 from agents.state import Plan, ResearchState, SubQuestion
 
 MAX_SECTIONS = 6

@@ -3,7 +3,7 @@
 Guarantees: a URL whose source memory already holds fresh (or a local document) is never fetched
 again, so a resumed run refetches nothing it stored before it was killed (a step looks all its URLs
 up in one read, and looks a URL up again under its lock when another reader of the run has taken
-it since); pages are stored by group commit (``agents.commit``): one writer at a time, under the
+it since); pages are stored by group commit (``agents.run.commit``): one writer at a time, under the
 run's memory lock, drains every page waiting to be stored into one batched ``add_sources`` call,
 and each reader goes on only once its own page is stored (a failed batch fails each of its readers
 with that batch's error), so parallel agents never interleave writes; passages shown to a model are
@@ -20,8 +20,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from agents.commit import GroupCommit
 from agents.context import Rt, RunContext, emit
+from agents.run.commit import GroupCommit
 from agents.state import FetchRecord, FindingRecord
 from memory.options import NewSource
 from tools.errors import ToolError

@@ -31,10 +31,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.budget import Limits  # noqa: E402
 from agents.llm import ModelPool  # noqa: E402
 from agents.llm.testing import ScriptedChatModel  # noqa: E402
-from agents.run import Runner, RunOptions, RunParts  # noqa: E402
+from agents.run.budget import Limits  # noqa: E402
+from agents.run.runner import Runner, RunOptions, RunParts  # noqa: E402
 from bench.fetch import start_server  # noqa: E402  (the same fixture-web child process)
 from memory.embeddings import HashingEmbedder  # noqa: E402
 from memory.store import Filters, Memory  # noqa: E402

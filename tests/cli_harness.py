@@ -55,7 +55,7 @@ class ScriptedApp(quarry.App):
     brain: Brain = field(default_factory=lambda: Brain(subquestions=resume_subquestions()))
 
     def runner(self) -> Any:
-        """The real ``agents.run.Runner`` over real parts; only the chat model is scripted."""
+        """The real ``agents.run.runner.Runner`` over real parts; only the chat model is scripted."""
         if "runner" not in self._parts:
             home = self.settings.home
             parts = build_parts(home, self.search_url, ScriptedChatModel(default=self.brain))

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.budget import Limits
 from agents.llm import ChatModel, ModelPool
-from agents.run import Runner, RunOptions, RunParts
+from agents.run.budget import Limits
+from agents.run.runner import Runner, RunOptions, RunParts
 from tools.builtin import BuiltinTools
 from tools.extract import extract_result
 from tools.fetch import Fetcher, FetchOptions

@@ -1,4 +1,4 @@
-"""Group commit (agents.commit): concurrent submits coalesce into few batched writes; each caller gets its own."""
+"""Group commit (agents.run.commit): concurrent submits coalesce into few batched writes; each caller gets its own."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.commit import GroupCommit
+from agents.run.commit import GroupCommit
 from memory.embeddings import HashingEmbedder
 from memory.options import NewSource
 from memory.store import Memory

@@ -11,13 +11,13 @@ import jsonschema
 import pytest
 
 from agents import graphs
-from agents.budget import Clock, Limits, exhausted, may_search_again, page_allowance, round_allowance
 from agents.drafter import clean_sentences, draft_schema, run_source_ids
-from agents.memo import JsonMemo
 from agents.planner import edited_plan, make_plan, normalize_question, plan_schema, subquestion_id
 from agents.publish import number_references, render_markdown
 from agents.reading import candidate_links, dump_output, is_fresh, load_output, normalize_url
 from agents.report import Report
+from agents.run.budget import Clock, Limits, exhausted, may_search_again, page_allowance, round_allowance
+from agents.run.memo import JsonMemo
 from agents.searcher import clean_findings, collect_results, findings_schema, pick_schema, picked_urls
 from agents.state import merge_by_id, merge_unique
 from agents.verifier import apply_verdict, judge_schema, screen, support_score

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.llm.testing import ScriptedChatModel
-from agents.run import RunParts
+from agents.run.runner import RunParts
 from tests.fixture_pages import ARTICLES, article_path
 from tests.plugin_support import ECHO_SERVER, ArxivStandIn, atom_entry, atom_feed, process_gone, write_distribution
 from tests.research_brain import Brain, unfenced

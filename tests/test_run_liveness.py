@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 import app as quarry
 from agents.errors import RunBusyError
 from agents.llm.testing import ScriptedChatModel
-from agents.run_lock import LOCK_NAME, RunLock, lock_state
+from agents.run.lock import LOCK_NAME, RunLock, lock_state
 from agents.settings import Settings
 from tests.cli_harness import scripted_app
 from tests.research_brain import Brain
@@ -217,7 +217,7 @@ def test_without_fcntl_the_module_imports_and_the_recorded_status_stands(tmp_pat
 import json, sys
 sys.modules["fcntl"] = None  # what Windows has: importing fcntl fails
 from pathlib import Path
-from agents.run_lock import RunLock, lock_state
+from agents.run.lock import RunLock, lock_state
 from ui import run_files
 runs = Path(sys.argv[1])
 (runs / "r1").mkdir(parents=True)

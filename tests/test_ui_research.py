@@ -1,4 +1,4 @@
-"""The browser UI's research backend over the real ``agents.run.Runner``: review pause, edited plan, report.
+"""The browser UI's research backend over the real ``agents.run.runner.Runner``: review pause, edited plan, report.
 
 Real: the runner, LangGraph with its SQLite checkpointer, a temporary Chroma store, the fetcher and
 the SearXNG search of the loopback fixture web. Scripted: only the chat model (the research brain).

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.budget import Limits
 from agents.errors import RunError
 from agents.report import Reference, Report, Section
+from agents.run.budget import Limits
 from ui.export import DEFAULT_FORMATS, parse_formats
 from ui.export.markdown import render_report
 from ui.runner import Budget, ResearchOutcome, ResearchRequest, execute

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from agents.budget import Limits
 from agents.errors import ModelLoadError, ModelNotFoundError
+from agents.run.budget import Limits
 from ui.batch import (
     BatchItem,
     BatchResult,

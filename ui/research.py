@@ -1,6 +1,6 @@
 """The browser UI's research backend: ``ui.worker.ResearchBackend`` over the app's ``Runner``.
 
-Guarantees: runs go through ``app.runner()`` (``agents.run``) — the same runs, checkpoints, run
+Guarantees: runs go through ``app.runner()`` (``agents.run.runner``) — the same runs, checkpoints, run
 folders and events as the CLI — with the app's one shared ``ModelPool``, so concurrent runs share
 one loaded model whose backend serializes calls. A request that names other search backends or
 another model runs on a second app built from a copy of the same settings with just those values
@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from agents.budget import Limits
 from agents.errors import AgentError
-from agents.run import RunOptions
+from agents.run.budget import Limits
+from agents.run.runner import RunOptions
 from agents.settings import Settings
 from memory.errors import MemoryStoreError
 from tools.errors import ToolError

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents.report import Report
-from agents.run_lock import describe_holder, holder, lock_state
+from agents.run.lock import describe_holder, holder, lock_state
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a plain folder name under runs/
 

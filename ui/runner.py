@@ -1,6 +1,6 @@
 """One research run driven from the command line or the Python API, start to exported files.
 
-``execute(runner, request, sink)`` starts (or resumes) a run on an ``agents.run.Runner``, feeds every
+``execute(runner, request, sink)`` starts (or resumes) a run on an ``agents.run.runner.Runner``, feeds every
 event to ``sink``, pauses for plan review when asked, exports the report in the requested formats
 (into the run folder, and into ``--out`` when given) and maps the outcome to an exit code:
 
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from agents.budget import Limits
 from agents.errors import RunBusyError, RunError
 from agents.publish import write_json
 from agents.report import Report
-from agents.run import RunOptions, new_run_id
+from agents.run.budget import Limits
+from agents.run.runner import RunOptions, new_run_id
 from agents.settings import Settings
 from ui.errors import BadInputError, ExportError
 from ui.export import DEFAULT_FORMATS, export, load_bundle
@@ -43,7 +43,7 @@ COPIED = ("manifest.json", "sources.json", "graph.json")
 
 
 class RunnerPort(Protocol):
-    """The slice of ``agents.run.Runner`` used here."""
+    """The slice of ``agents.run.runner.Runner`` used here."""
 
     def stream(self, question: str, options: RunOptions | None = None, *, run_id: str | None = None
                ) -> Iterator[Event]:

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agents.run_lock import describe_holder, holder, lock_state
+from agents.run.lock import describe_holder, holder, lock_state
 from ui import run_files
 from ui.errors import BadInputError, RunNotFoundError, UIError
 from ui.run_files import RunSummary

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.budget import Limits
 from agents.publish import write_json
+from agents.run.budget import Limits
 from agents.settings import Settings
 from ui.eval.dataset import Item
 from ui.eval.score import score_run, summarize

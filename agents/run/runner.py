@@ -16,9 +16,9 @@ run can be resumed), and every event is appended to ``runs/<run_id>/events.jsonl
 the checkpointer is the run id, so a run killed at any point resumes from its last finished step.
 
 While a session executes (``stream`` or ``resume``, until its last event) this process holds the
-run's ``agents.run_lock.RunLock``: a second session of the same run, here or in another process, gets
+run's ``agents.run.lock.RunLock``: a second session of the same run, here or in another process, gets
 a ``RunBusyError`` sentence at once, and readers tell a run whose process died (SIGKILL, power loss) from
-a live one with ``agents.run_lock.lock_state``.
+a live one with ``agents.run.lock.lock_state``.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ from typing import Any
 from langgraph.types import Command
 
 from agents import graph as research_graph
-from agents.budget import Clock, Limits
 from agents.context import RunContext
 from agents.errors import AgentError, RunError
-from agents.memo import JsonMemo
 from agents.publish import write_json
 from agents.report import Report
-from agents.run_lock import RunLock
+from agents.run.budget import Clock, Limits
+from agents.run.lock import RunLock
+from agents.run.memo import JsonMemo
 from memory.errors import MemoryStoreError
 from tools.errors import ToolError
 
