@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from agents.llm import ModelPool
     from agents.run.runner import Runner, RunParts
     from memory.store import Memory
-    from tools.fetch import Fetcher
     from tools.registry import ToolRegistry
     from tools.search import SearchChain
     from tools.types import SearchResult
+    from tools.web.fetch import Fetcher
     from ui.api import ResearchResult
 
 
@@ -63,7 +63,7 @@ class App:
     def fetcher(self) -> Fetcher:
         """The shared web fetcher (built once): ``settings.fetch``, HTTP cache under the data directory."""
         if "fetcher" not in self._parts:
-            from tools.fetch import Fetcher, FetchOptions
+            from tools.web.fetch import Fetcher, FetchOptions
 
             options = FetchOptions.from_mapping(
                 self.settings.fetch.model_dump(), cache_dir=self.settings.http_cache_dir

@@ -115,7 +115,7 @@ class MemoryPort(Protocol):
 
 
 class FetcherPort(Protocol):
-    """The slice of ``tools.fetch.Fetcher`` the agents use."""
+    """The slice of ``tools.web.fetch.Fetcher`` the agents use."""
 
     async def fetch_many(self, urls: Sequence[str]) -> list[Any]:
         """Fetch concurrently; each item is a ``FetchResult`` or a ``ToolError``."""

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tools.errors import ToolError  # noqa: E402
-from tools.fetch import Fetcher, FetchOptions  # noqa: E402
+from tools.web.fetch import Fetcher, FetchOptions  # noqa: E402
 
 
 def start_server(pages: int, latency: float) -> tuple[subprocess.Popen[str], str]:

@@ -17,11 +17,11 @@ from agents.run.budget import Limits
 from agents.run.runner import Runner, RunOptions, RunParts
 from tools.builtin import BuiltinTools
 from tools.extract import extract_result
-from tools.fetch import Fetcher, FetchOptions
 from tools.registry import build_registry
 from tools.search.base import SearchBackend
 from tools.search.chain import SearchChain
 from tools.search.searxng import SearxngBackend
+from tools.web.fetch import Fetcher, FetchOptions
 
 
 def open_memory(path: Path) -> Any:

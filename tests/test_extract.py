@@ -9,7 +9,7 @@ from lxml import html as lxml_html
 
 from tools.errors import FetchError
 from tools.extract import extract, extract_pdf, extract_result
-from tools.extract_meta import PageMeta, read_meta
+from tools.extract.meta import PageMeta, read_meta
 from tools.types import Document, FetchResult
 
 BASE = "https://example.org/section/page.html"

@@ -8,10 +8,10 @@ from lxml import html as lxml_html
 
 from tests.test_extract import BASE, page, prose
 from tools.extract import extract
-from tools.extract_agree import agreeing, furniture, is_article, marked
-from tools.extract_blocks import Block
-from tools.extract_dom import dedupe, segment
-from tools.extract_meta import read_meta
+from tools.extract.agree import agreeing, furniture, is_article, marked
+from tools.extract.blocks import Block
+from tools.extract.dom import dedupe, segment
+from tools.extract.meta import read_meta
 
 OG_ARTICLE = '<meta property="og:type" content="article"><title>Counting the river</title>'
 _NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim", "Hedy", "Claude"]

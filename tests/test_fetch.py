@@ -14,8 +14,8 @@ import pytest
 from tests.fixture_pages import ARTICLES, INJECTION_TEXT, PDF_PAGES, article_path
 from tests.fixture_web import FixtureWeb
 from tools.errors import FetchError, RefusedURLError, ToolError
-from tools.fetch import Fetcher, FetchOptions, retry_after_seconds
 from tools.types import FetchResult
+from tools.web.fetch import Fetcher, FetchOptions, retry_after_seconds
 
 
 def _options(**overrides: Any) -> FetchOptions:
@@ -331,7 +331,7 @@ async def test_injection_page_is_fetched_as_plain_data(fixture_web: FixtureWeb, 
 
 
 def test_localhost_by_name_is_refused_by_the_system_resolver() -> None:
-    from tools.guard import check_url
+    from tools.web.guard import check_url
 
     with pytest.raises(RefusedURLError, match="loopback"):
         check_url("http://localhost:8080/")

@@ -12,9 +12,9 @@ import brotli
 import pytest
 
 from tests.fixture_pages import gzip_bomb, make_pdf
-from tools.body import Inflater, decode_text, looks_binary, media_type
 from tools.errors import FetchError
-from tools.http_cache import CacheEntry, HttpCache, freshness
+from tools.web.body import Inflater, decode_text, looks_binary, media_type
+from tools.web.http_cache import CacheEntry, HttpCache, freshness
 
 TEXT = ("<p>Perovskite tandem cells reached 34.6 percent.</p>\n" * 200).encode()
 

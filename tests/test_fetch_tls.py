@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.fixture_web import FixtureWeb
 from tools.errors import FetchError
-from tools.fetch import Fetcher, FetchOptions
+from tools.web.fetch import Fetcher, FetchOptions
 
 
 def _name(common: str) -> x509.Name:

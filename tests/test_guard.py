@@ -11,10 +11,10 @@ import pytest
 
 from tests.fixture_web import FixtureWeb
 from tools.errors import FetchError, RefusedURLError
-from tools.fetch import Fetcher, FetchOptions
-from tools.guard import AllowList, Resolver, address_problem, check_url, parse_ip
-from tools.pinned import PinnedBackend
-from tools.urls import dedupe_key, normalize_url
+from tools.web.fetch import Fetcher, FetchOptions
+from tools.web.guard import AllowList, Resolver, address_problem, check_url, parse_ip
+from tools.web.pinned import PinnedBackend
+from tools.web.urls import dedupe_key, normalize_url
 
 
 def resolving_to(*addresses: str) -> tuple[list[str], Resolver]:

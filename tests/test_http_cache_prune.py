@@ -21,9 +21,9 @@ import pytest
 from agents.settings import FetchSettings, Settings
 from app import App, main
 from tests.fixture_web import FixtureWeb
-from tools.fetch import Fetcher, FetchOptions
-from tools.http_cache import MARKER, MB, HttpCache
 from tools.types import FetchResult
+from tools.web.fetch import Fetcher, FetchOptions
+from tools.web.http_cache import MARKER, MB, HttpCache
 
 PAGE_BYTES = 10_000
 DAY = 86400.0

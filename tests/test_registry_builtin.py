@@ -12,9 +12,9 @@ from tests.fixture_web import FixtureWeb
 from tools.builtin import BuiltinTools
 from tools.errors import SearchError
 from tools.extract import extract_result
-from tools.fetch import Fetcher, FetchOptions
 from tools.registry import ToolRegistry
 from tools.types import SearchResult
+from tools.web.fetch import Fetcher, FetchOptions
 
 HITS = [
     SearchResult("Perovskite stability", "http://127.0.0.1/articles/a.html", "heat and moisture", 1, "searxng"),

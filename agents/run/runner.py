@@ -57,7 +57,7 @@ class RunParts:
 
     models: Any  # ModelPool
     memory: Any  # memory.Memory
-    fetcher: Any  # tools.fetch.Fetcher
+    fetcher: Any  # tools.web.fetch.Fetcher
     registry: Any  # tools.registry.ToolRegistry
     extract: Callable[..., Any]  # tools.extract.extract_result
     filters: Callable[..., Any]  # memory.Filters

@@ -21,7 +21,7 @@ from tools.errors import SearchError
 from tools.events import EventSink, emit
 from tools.search.base import BackendError, RateLimited, RateLimiter, SearchBackend
 from tools.types import SearchResult
-from tools.urls import dedupe_key
+from tools.web.urls import dedupe_key
 
 KNOWN_BACKENDS = ("duckduckgo", "searxng", "tavily", "brave", "local")
 

@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from tools.http_cache import MB, HttpCache, cache_stats
+from tools.web.http_cache import MB, HttpCache, cache_stats
 
 if TYPE_CHECKING:
     from app import App

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from tools.http_cache import MB, CacheLimits
+from tools.web.http_cache import MB, CacheLimits
 
 
 @dataclass(frozen=True)

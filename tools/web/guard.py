@@ -6,7 +6,7 @@ address (or is opened explicitly by the allow-list). Loopback, private, link-loc
 cloud metadata address 169.254.169.254), carrier-grade NAT (100.64.0.0/10), multicast, unspecified,
 reserved and documentation ranges are refused, and so are the IPv6 forms that embed one of them
 (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo). The caller must connect to one of the returned
-addresses (``tools.fetch`` pins its connections to them), so a DNS answer that changes between the
+addresses (``tools.web.fetch`` pins its connections to them), so a DNS answer that changes between the
 check and the connection (rebinding) cannot reach anything the check refused.
 """
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tools.extract_blocks import Block, clean_inline
-from tools.extract_meta import as_text, jsonld_types
+from tools.extract.blocks import Block, clean_inline
+from tools.extract.meta import as_text, jsonld_types
 
 THIN_WORDS = 80  # an extraction shorter than this may be completed from structured data
 _WORD = re.compile(r"\w+")

@@ -1,13 +1,13 @@
 """The fetcher: one shared async HTTP client that reads web pages safely and politely.
 
-Guarantees: every URL and every redirect hop passes the network guard (``tools.guard``) and the
-connection goes to an address the guard checked (``tools.pinned``); at most ``concurrency``
+Guarantees: every URL and every redirect hop passes the network guard (``tools.web.guard``) and the
+connection goes to an address the guard checked (``tools.web.pinned``); at most ``concurrency``
 requests run at once and at most ``per_host`` per requested host; each page has connect and read
 timeouts and an overall deadline (time spent queueing for a slot does not count); bodies are
 streamed and cut at ``max_bytes`` after decompression (compression bombs stop at the cap); only
 HTML, XHTML, plain text, Markdown and PDF are read, and text is decoded with the charset the bytes
 really use; 429/502/503/504 are retried with backoff, honouring ``Retry-After`` up to a bound;
-robots.txt is respected; responses are cached on disk (bounded, ``tools.http_cache``) and revalidated.
+robots.txt is respected; responses are cached on disk (bounded, ``tools.web.http_cache``) and revalidated.
 Failures raise ``RefusedURLError`` or ``FetchError`` (``tools.errors``) with a one-sentence message.
 """
 
@@ -24,15 +24,15 @@ from typing import Any
 
 import httpx
 
-from tools import body as bodies
 from tools.errors import FetchError, RefusedURLError, ToolError
 from tools.events import EventSink, emit
-from tools.fetch_options import FetchOptions
-from tools.guard import AllowList, Resolver, acheck_url, split_url
-from tools.http_cache import CacheEntry, HttpCache, freshness
-from tools.pinned import PinnedTransport
-from tools.robots import RobotsCache, origin_of
 from tools.types import FetchResult
+from tools.web import body as bodies
+from tools.web.fetch_options import FetchOptions
+from tools.web.guard import AllowList, Resolver, acheck_url, split_url
+from tools.web.http_cache import CacheEntry, HttpCache, freshness
+from tools.web.pinned import PinnedTransport
+from tools.web.robots import RobotsCache, origin_of
 
 __all__ = ["FetchOptions", "Fetcher", "retry_after_seconds"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml import html as lxml_html
 
-from tools.extract_blocks import Block, absolute_url, clean_inline
+from tools.extract.blocks import Block, absolute_url, clean_inline
 from tools.types import Link
 
 MAX_DEPTH = 180

@@ -15,8 +15,8 @@ from collections import Counter
 
 from lxml import etree
 
-from tools.extract_dom import DomBlock, signature
-from tools.extract_meta import ARTICLE_TYPES, PageMeta, jsonld_types
+from tools.extract.dom import DomBlock, signature
+from tools.extract.meta import ARTICLE_TYPES, PageMeta, jsonld_types
 
 MATCH_CHARS = 48  # a block agrees when this much of its text (letters and digits only) is in the other text
 MATCH_WORDS = 4  # shorter blocks ("Share", "Read more") match anywhere and say nothing

@@ -1,10 +1,10 @@
 """Candidate selection: run the extractors on one parsed page and keep the best-scoring content.
 
 Candidates are trafilatura (main-content heuristics, strongest on articles and documentation), a
-DOM-region extractor (``tools.extract_dom``, strongest where content is many same-shaped units:
+DOM-region extractor (``tools.extract.dom``, strongest where content is many same-shaped units:
 forum posts, collection cards, listing rows) and JSON-LD fields (product and article data the
 visible page may only hint at). On article pages the region is judged by precision as well as
-length (``tools.extract_agree``). ``select_content`` never raises on odd markup: a failing
+length (``tools.extract.agree``). ``select_content`` never raises on odd markup: a failing
 candidate is dropped, and an empty choice is returned when nothing is left.
 """
 
@@ -16,9 +16,9 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from tools.extract_agree import LINK_SHARE, furniture, is_article, kept_share, link_share, marked
-from tools.extract_blocks import Block, blocks_from_xml, render_text, word_count
-from tools.extract_dom import (
+from tools.extract.agree import LINK_SHARE, furniture, is_article, kept_share, link_share, marked
+from tools.extract.blocks import Block, blocks_from_xml, render_text, word_count
+from tools.extract.dom import (
     DomBlock,
     best_region,
     content_links,
@@ -29,8 +29,8 @@ from tools.extract_dom import (
     repeated_units,
     segment,
 )
-from tools.extract_jsonld import jsonld_blocks
-from tools.extract_meta import PageMeta
+from tools.extract.jsonld import jsonld_blocks
+from tools.extract.meta import PageMeta
 from tools.types import Link
 
 DUMP_KEPT = 0.5  # a thin trafilatura text with less of its words left on the pruned page is a page dump

@@ -5,6 +5,12 @@ Guarantees: ``extract`` returns a ``Document`` whose ``text`` holds the page's m
 headings, lists, tables and code; links are absolute with their anchor text. Input that holds no
 readable page (empty, binary, unparseable) raises ``FetchError`` with one sentence; nothing else
 escapes. PDFs keep page numbers: ``Document.pages`` maps every page to its span of ``text``.
+
+This module is the extractor seam (``extract``, ``extract_pdf``, ``extract_result``); the package
+holds its parts: ``select`` runs the candidate extractors on one parsed page and keeps the best,
+``dom`` (a DOM-region extractor), ``agree`` (precision checks against trafilatura's text),
+``jsonld`` (JSON-LD as content), ``meta`` (page metadata) and ``blocks`` (the content blocks every
+candidate becomes). The parts import nothing from the fetcher.
 """
 
 from __future__ import annotations
@@ -17,9 +23,9 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from tools.errors import FetchError
-from tools.extract_blocks import absolute_url, normalize_text, render_markdown, render_text
-from tools.extract_meta import iso_date, read_meta
-from tools.extract_select import select_content
+from tools.extract.blocks import absolute_url, normalize_text, render_markdown, render_text
+from tools.extract.meta import iso_date, read_meta
+from tools.extract.select import select_content
 from tools.types import Document, FetchResult, PageSpan
 
 __all__ = ["extract", "extract_pdf", "extract_result"]
