@@ -2,7 +2,7 @@
 
 ``app.py`` wires and nothing else: it reads the settings once, builds the parts (chat models,
 memory, tools, the compiled graph) lazily on first use, and dispatches a subcommand. Each
-subcommand lives in ``ui/commands/<name>.py`` with ``HELP``, ``add_arguments(parser)`` and
+subcommand lives in ``ui/cli/commands/<name>.py`` with ``HELP``, ``add_arguments(parser)`` and
 ``run(args, app) -> int``; the browser UI builds the same ``App`` through ``build_app``.
 """
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ui.api import ResearchResult
 
 
-# Subcommands, in the order `--help` lists them: module ui/commands/<name>.py each.
+# Subcommands, in the order `--help` lists them: module ui/cli/commands/<name>.py each.
 COMMANDS: tuple[str, ...] = (
     "research", "eval", "doctor", "fetch", "tools", "runs", "ui", "memory", "index", "cache",
 )
@@ -228,7 +228,7 @@ def research(question: str = "", **options: Any) -> ResearchResult:
 
 
 def _command(name: str) -> ModuleType:
-    return importlib.import_module(f"ui.commands.{name.replace('-', '_')}")
+    return importlib.import_module(f"ui.cli.commands.{name.replace('-', '_')}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from ui.batch import BatchItem, batch_exit_code, item_request, read_batch, run_batch, summary_rows, summary_table
+from ui.cli.batch import BatchItem, batch_exit_code, item_request, read_batch, run_batch, summary_rows, summary_table
 from ui.errors import BadInputError
 from ui.runner import Budget, ResearchOutcome, ResearchRequest
 

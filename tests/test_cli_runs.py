@@ -15,7 +15,7 @@ from agents.settings import Settings
 from tests.cli_harness import real_app_env
 from tests.export_samples import sample_report, write_run_folder
 from tests.scripted_openai import ScriptedOpenAI
-from ui.commands.runs import delete_checkpoints, list_runs, show_run
+from ui.cli.commands.runs import delete_checkpoints, list_runs, show_run
 from ui.errors import BadInputError, RunNotFoundError
 from ui.manifest import complete_manifest, file_sha256
 
@@ -144,7 +144,7 @@ def test_delete_forget_removes_what_the_run_fetched(settings: Settings, capsys: 
 
 @pytest.mark.usefixtures("embeddings")
 def test_corpus_is_indexed_and_searched_locally(settings: Settings, tmp_path: Path) -> None:
-    from ui.cli import index_corpus
+    from ui.cli.engine import index_corpus
 
     corpus = tmp_path / "papers"
     corpus.mkdir()

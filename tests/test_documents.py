@@ -15,7 +15,7 @@ from memory.store import Filters, Memory
 from tests.fixture_pages import PDF_PAGES, make_pdf
 from tools.documents import load_file
 from tools.errors import DocumentError
-from ui.commands.index import index_directory
+from ui.cli.commands.index import index_directory
 
 MD = "# Field notes\n\nThe heron waited by the reeds.\n\n## Later\n\nIt caught a fish at dawn.\n"
 
@@ -95,8 +95,8 @@ def test_index_and_memory_commands(tmp_path: Path, tiny_gguf: Path, capsys: pyte
     root = _corpus(tmp_path / "docs")
     settings = Settings(home=tmp_path / "home", memory=MemorySettings(embedding_model=str(tiny_gguf), chunk_tokens=64))
     app = App(settings=settings)  # the real path: llama.cpp embeddings from a tiny generated GGUF
-    from ui.commands import index as index_cmd
-    from ui.commands import memory as memory_cmd
+    from ui.cli.commands import index as index_cmd
+    from ui.cli.commands import memory as memory_cmd
 
     assert index_cmd.run(argparse.Namespace(directory=root, quiet=False), app) == 0
     out = capsys.readouterr()

@@ -104,7 +104,7 @@ def test_bad_calls_are_one_clear_line(
 
 
 def test_terminal_output_is_cleaned() -> None:
-    from ui.commands.tools import clean
+    from ui.cli.commands.tools import clean
 
     assert clean("ok\x1b[31m red\x1b[0m\x07 bell\nnext\ttab") == "ok red bell\nnext\ttab"
 

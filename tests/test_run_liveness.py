@@ -33,15 +33,15 @@ from tests.research_harness import build_parts, build_runner, resume_subquestion
 from tests.ui_support import StepBackend
 from ui import run_files
 from ui.safe import md_escape
-from ui.st_common import Ctx
-from ui.worker import RunRegistry
+from ui.web.st_common import Ctx
+from ui.web.worker import RunRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How do perovskite solar cells work?"
 
 
 def _history(ctx: "Ctx") -> None:  # noqa: UP037  (runs as a bare script)
-    from ui import st_history
+    from ui.web import st_history
 
     st_history.render(ctx)
 

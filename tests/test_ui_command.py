@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from app import build_app, build_parser
-from ui.commands import ui as ui_command
+from ui.cli.commands import ui as ui_command
 
 
 def test_streamlit_command_is_headless_on_the_given_address() -> None:
     command = ui_command.streamlit_command("127.0.0.1", 8599)
-    assert command[1:5] == ["-m", "ui.server", str(os.getpid()), "run"]  # Streamlit, bound to this process
-    assert command[5].endswith("ui/streamlit_app.py")
+    assert command[1:5] == ["-m", "ui.web.server", str(os.getpid()), "run"]  # Streamlit, bound to this process
+    assert command[5].endswith("ui/web/streamlit_app.py")
     pairs = dict(zip(command[6::2], command[7::2], strict=True))
     assert pairs["--server.headless"] == "true"
     assert pairs["--server.address"] == "127.0.0.1" and pairs["--server.port"] == "8599"

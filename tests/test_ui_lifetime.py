@@ -1,7 +1,7 @@
 """The UI server never outlives ``python app.py ui``, and the suite fails when a test leaves a process running.
 
 Real processes throughout: ``app.py ui`` with its Streamlit child on a loopback port, the
-``ui.server`` lifeline under a parent killed with SIGKILL, and a pytest session that leaks one.
+``ui.web.server`` lifeline under a parent killed with SIGKILL, and a pytest session that leaks one.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_app_ui_stopped_with_a_signal_stops_its_server(tmp_path: Path, signum: i
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         servers = descendants(proc.pid)
-        assert any("ui.server" in p.command for p in servers)
+        assert any("ui.web.server" in p.command for p in servers)
         proc.send_signal(signum)
         assert proc.wait(timeout=20) == 128 + signum
         assert all(gone(p.pid) for p in servers)
@@ -71,7 +71,9 @@ print(child.pid, flush=True)
 time.sleep(120)
 """
 
-BOUND_CHILD = "import os, time; from ui.server import die_with_parent; die_with_parent(os.getppid()); time.sleep(120)"
+BOUND_CHILD = (
+    "import os, time; from ui.web.server import die_with_parent; die_with_parent(os.getppid()); time.sleep(120)"
+)
 
 
 @pytest.mark.parametrize("stdin", ["subprocess.PIPE", "subprocess.DEVNULL"], ids=["pipe", "pdeathsig-only"])

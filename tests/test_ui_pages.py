@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from agents.settings import Settings
 from tests.ui_support import HOSTILE_TITLE, StepBackend, sample_report, write_run
 from ui.safe import md_escape
-from ui.st_common import Ctx
-from ui.worker import RunRegistry, RunRequest
+from ui.web.st_common import Ctx
+from ui.web.worker import RunRegistry, RunRequest
 
 
 def _page(ctx: "Ctx", name: str, run_id: str | None) -> None:  # noqa: UP037  (runs as a bare script)
@@ -22,7 +22,7 @@ def _page(ctx: "Ctx", name: str, run_id: str | None) -> None:  # noqa: UP037  (r
 
     if run_id:
         st.session_state.setdefault("run_id", run_id)
-    module = importlib.import_module(f"ui.st_{name}")
+    module = importlib.import_module(f"ui.web.st_{name}")
     module.render(ctx.settings if name == "settings" else ctx)
 
 
@@ -223,7 +223,7 @@ def test_history_resume_of_a_run_paused_for_review_shows_the_plan(ctx: Ctx) -> N
 
 def test_settings_page_lists_the_registry_tools(settings: Settings) -> None:
     from app import build_app
-    from ui.st_settings import tool_rows
+    from ui.web.st_settings import tool_rows
 
     app = build_app(settings)
     try:
@@ -237,7 +237,7 @@ def test_settings_page_lists_the_registry_tools(settings: Settings) -> None:
 def test_the_app_entry_point_builds_the_app_and_shows_new_research() -> None:
     import streamlit as st
 
-    from ui.commands.ui import SCRIPT
+    from ui.cli.commands.ui import SCRIPT
 
     at = AppTest.from_file(str(SCRIPT), default_timeout=60)
     try:

@@ -15,9 +15,9 @@ from agents.llm.testing import ScriptedChatModel
 from agents.settings import Settings
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner
-from ui.live import fold
-from ui.research import AppResearch, options_for, settings_for
-from ui.worker import RunRegistry, RunRequest
+from ui.web.live import fold
+from ui.web.research import AppResearch, options_for, settings_for
+from ui.web.worker import RunRegistry, RunRequest
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 from tests.ui_support import HOSTILE_TITLE, sample_graph, sample_report, write_run
 from ui import run_files
 from ui.safe import md_escape, md_link, safe_url
-from ui.views import filter_rows, graph_view, reference_lines, section_citations, section_markdown, source_rows
+from ui.web.views import filter_rows, graph_view, reference_lines, section_citations, section_markdown, source_rows
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd",
@@ -82,7 +82,7 @@ def test_run_files_list_read_and_delete(tmp_path: Path) -> None:
 
 
 def test_chart_selection_and_source_labels() -> None:
-    from ui.st_graph import chart, selected_node, source_labels
+    from ui.web.st_graph import chart, selected_node, source_labels
 
     assert selected_node({"selection": {"node": [{"id": "e4", "name": "Moisture"}]}}) == "e4"
     assert selected_node({"selection": {"node": []}}) is None and selected_node(None) is None
@@ -106,7 +106,7 @@ def test_bare_urls_and_addresses_stay_plain_text() -> None:
 
 
 def test_every_export_download_builds_its_file(tmp_path: Path) -> None:
-    from ui.st_report import MIME, export_builders
+    from ui.web.st_report import MIME, export_builders
 
     folder = write_run(tmp_path, sample_report("r1"))
     builders = export_builders(folder)

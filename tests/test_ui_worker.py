@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.ui_support import StepBackend, sample_plan
-from ui.live import fold
-from ui.worker import RunRegistry, RunRequest
+from ui.web.live import fold
+from ui.web.worker import RunRegistry, RunRequest
 
 
 def test_run_pauses_for_review_then_finishes_with_the_edited_plan(tmp_path: Path) -> None:

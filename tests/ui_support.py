@@ -1,6 +1,6 @@
 """Shared helpers for the browser-UI tests: a hostile sample report, realistic events, a scripted backend.
 
-``StepBackend`` is a ``ui.worker.ResearchBackend`` (the worker's seam): it emits the events the
+``StepBackend`` is a ``ui.web.worker.ResearchBackend`` (the worker's seam): it emits the events the
 research graph emits, pauses for review with a plan, and on resume finishes with a report built from
 the plan it was given — so tests can check that an edited plan reached the run.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.report import Citation, Contradiction, Reference, Report, Section, Sentence, Verification
-from ui.worker import Emit, Outcome, RunRequest
+from ui.web.worker import Emit, Outcome, RunRequest
 
 HOSTILE_TITLE = '<script>alert("title")</script> Evil ![img](http://127.0.0.1:9/pixel.png)'
 HOSTILE_TEXT = '[click me](javascript:alert(1)) <img src="http://127.0.0.1:9/x.png"> **bold** $x$'

@@ -158,7 +158,7 @@ def delete_run(runs_dir: Path, run_id: str, checkpoints_path: Path | None = None
     """Remove a run's folder (and its checkpoints when the store is given); True when there was one."""
     folder = run_dir(runs_dir, run_id)
     if checkpoints_path is not None:
-        from ui.commands.runs import delete_checkpoints
+        from ui.cli.commands.runs import delete_checkpoints
 
         delete_checkpoints(checkpoints_path, run_id)
     if not folder.is_dir():

@@ -11,8 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui import st_graph, st_history, st_new, st_progress, st_report, st_settings, st_sources
-from ui.st_common import Ctx, attach_from_url
+from ui.web import st_graph, st_history, st_new, st_progress, st_report, st_settings, st_sources
+from ui.web.st_common import Ctx, attach_from_url
 
 
 def run_pages(ctx: Ctx) -> None:

@@ -18,7 +18,7 @@ import streamlit as st
 from agents.report import Report
 from agents.settings import Settings
 from ui import run_files
-from ui.worker import RunHandle, RunRegistry
+from ui.web.worker import RunHandle, RunRegistry
 
 
 @dataclass

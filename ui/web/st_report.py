@@ -1,6 +1,6 @@
 """The report page: the cited report, each citation's passage on click or hover, downloads.
 
-Guarantees: every sentence, title and passage is Markdown-escaped (``ui.views``/``ui.safe``), so a
+Guarantees: every sentence, title and passage is Markdown-escaped (``ui.web.views``/``ui.safe``), so a
 page or a model cannot inject HTML, images or links; citation markers link only to http(s) sources
 and carry the passage as their hover title; each section's citations open, on click, a popover with
 the quoted passage and its source; downloads come from ``ui.export`` (Markdown, HTML, PDF, JSON).
@@ -17,8 +17,8 @@ import streamlit as st
 from agents.report import Report, Section
 from ui import run_files
 from ui.safe import md_escape, md_link, shorten
-from ui.st_common import Ctx, current_report, current_run_id, no_run_message
-from ui.views import CitedPassage, reference_lines, section_citations, section_markdown
+from ui.web.st_common import Ctx, current_report, current_run_id, no_run_message
+from ui.web.views import CitedPassage, reference_lines, section_citations, section_markdown
 
 MIME = {"md": "text/markdown", "html": "text/html", "pdf": "application/pdf", "json": "application/json"}
 STATUS_NOTE = {

@@ -13,12 +13,12 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from ui import st_review
-from ui.live import LiveView, fold
 from ui.progress import clock
 from ui.safe import md_escape
-from ui.st_common import Ctx, current_handle, current_run_id, go, no_run_message
-from ui.worker import RunHandle
+from ui.web import st_review
+from ui.web.live import LiveView, fold
+from ui.web.st_common import Ctx, current_handle, current_run_id, go, no_run_message
+from ui.web.worker import RunHandle
 
 LIVE = ("starting", "running")
 STATUS_TEXT = {

@@ -1,4 +1,4 @@
-"""The browser UI's research backend: ``ui.worker.ResearchBackend`` over the app's ``Runner``.
+"""The browser UI's research backend: ``ui.web.worker.ResearchBackend`` over the app's ``Runner``.
 
 Guarantees: runs go through ``app.runner()`` (``agents.run.runner``) — the same runs, checkpoints, run
 folders and events as the CLI — with the app's one shared ``ModelPool``, so concurrent runs share
@@ -20,7 +20,7 @@ from agents.run.runner import RunOptions
 from agents.settings import Settings
 from memory.errors import MemoryStoreError
 from tools.errors import ToolError
-from ui.worker import Emit, Outcome, RunRequest
+from ui.web.worker import Emit, Outcome, RunRequest
 
 Builder = Callable[[Settings], Any]
 
@@ -79,7 +79,7 @@ class AppResearch:
             folder = Path(request.corpus).expanduser()
             if not folder.is_dir():
                 return Outcome(status="failed", error=f"The corpus folder {folder} is not a folder; check the path.")
-            from ui.commands.index import index_directory  # the same incremental ingest as `index DIR`
+            from ui.cli.commands.index import index_directory  # the same incremental ingest as `index DIR`
 
             index_directory(app.memory(), folder)
         runner = app.runner()

@@ -18,8 +18,8 @@ import streamlit as st
 
 from ui import run_files
 from ui.safe import md_escape, shorten
-from ui.st_common import Ctx, go, view_run
-from ui.worker import RunHandle
+from ui.web.st_common import Ctx, go, view_run
+from ui.web.worker import RunHandle
 
 
 def rows(ctx: Ctx) -> list[dict[str, str]]:

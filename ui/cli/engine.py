@@ -1,6 +1,6 @@
 """The ``research`` command's engine: options, settings overrides, progress, exit codes, batches.
 
-``ui/commands/research.py`` declares the command; this module holds what it shares with
+``ui/cli/commands/research.py`` declares the command; this module holds what it shares with
 ``runs resume`` and the batch mode: ``add_output_arguments`` / ``add_run_arguments`` (flags),
 ``run_research(args, app)`` (one run, a resume, or ``--batch``) returning the exit code
 (0 written, 1 failed, 2 bad input, 3 budget ran out, 130 Ctrl-C — see ``ui.runner``). With
@@ -22,7 +22,7 @@ from rich.console import Console
 
 from agents.errors import ModelLoadError, ModelNotFoundError
 from agents.run.budget import Limits
-from ui.batch import (
+from ui.cli.batch import (
     BatchItem,
     BatchResult,
     batch_exit_code,
@@ -178,7 +178,7 @@ def terminal_review(plan: dict[str, Any]) -> dict[str, Any]:
 
 def index_corpus(app: App, folder: Path, *, quiet: bool = False) -> None:
     """``--corpus DIR``: ingest the folder into memory (incrementally) and search it with ``local`` first."""
-    from ui.commands.index import index_directory
+    from ui.cli.commands.index import index_directory
 
     backends = list(app.settings.search.backends)
     if "local" not in backends:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.st_common import Ctx, go, view_run
-from ui.worker import RunRequest
+from ui.web.st_common import Ctx, go, view_run
+from ui.web.worker import RunRequest
 
 KNOWN_BACKENDS = ("duckduckgo", "searxng", "tavily", "brave", "local")
 

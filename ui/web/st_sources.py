@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import run_files
-from ui.st_common import Ctx, current_report, current_run_id, no_run_message
-from ui.views import filter_rows, source_rows
+from ui.web.st_common import Ctx, current_report, current_run_id, no_run_message
+from ui.web.views import filter_rows, source_rows
 
 COLUMNS = ["ref", "title", "domain", "status", "fetched", "sections", "citations", "url"]
 

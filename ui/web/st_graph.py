@@ -17,8 +17,8 @@ import streamlit as st
 from agents.report import Report
 from ui import run_files
 from ui.safe import md_escape, md_link
-from ui.st_common import Ctx, current_report, current_run_id, no_run_message
-from ui.views import GraphView, graph_view
+from ui.web.st_common import Ctx, current_report, current_run_id, no_run_message
+from ui.web.views import GraphView, graph_view
 
 MAX_NODES = 150  # the whole memory's graph is cut to its best-connected entities to stay readable
 

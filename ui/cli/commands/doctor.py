@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from agents.settings import ROLES, config_file
-from ui.commands import cache as cache_command
+from ui.cli.commands import cache as cache_command
 from ui.preflight import default_model_note
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        from ui.terminal import print_doctor
+        from ui.cli.terminal import print_doctor
 
         print_doctor(report)
         info = report["http_cache"]

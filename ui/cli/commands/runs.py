@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show.add_argument("run_id", metavar="ID")
     resume = sub.add_parser("resume", help="continue a run from its last checkpoint")
     resume.add_argument("run_id", metavar="ID")
-    from ui.cli import add_output_arguments
+    from ui.cli.engine import add_output_arguments
 
     add_output_arguments(resume)
     delete = sub.add_parser("delete", help="delete a run's folder and checkpoints")
@@ -158,7 +158,7 @@ def _dispatch(args: argparse.Namespace, app: App) -> int:
         return 0
     if action == "resume":
         run_folder(runs_dir, args.run_id)
-        from ui.cli import run_research
+        from ui.cli.engine import run_research
 
         args.resume, args.question, args.batch = args.run_id, None, None
         return run_research(args, app)

@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agents.publish import write_text
-from ui import cli
+from ui.cli import engine
 from ui.errors import BadInputError
 from ui.preflight import check_models
 from ui.run_files import read_json
@@ -45,13 +45,13 @@ METRICS = ("finished", "read_recall", "cited_recall", "answer_em", "answer_f1", 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``eval``."""
     parser.add_argument("dataset", type=Path, help="HotpotQA, MuSiQue or generic JSON lines (see above)")
-    parser.add_argument("--n", type=cli._positive(int), help="evaluate N questions (default: all)")
+    parser.add_argument("--n", type=engine._positive(int), help="evaluate N questions (default: all)")
     parser.add_argument("--skip", type=int, default=0, metavar="K", help="skip the first K questions")
     parser.add_argument("--model", help="chat model: a GGUF path or a Hugging Face reference owner/repo/file.gguf")
-    cli.add_model_arguments(parser)
-    parser.add_argument("--max-pages", type=cli._positive(int), help="page budget of each run")
-    parser.add_argument("--max-tokens", type=cli._positive(int), help="model-token budget of each run")
-    parser.add_argument("--max-minutes", type=cli._positive(float), help="wall-clock budget of each run")
+    engine.add_model_arguments(parser)
+    parser.add_argument("--max-pages", type=engine._positive(int), help="page budget of each run")
+    parser.add_argument("--max-tokens", type=engine._positive(int), help="model-token budget of each run")
+    parser.add_argument("--max-minutes", type=engine._positive(float), help="wall-clock budget of each run")
     parser.add_argument("--depth", type=int, choices=range(0, 11), metavar="N", help="reflection rounds (0-10)")
     parser.add_argument("--breadth", type=int, choices=range(1, 33), metavar="N", help="sub-questions per round")
     parser.add_argument("--baseline", choices=("floor",), help="also run every question with no model (the floor)")
@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print only the result JSON on stdout")
 
 
-@cli.exit_on_user_errors
+@engine.exit_on_user_errors
 def run(args: argparse.Namespace, app: App) -> int:
     """Load the data set, run the eval with progress, print the table and the JSON; returns the exit code."""
     from ui.eval.dataset import load_dataset
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     if args.skip < 0:
         raise BadInputError("--skip must be 0 or more.")
     items = load_dataset(args.dataset, n=args.n, skip=args.skip)
-    cli.apply_overrides(app, args)
+    engine.apply_overrides(app, args)
     check_models(app.settings)  # a truncated or missing model file is bad input, before any run
     out = args.out or app.settings.home / "evals" / time.strftime("%Y%m%d-%H%M%S")
     if out.exists() and not out.is_dir():

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memory.ids import file_sha256
-from ui.commands.memory import clean
+from ui.cli.commands.memory import clean
 
 if TYPE_CHECKING:
     from app import App

@@ -1,6 +1,6 @@
 """Serve the browser UI: ``python app.py ui [--host H] [--port P]`` (loopback by default).
 
-The Streamlit server is a child process (``ui/server.py``) that never outlives this one: Ctrl-C,
+The Streamlit server is a child process (``ui/web/server.py``) that never outlives this one: Ctrl-C,
 SIGTERM and SIGHUP here stop it (and then this process, with 130, 143 or 129), and if this process
 dies any other way the child notices and stops itself.
 """
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 HELP = "open the browser UI (Streamlit) on a loopback address"
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "ui" / "streamlit_app.py"
+ROOT = Path(__file__).resolve().parents[3]
+SCRIPT = ROOT / "ui" / "web" / "streamlit_app.py"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
-    """The ``streamlit run`` command line for the UI, run by ``ui.server`` bound to this process."""
+    """The ``streamlit run`` command line for the UI, run by ``ui.web.server`` bound to this process."""
     return [
-        sys.executable, "-m", "ui.server", str(os.getpid()), "run", str(SCRIPT),
+        sys.executable, "-m", "ui.web.server", str(os.getpid()), "run", str(SCRIPT),
         "--server.headless", "true",
         "--server.address", host,
         "--server.port", str(port),

@@ -12,8 +12,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui.st_common import Ctx
-from ui.worker import RunHandle
+from ui.web.st_common import Ctx
+from ui.web.worker import RunHandle
 
 
 def plan_from_edits(

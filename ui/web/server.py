@@ -1,6 +1,6 @@
 """The browser UI's server process: Streamlit, bound to the life of the process that started it.
 
-``python -m ui.server PARENT_PID run SCRIPT [streamlit options]`` runs Streamlit in this process and
+``python -m ui.web.server PARENT_PID run SCRIPT [streamlit options]`` runs Streamlit in this process and
 guarantees it stops when its parent (``python app.py ui``) is gone, however the parent ended —
 Ctrl-C, SIGTERM, SIGHUP, SIGKILL or a crash:
 

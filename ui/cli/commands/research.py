@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ui import cli
+from ui.cli import engine
 from ui.runner import EXIT_BAD_INPUT
 
 if TYPE_CHECKING:
@@ -34,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=float, help="wall-clock budget of the run (minutes, per session)")
     parser.add_argument("--review", action="store_true", help="pause after planning to approve or edit the plan")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a paused or interrupted run")
-    cli.add_output_arguments(parser)
-    cli.add_model_arguments(parser)
-    cli.add_batch_arguments(parser)
+    engine.add_output_arguments(parser)
+    engine.add_model_arguments(parser)
+    engine.add_batch_arguments(parser)
 
 
 def run(args: argparse.Namespace, app: App) -> int:
@@ -44,4 +44,4 @@ def run(args: argparse.Namespace, app: App) -> int:
     if args.max_minutes is not None and args.max_minutes <= 0:
         print("quarry: --max-minutes must be a positive number of minutes.", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return cli.run_research(args, app)
+    return engine.run_research(args, app)

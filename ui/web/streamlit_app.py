@@ -12,22 +12,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run ui/streamlit_app.py` puts ui/ on the path, not the root
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `streamlit run ui/web/streamlit_app.py` puts ui/web/ on the path, not the root
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
 
-from ui.st_common import Ctx, owner_id  # noqa: E402
-from ui.st_nav import run_pages  # noqa: E402
-from ui.worker import RunRegistry  # noqa: E402
+from ui.web.st_common import Ctx, owner_id  # noqa: E402
+from ui.web.st_nav import run_pages  # noqa: E402
+from ui.web.worker import RunRegistry  # noqa: E402
 
 
 @st.cache_resource(show_spinner=False)
 def shared() -> tuple[Any, RunRegistry]:
     """The app and the run registry, built once per server process and shared by all sessions."""
     from app import build_app
-    from ui.research import AppResearch
+    from ui.web.research import AppResearch
 
     app = build_app()
     return app, RunRegistry(AppResearch(app))

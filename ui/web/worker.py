@@ -6,7 +6,7 @@ Guarantees:
   click, a reload or a closed tab never stops the run.
 - The ``RunRegistry`` keeps every run of this process by id: a reload or a second tab re-attaches
   with ``registry.get(run_id)``; ``runs_for(owner)`` lists only one browser session's runs.
-- The research itself sits behind the ``ResearchBackend`` seam (``ui.research.AppResearch`` drives
+- The research itself sits behind the ``ResearchBackend`` seam (``ui.web.research.AppResearch`` drives
   ``agents.run.runner`` with the app's one shared ``ModelPool``, whose backends serialize model calls).
 - A failed run records one sentence in ``handle.error``; nothing it already wrote is removed.
 """
