@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.console import Console
 
-from ui.progress import LiveProgress, ProgressState, clock, make_progress
+from ui.cli.progress import LiveProgress, make_progress
+from ui.progress import ProgressState, clock
 
 RUN = "r-1"
 

@@ -32,10 +32,11 @@ from ui.cli.batch import (
     summary_rows,
     summary_table,
 )
+from ui.cli.progress import make_progress
 from ui.errors import BadInputError, UIError
 from ui.export import DEFAULT_FORMATS, parse_formats
 from ui.preflight import announce_default_model, check_models, check_question
-from ui.progress import ProgressState, make_progress
+from ui.progress import ProgressState
 from ui.runner import EXIT_BAD_INPUT, Budget, ResearchOutcome, ResearchRequest, Reviewer, execute
 
 if TYPE_CHECKING:

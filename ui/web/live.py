@@ -1,7 +1,7 @@
 """The browser's live-progress view of a run, folded from the same events as the terminal display.
 
 Guarantees: ``fold(events)`` is a pure function of the event list; the counters, sub-questions and
-budget come from ``ui.progress.ProgressState`` (the CLI's fold, so both UIs agree); on top of it this
+budget come from ``ui.progress.ProgressState`` (the terminal's fold too, so both UIs agree); on top of it this
 module groups the one-line descriptions by phase and by sub-question and keeps the pages seen. Lines
 are plain text, for ``st.text`` (never Markdown or HTML).
 """
