@@ -15,7 +15,7 @@ from memory.store import Filters, Memory
 from tests.fixture_pages import PDF_PAGES, make_pdf
 from tools.documents import load_file
 from tools.errors import DocumentError
-from ui.cli.commands.index import index_directory
+from ui.corpus import index_directory
 
 MD = "# Field notes\n\nThe heron waited by the reeds.\n\n## Later\n\nIt caught a fish at dawn.\n"
 

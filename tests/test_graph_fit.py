@@ -21,7 +21,7 @@ from tests.gguf_factory import write_tiny_gguf
 from tests.research_harness import build_parts, build_runner, open_memory, small_options
 from tools.search.local import LocalBackend
 from tools.types import SearchResult
-from ui.cli.commands.index import index_directory
+from ui.corpus import index_directory
 
 N_CTX = 2048
 MAX_TOKENS = 512

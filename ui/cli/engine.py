@@ -179,7 +179,7 @@ def terminal_review(plan: dict[str, Any]) -> dict[str, Any]:
 
 def index_corpus(app: App, folder: Path, *, quiet: bool = False) -> None:
     """``--corpus DIR``: ingest the folder into memory (incrementally) and search it with ``local`` first."""
-    from ui.cli.commands.index import index_directory
+    from ui.corpus import index_directory
 
     backends = list(app.settings.search.backends)
     if "local" not in backends:

@@ -79,7 +79,7 @@ class AppResearch:
             folder = Path(request.corpus).expanduser()
             if not folder.is_dir():
                 return Outcome(status="failed", error=f"The corpus folder {folder} is not a folder; check the path.")
-            from ui.cli.commands.index import index_directory  # the same incremental ingest as `index DIR`
+            from ui.corpus import index_directory  # the same incremental ingest as `index DIR`
 
             index_directory(app.memory(), folder)
         runner = app.runner()

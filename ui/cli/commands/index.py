@@ -4,83 +4,24 @@ Markdown, text, HTML, PDF and DOCX files under DIR (recursively) become local so
 search backend and research runs can cite by file and page. Indexing is incremental: a file whose
 bytes have not changed since it was indexed is skipped by hash; a changed file replaces its old
 version. A file that cannot be read (damaged PDF, unsupported content) is skipped with a message
-naming it, and the rest are still ingested.
+naming it, and the rest are still ingested. The ingest itself is ``ui.corpus.index_directory``,
+shared with ``research --corpus`` and the browser UI.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from memory.ids import file_sha256
 from ui.cli.commands.memory import clean
+from ui.corpus import index_directory
 
 if TYPE_CHECKING:
     from app import App
 
 HELP = "ingest a folder of Markdown, text, HTML, PDF and DOCX files into memory (incremental)"
-INDEX_RUN = "local-index"
-
-
-@dataclass
-class IndexReport:
-    """What ``index_directory`` did: files added, unchanged, replaced, skipped (with reasons)."""
-
-    added: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    chunks: int = 0
-
-
-def index_directory(
-    memory: Any, directory: Path, *, run_id: str = INDEX_RUN, on_file: Callable[[str, str], None] | None = None
-) -> IndexReport:
-    """Ingest every supported file under ``directory`` into ``memory`` (a ``memory.store.Memory``)."""
-    from memory.errors import MemoryStoreError
-    from tools.documents import load_file, supported
-    from tools.errors import DocumentError
-
-    report = IndexReport()
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and supported(p) and not p.name.startswith("."))
-    for path in files:
-        key = str(path.resolve())
-        try:
-            digest = file_sha256(path)
-            old = memory.source_by_url(key)
-            if old is not None and old.metadata.get("file_hash") == digest:
-                report.unchanged.append(key)
-                _tell(on_file, "unchanged", key)
-                continue
-            doc = load_file(path)
-            if old is not None:
-                memory.forget_source(old.id)
-            _, chunks = memory.add_source(
-                key,
-                doc.title,
-                doc.text,
-                run_id=run_id,
-                pages=doc.pages,
-                kind="local",
-                metadata={"file_hash": digest, "size": path.stat().st_size, "author": doc.author},
-            )
-        except (DocumentError, MemoryStoreError, OSError) as exc:
-            report.skipped[key] = str(exc)
-            _tell(on_file, "skipped", f"{key}: {exc}")
-            continue
-        (report.replaced if old is not None else report.added).append(key)
-        report.chunks += len(chunks)
-        _tell(on_file, "replaced" if old is not None else "added", key)
-    return report
-
-
-def _tell(on_file: Callable[[str, str], None] | None, status: str, detail: str) -> None:
-    if on_file is not None:
-        on_file(status, detail)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
