@@ -76,9 +76,9 @@ class App:
         """The tool registry (built once): built-ins, entry-point plugins, and MCP servers per session."""
         if "registry" not in self._parts:
             from tools.builtin import BuiltinTools
+            from tools.compose import build_registry
             from tools.extract import extract_result
             from tools.mcp_client import McpServerOptions
-            from tools.registry import build_registry
 
             builtins = BuiltinTools(
                 search=lambda query, k: self.search().search(query, k),

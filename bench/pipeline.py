@@ -40,8 +40,8 @@ from memory.embeddings import HashingEmbedder  # noqa: E402
 from memory.store import Filters, Memory  # noqa: E402
 from tests.research_brain import Brain  # noqa: E402
 from tools.builtin import BuiltinTools  # noqa: E402
+from tools.compose import build_registry  # noqa: E402
 from tools.extract import extract_result  # noqa: E402
-from tools.registry import build_registry  # noqa: E402
 from tools.search.chain import SearchChain  # noqa: E402
 from tools.types import SearchResult  # noqa: E402
 from tools.web.fetch import Fetcher, FetchOptions  # noqa: E402

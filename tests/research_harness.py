@@ -16,8 +16,8 @@ from agents.llm import ChatModel, ModelPool
 from agents.run.budget import Limits
 from agents.run.runner import Runner, RunOptions, RunParts
 from tools.builtin import BuiltinTools
+from tools.compose import build_registry
 from tools.extract import extract_result
-from tools.registry import build_registry
 from tools.search.base import SearchBackend
 from tools.search.chain import SearchChain
 from tools.search.searxng import SearxngBackend

@@ -21,9 +21,9 @@ from tests.plugin_support import ECHO_SERVER, ArxivStandIn, atom_entry, atom_fee
 from tests.research_brain import Brain, unfenced
 from tests.research_harness import build_parts, build_runner, small_options
 from tools.builtin import BuiltinTools
+from tools.compose import build_registry
 from tools.extract import extract_result
 from tools.mcp_client import McpServerOptions
-from tools.registry import build_registry
 from tools.search.chain import SearchChain
 from tools.search.searxng import SearxngBackend
 

@@ -17,6 +17,10 @@ Guarantees:
 - ``session()`` starts the configured MCP servers for the time of a run (``async with`` or
   ``with``) and registers their tools as ``server.tool``; they are unregistered and the server
   processes stopped when the last session ends.
+
+The registry knows no loader: plugins (``tools.plugins``) and MCP servers (``tools.mcp_client``)
+import it and add their tools, the MCP host reaches it only as a ``SessionHost``, and
+``tools.compose.build_registry`` wires the loaders to a new registry.
 """
 
 from __future__ import annotations
@@ -25,11 +29,10 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jsonschema
 
@@ -42,9 +45,6 @@ from tools.schema import (
     to_tool_parts,
 )
 from tools.types import SearchResult
-
-if TYPE_CHECKING:
-    from tools.mcp_client import McpHost, McpServerOptions
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,23 @@ def _check_name(name: str, origin: str) -> None:
         )
 
 
+class SessionHost(Protocol):
+    """What starts tools for the time of a session and stops them after (``tools.mcp_client.McpHost``)."""
+
+    @property
+    def server_names(self) -> list[str]:
+        """The configured server names, sorted."""
+        ...
+
+    def start(self, registry: ToolRegistry) -> None:
+        """Start the servers and add their tools to ``registry``."""
+        ...
+
+    def stop(self, registry: ToolRegistry) -> None:
+        """Remove their tools from ``registry`` and stop the servers."""
+        ...
+
+
 class ToolRegistry:
     """The tools a run can call, by name; see the module docstring for the guarantees."""
 
@@ -133,7 +150,7 @@ class ToolRegistry:
         *,
         on_event: EventSink | None = None,
         default_timeout_s: float = DEFAULT_TIMEOUT_S,
-        mcp: McpHost | None = None,
+        mcp: SessionHost | None = None,
     ) -> None:
         self._tools: dict[str, Tool] = {}
         self._bounded: dict[str, dict[str, Any]] = {}
@@ -385,24 +402,3 @@ class ToolRegistry:
             if self._sessions > 0 and self._mcp is not None:
                 self._mcp.stop(self)
             self._sessions = 0
-
-
-def build_registry(
-    *,
-    builtins: Sequence[Any] = (),
-    plugin_load: str | list[str] = "all",
-    mcp_servers: Mapping[str, McpServerOptions] | None = None,
-    on_event: EventSink | None = None,
-    tool_timeout_s: float = DEFAULT_TIMEOUT_S,
-    log_dir: Path | None = None,
-) -> ToolRegistry:
-    """The registry of a Quarry app: built-ins, then entry-point plugins, then MCP servers (per session)."""
-    from tools.mcp_client import McpHost
-    from tools.plugins import load_plugins
-
-    host = McpHost(mcp_servers, log_dir=log_dir) if mcp_servers else None
-    registry = ToolRegistry(on_event=on_event, default_timeout_s=tool_timeout_s, mcp=host)
-    for obj in builtins:
-        registry.register(obj, "built-in")
-    load_plugins(registry, plugin_load)
-    return registry
