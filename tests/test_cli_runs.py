@@ -15,9 +15,10 @@ from agents.settings import Settings
 from tests.cli_harness import real_app_env
 from tests.export_samples import sample_report, write_run_folder
 from tests.scripted_openai import ScriptedOpenAI
-from ui.cli.commands.runs import delete_checkpoints, list_runs, show_run
+from ui.cli.commands.runs import list_runs, show_run
 from ui.errors import BadInputError, RunNotFoundError
 from ui.manifest import complete_manifest, file_sha256
+from ui.run_files import delete_checkpoints
 
 
 def make_runs(runs_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Reading past runs from the data directory for the browser UI (``runs/<run_id>/``).
+"""Past runs in the data directory (``runs/<run_id>/``), read and deleted for the CLI and the browser UI.
 
 Guarantees: readers never raise for a missing or malformed file (they return ``None`` or an empty
 value, so a half-written run still lists); run ids are checked so no path outside ``runs/`` is ever
@@ -154,12 +154,21 @@ def paused_plan(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
+def delete_checkpoints(checkpoints_path: Path, run_id: str) -> bool:
+    """Remove a run's checkpoints (LangGraph thread id = run id); False when there is no store."""
+    if not checkpoints_path.is_file():
+        return False
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    with SqliteSaver.from_conn_string(str(checkpoints_path)) as saver:
+        saver.delete_thread(run_id)
+    return True
+
+
 def delete_run(runs_dir: Path, run_id: str, checkpoints_path: Path | None = None) -> bool:
     """Remove a run's folder (and its checkpoints when the store is given); True when there was one."""
     folder = run_dir(runs_dir, run_id)
     if checkpoints_path is not None:
-        from ui.cli.commands.runs import delete_checkpoints
-
         delete_checkpoints(checkpoints_path, run_id)
     if not folder.is_dir():
         return False

@@ -86,17 +86,6 @@ def show_run(runs_dir: Path, run_id: str) -> dict[str, Any]:
     }
 
 
-def delete_checkpoints(checkpoints_path: Path, run_id: str) -> bool:
-    """Remove a run's checkpoints (LangGraph thread id = run id); False when there is no store."""
-    if not checkpoints_path.is_file():
-        return False
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    with SqliteSaver.from_conn_string(str(checkpoints_path)) as saver:
-        saver.delete_thread(run_id)
-    return True
-
-
 def forget_sources(memory: Any, folder: Path) -> int:
     """Remove from memory the sources the run fetched itself (not those it reused); returns chunks removed."""
     path = folder / "sources.json"
@@ -168,7 +157,7 @@ def _dispatch(args: argparse.Namespace, app: App) -> int:
                             "stop it before deleting it.")
     forgotten = forget_sources(app.memory(), folder) if args.forget else 0
     shutil.rmtree(folder)
-    delete_checkpoints(app.settings.checkpoints_path, args.run_id)
+    run_files.delete_checkpoints(app.settings.checkpoints_path, args.run_id)
     note = f"{forgotten} chunks forgotten from memory" if args.forget else "memory keeps what it learned"
     print(f"Deleted run {args.run_id} and its checkpoints; {note}.")
     return 0
