@@ -10,10 +10,11 @@ through the one helper in ``agents.llm.structured``. Roles that name the same ba
 URL share one backend instance (for llama.cpp: one loaded model).
 
 This package is the whole seam: this module (the protocol, the pool, token counting); the backends
-``llama`` and ``openai``; structured output (``structured``, with ``grammar`` for JSON schema →
-GBNF and ``schema_fit`` for schemas that fit the answer budget); llama.cpp's decoding parts
-(``sampling``, ``prefix``, ``vocab``, ``cpu``); ``hub`` (model references → local files); and
-``testing`` (the scripted model tests use). Nothing in it imports the graph or its nodes.
+``llama`` and ``openai`` (``engine`` is one loaded llama.cpp model); structured output
+(``structured``, with ``grammar`` for JSON schema → GBNF and ``schema_fit`` for schemas that fit the
+answer budget); llama.cpp's decoding parts (``sampling``, ``prefix``, ``vocab``, ``cpu``); ``hub``
+(model references → local files); and ``testing`` (the scripted model tests use). Nothing in it
+imports the graph or its nodes.
 """
 
 from __future__ import annotations

@@ -16,13 +16,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.errors import LLMError, ModelLoadError, PromptTooLongError
 from agents.llm import BaseChatModel
 from agents.llm.cpu import weights_loading
+from agents.llm.engine import Engine
 from agents.llm.grammar import schema_to_gbnf
 from agents.llm.hub import cached_path, resolve_model
 from agents.llm.prefix import PrefixCache
@@ -76,22 +77,6 @@ class CallStats:
     decode_cpu_s: float = 0.0
     completion_tokens: int = 0
     grammar_rejections: int = 0
-
-
-@dataclass
-class Engine:
-    """One loaded model file: the ``Llama``, its lock, its prefix cache and sampler scratch."""
-
-    llama: Llama
-    path: Path
-    template: str
-    template_source: str
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    cache: PrefixCache = field(default_factory=PrefixCache)
-    users: int = 0
-    grammars: dict[str, Any] = field(default_factory=dict)
-    vocab_tables: Any = None  # vocab.VocabTables, built on the first constrained call
-    formatter: Any = None  # the compiled chat template (Jinja2ChatFormatter), built on first use
 
 
 _ENGINES: dict[tuple[str, int, int], Engine] = {}

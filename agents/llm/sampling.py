@@ -22,7 +22,7 @@ from agents.llm.grammar import GrammarError
 from agents.llm.vocab import VocabTables
 
 if TYPE_CHECKING:
-    from agents.llm.llama import Engine
+    from agents.llm.engine import Engine
 
 TOP_K = 40
 TOP_P = 0.95
