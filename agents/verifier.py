@@ -15,6 +15,7 @@ from typing import Any
 
 from agents.context import Rt, RunContext, ask, emit
 from agents.drafter import MAX_SENTENCES, section_findings
+from agents.floor_plan import named_spans
 from agents.floors import best_supported, quoted_answer, rank_supported
 from agents.lexical import content_words, echoes, fold, support_score
 from agents.prompt_fit import Group, fit
@@ -41,6 +42,20 @@ def with_findings(
     return [*kept, *({**f, "status": "supported"} for f in extra)]
 
 
+def attested(sentence: str, passages: list[str]) -> bool:
+    """Whether every name and number ``sentence`` states is in ``passages`` (each name's content words).
+
+    The floor under the judge: a model's "supported" (or its rewrite) cannot bring a name or a number
+    into the report that the cited text does not have — "John Howard" cited to a passage about Robert
+    Menzies, "1955" to one about a 1999 film.
+    """
+    have = content_words(" ".join(passages))
+    start = sentence.lstrip(" \"'(")
+    # a lone capitalized first word ("Heat pumps ...") is how sentences begin, not a name
+    spans = [s for s in named_spans(sentence) if not (" " not in s and start.startswith(s) and not s[0].isdigit())]
+    return all(content_words(span) <= have for span in spans)
+
+
 def screen(sentence: str, cited: list[str], others: list[str], question: str = "") -> str:
     """Lexical verdict: "supported", "unsupported" or "judge" (ask the model).
 
@@ -50,7 +65,7 @@ def screen(sentence: str, cited: list[str], others: list[str], question: str = "
     if not cited or (question and echoes(sentence, question)):
         return "unsupported"
     score = support_score(sentence, cited)
-    if score >= SUPPORTED:
+    if score >= SUPPORTED and attested(sentence, cited):
         return "supported"
     best_other = max((support_score(sentence, [o]) for o in others), default=0.0)
     if score < UNSUPPORTED and best_other < UNSUPPORTED:
@@ -73,16 +88,19 @@ def judge_schema(candidate_ids: list[str], text_chars: int = 300) -> dict[str, A
 
 
 def apply_verdict(sentence: dict[str, Any], verdict: dict[str, Any], texts: dict[str, str]) -> dict[str, Any] | None:
-    """The sentence after the judge's verdict, re-screened; None when it must be removed."""
+    """The sentence after the judge's verdict, re-screened (its support, its names and numbers attested by
+    the passages it ends up citing); None when it must be removed."""
     kind = verdict.get("verdict")
     cited = sentence["chunk_ids"]
-    if kind == "supported":
+    own = [texts[i] for i in cited if i in texts]
+    if kind == "supported" and support_score(sentence["text"], own) >= UNSUPPORTED and attested(sentence["text"], own):
         return {**sentence, "status": "supported"}
     ids = [i for i in verdict.get("chunk_ids", []) if i in texts] or cited
-    if kind == "recite" and support_score(sentence["text"], [texts[i] for i in ids]) >= UNSUPPORTED:
+    new = [texts[i] for i in ids]
+    if kind == "recite" and support_score(sentence["text"], new) >= UNSUPPORTED and attested(sentence["text"], new):
         return {**sentence, "chunk_ids": ids, "status": "recited"}
     new_text = " ".join(str(verdict.get("rewrite", "")).split())
-    if kind == "rewrite" and new_text and support_score(new_text, [texts[i] for i in ids]) >= REWRITE_MIN:
+    if kind == "rewrite" and new_text and support_score(new_text, new) >= REWRITE_MIN and attested(new_text, new):
         return {"text": new_text, "chunk_ids": ids, "status": "rewritten"}
     return None
 

@@ -20,7 +20,7 @@ from agents.run.budget import Clock, Limits, exhausted, may_search_again, page_a
 from agents.run.memo import JsonMemo
 from agents.searcher import clean_findings, collect_results, findings_schema, pick_schema, picked_urls
 from agents.state import merge_by_id, merge_unique
-from agents.verifier import apply_verdict, judge_schema, screen, support_score
+from agents.verifier import attested, apply_verdict, judge_schema, screen, support_score
 from tools.types import Link, SearchResult
 
 
@@ -217,6 +217,15 @@ def test_verifier_screen_and_verdicts() -> None:
     assert rewritten == {"text": "The Oslo study measured a COP of 2.1.", "chunk_ids": ["c1"], "status": "rewritten"}
     assert apply_verdict(sent, {"verdict": "rewrite", "chunk_ids": ["c1"], "rewrite": "Cats sing."}, texts) is None
     assert apply_verdict(sent, {"verdict": "remove", "chunk_ids": []}, texts) is None
+    # the judge's word is not enough: a name or a number the cited passage lacks is removed
+    menzies = {"c3": "Robert Menzies and the Liberal Party of Australia dominated the post war era, from 1949."}
+    howard = {"text": "The first prime minister of Australia was John Howard.", "chunk_ids": ["c3"]}
+    assert apply_verdict(howard, {"verdict": "supported", "chunk_ids": [], "rewrite": ""}, menzies) is None
+    led = {"text": "Robert Menzies led the Liberal Party of Australia after 1949.", "chunk_ids": ["c3"]}
+    assert apply_verdict(led, {"verdict": "supported", "chunk_ids": [], "rewrite": ""}, menzies) == {
+        **led, "status": "supported"}
+    assert screen("Heat pumps had a COP of 2.1 at -15 C in Bergen.", [passage], []) == "judge"  # not "supported"
+    assert not attested("The Deep Blue Sea (1955 film)", ["Deep Blue Sea is the soundtrack to a 1999 film."])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"verdict": "recite", "chunk_ids": ["c9"], "rewrite": ""}, judge_schema(["c1"]))
 
