@@ -20,7 +20,7 @@ from agents.run.budget import Clock, Limits, exhausted, may_search_again, page_a
 from agents.run.memo import JsonMemo
 from agents.searcher import clean_findings, collect_results, findings_schema, pick_schema, picked_urls
 from agents.state import merge_by_id, merge_unique
-from agents.verifier import attested, apply_verdict, judge_schema, screen, support_score
+from agents.verifier import apply_verdict, attested, judge_schema, screen, support_score
 from tools.types import Link, SearchResult
 
 
