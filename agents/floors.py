@@ -154,8 +154,8 @@ def quoted_answer(
     appears, word for word (case and spacing aside), in a sentence of one of ``chunk_ids`` (the
     passages the model cited first, then the others it was shown). It must be short, more than one
     character (a lone "1" is stated by any list) and say something the question does not (content
-    words of its own). Among the sentences holding it, the one sharing
-    most content words with the question is quoted.
+    words of its own). Among the sentences holding it, the one sharing most content words with the
+    question is quoted.
     """
     text = " ".join(answer.split()).strip(" .;,")
     if len(text) < 2 or len(text.split()) > MAX_ANSWER_WORDS or not content_words(text) - content_words(question):

@@ -190,10 +190,10 @@ def hop_subquestions(state: ResearchState, facts: list[dict[str, Any]], limit: i
     """The second-hop floor: names the floor's findings mention that the question does not, then those of
     the model's findings and the graph's facts."""
     question = state["question"]
-    findings = state.get("findings", [])
-    texts = [f["text"] for f in findings if f.get("origin", "floor") == "floor"]
-    # The model's findings and facts may add names, after the floor's: never outrank them.
-    theirs = [f["text"] for f in findings if f.get("origin", "floor") != "floor"]
+    texts: list[str] = []  # the floor's findings (a record without an origin is the floor's)
+    theirs: list[str] = []  # the model's: they and the facts may add names after the floor's, never outrank them
+    for finding in state.get("findings", []):
+        (texts if finding.get("origin", "floor") == "floor" else theirs).append(finding["text"])
     names = [n for text in theirs for n in named_spans(text)]
     names += [n for f in facts for n in (f.get("subject", ""), f.get("object", ""))]
     keywords = keyword_query(question, 4)

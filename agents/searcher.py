@@ -131,18 +131,12 @@ def screened_findings(
     return kept
 
 
-def findings_or_floor(
-    question: str, found: list[tuple[str, list[str]]], chunks: list[dict[str, str]], text_chars: int
-) -> list[tuple[str, list[str]]]:
-    """The passages' best-matching sentences, quoted and cited (the floor), then the model's findings that
-    hold up and say something else: a model adds findings, it never replaces the floor's."""
-    return floor_then_model(question, found, chunks, text_chars)[0]
-
-
 def floor_then_model(
     question: str, found: list[tuple[str, list[str]]], chunks: list[dict[str, str]], text_chars: int
 ) -> tuple[list[tuple[str, list[str]]], int]:
-    """``findings_or_floor`` and how many of its findings, from the start, are the floor's."""
+    """The passages' best-matching sentences, quoted and cited (the floor), then the model's findings that
+    hold up and say something else — a model adds findings, it never replaces the floor's — and how
+    many of them, from the start, are the floor's."""
     floor = best_sentences(question, chunks, limit=FLOOR_FINDINGS, max_chars=text_chars)
     seen = {fold(text) for text, _ids in floor}
     return [*floor, *(f for f in screened_findings(found, chunks, question) if fold(f[0]) not in seen)], len(floor)

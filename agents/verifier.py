@@ -92,15 +92,18 @@ def apply_verdict(sentence: dict[str, Any], verdict: dict[str, Any], texts: dict
     the passages it ends up citing); None when it must be removed."""
     kind = verdict.get("verdict")
     cited = sentence["chunk_ids"]
-    own = [texts[i] for i in cited if i in texts]
-    if kind == "supported" and support_score(sentence["text"], own) >= UNSUPPORTED and attested(sentence["text"], own):
+
+    def holds(text: str, ids: list[str], minimum: float) -> bool:
+        passages = [texts[i] for i in ids if i in texts]
+        return support_score(text, passages) >= minimum and attested(text, passages)
+
+    if kind == "supported" and holds(sentence["text"], cited, UNSUPPORTED):
         return {**sentence, "status": "supported"}
     ids = [i for i in verdict.get("chunk_ids", []) if i in texts] or cited
-    new = [texts[i] for i in ids]
-    if kind == "recite" and support_score(sentence["text"], new) >= UNSUPPORTED and attested(sentence["text"], new):
+    if kind == "recite" and holds(sentence["text"], ids, UNSUPPORTED):
         return {**sentence, "chunk_ids": ids, "status": "recited"}
     new_text = " ".join(str(verdict.get("rewrite", "")).split())
-    if kind == "rewrite" and new_text and support_score(new_text, new) >= REWRITE_MIN and attested(new_text, new):
+    if kind == "rewrite" and new_text and holds(new_text, ids, REWRITE_MIN):
         return {"text": new_text, "chunk_ids": ids, "status": "rewritten"}
     return None
 
@@ -140,6 +143,7 @@ async def verify_answer(
     never replaces it).
     """
     answer = state.get("answer") or {}
+    said = str(answer.get("text", ""))
     candidates = [*(sent for s in sections for sent in s["sentences"]), *state.get("findings", [])]
     best = best_supported(state["question"], candidates, texts)
     floor = [{**best, "status": "supported"}] if best is not None else []
@@ -150,11 +154,10 @@ async def verify_answer(
             state["question"],
         )
         kept = checked["sentences"]
-    text = answer_text(state["question"], str(answer.get("text", "")), kept, texts) if kept else ""
+    text = answer_text(state["question"], said, kept, texts) if kept else ""
     if not (kept and text != kept[0]["text"]):  # the model's short answer is not held by its verified sentences
         cited = [i for s in answer.get("sentences", []) for i in s["chunk_ids"]]
-        quoted = quoted_answer(state["question"], str(answer.get("text", "")), [*cited, *answer.get("shown", [])],
-                               texts)
+        quoted = quoted_answer(state["question"], said, [*cited, *answer.get("shown", [])], texts)
         if quoted is not None:  # a passage it was shown states the answer verbatim: quote that sentence
             text, kept = quoted["text"], [{**quoted["sentence"], "status": "supported"}, *kept]
     if kept:

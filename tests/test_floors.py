@@ -13,7 +13,7 @@ from agents.llm import NoModel
 from agents.llm.llama import chat_template
 from agents.llm.testing import ScriptedChatModel
 from agents.report import Report
-from agents.searcher import findings_or_floor
+from agents.searcher import floor_then_model
 from tests.research_brain import PASSAGE, Brain
 from tests.research_harness import build_parts, build_runner, small_options
 
@@ -62,12 +62,12 @@ def test_best_supported_prefers_the_supported_statement_closest_to_the_question(
 def test_findings_floor_keeps_its_sentences_and_the_models_that_hold_up_come_after() -> None:
     question = "What is the record efficiency of perovskite cells?"
     degenerate = [("a", ["c1"]), ("Zebras migrate across the savanna.", ["c2"])]
-    floor = findings_or_floor(question, degenerate, CHUNKS, 300)
+    floor = floor_then_model(question, degenerate, CHUNKS, 300)[0]
     assert floor and floor[0] == ("The record efficiency of perovskite cells is 26.1 percent.", ["c1"])
     good = [("The record efficiency of perovskite cells is 26.1 percent.", ["c1"])]
-    assert findings_or_floor(question, good, CHUNKS, 300) == floor  # the floor's own finding: not twice
+    assert floor_then_model(question, good, CHUNKS, 300)[0] == floor  # the floor's own finding: not twice
     other = [("Perovskite cells degrade in moist air within weeks.", ["c2"])]
-    both = findings_or_floor(question, [*degenerate, *other], CHUNKS, 300)
+    both = floor_then_model(question, [*degenerate, *other], CHUNKS, 300)[0]
     assert both[: len(floor)] == floor and both.count(other[0]) == 1  # the model adds; it never replaces
 
 
