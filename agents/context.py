@@ -20,9 +20,12 @@ from typing import Any, Protocol
 from langgraph.runtime import Runtime
 
 from agents.errors import ModelDeclinedError, PromptTooLongError, StructuredOutputError
-from agents.llm import ChatModel, acomplete
+from agents.llm import ChatModel, answer_tokens, count_tokens
 from agents.run.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
+from agents.run.pace import Pace, refusal
 from tools.types import Document, FetchResult
+
+FINISHING_ROLES = frozenset({"drafter", "verifier"})  # roles that may use the whole budget, not the research share
 
 
 class ModelSource(Protocol):
@@ -168,6 +171,9 @@ class RunContext:
     url_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # one reader per URL at a time
     entity_cache: dict[str, Any] = field(default_factory=dict)  # resolved entities by folded name
     writers: dict[str, Any] = field(default_factory=dict)  # group-commit writers by store (agents.reading)
+    pace: Pace = field(default_factory=Pace)  # each model's measured speed and calls in flight (the budget gate)
+    seconds: dict[str, float] = field(default_factory=dict)  # model seconds per role in this session
+    refused: dict[str, int] = field(default_factory=dict)  # model calls the budget gate refused, by budget
 
     def url_lock(self, url: str) -> asyncio.Lock:
         """The lock that makes parallel agents read one URL once (the second finds it in memory)."""
@@ -194,8 +200,25 @@ class RunContext:
             prompt = u.prompt_tokens - (base.prompt_tokens if base else 0)
             completion = u.completion_tokens - (base.completion_tokens if base else 0)
             if calls or prompt or completion:
-                out[role] = {"calls": calls, "prompt_tokens": prompt, "completion_tokens": completion}
+                out[role] = {"calls": calls, "prompt_tokens": prompt, "completion_tokens": completion,
+                             "seconds": round(self.seconds.get(role, 0.0), 2)}
         return out
+
+    def call_refusal(self, role: str, prompt_tokens: int, estimate_s: float | None, queued_s: float,
+                     completion_tokens: float) -> str | None:
+        """Why a model call of ``role`` must not start now ("time", "tokens"), or None when it fits.
+
+        Research roles stop at ``RESEARCH_SHARE`` of the time and token budgets (drafting and verifying
+        keep the rest); the drafter and the verifier may use the whole budget.
+        """
+        share = 1.0 if role in FINISHING_ROLES else RESEARCH_SHARE
+        return refusal(
+            seconds_left=self.clock.max_minutes * 60.0 * share - self.clock.elapsed_s(),
+            estimate_s=estimate_s,
+            queued_s=queued_s,
+            tokens_left=int(self.limits.max_tokens * share) - self.tokens(),
+            tokens_needed=prompt_tokens + completion_tokens,
+        )
 
     def tokens(self) -> int:
         """Model tokens used so far in this session."""
@@ -221,15 +244,50 @@ async def ask(runtime: Rt, run_id: str, role: str, messages: list[dict[str, str]
     The graph handles the failure where it happens (each node has a fallback that needs no model), so
     a weak or overloaded model degrades the report instead of crashing the run. Nodes pack their
     prompts to fit first (``agents.prompt_fit``); a prompt the backend still finds too long is the
-    same outcome as no answer.
+    same outcome as no answer. So is a call the budget gate refuses: before each call the prompt is
+    counted and the call's time estimated from the model's measured pace, and a call that would end
+    past the role's share of the time budget, or spend more tokens than are left, is not made (a
+    ``budget_skip`` event; the node takes its floor). Each call made is timed and counted per role
+    (a ``model_call`` event).
     """
+    ctx = runtime.context
+    model = ctx.model(role)
+    kind = str(schema.get("title", ""))
+    name = str(getattr(model, "name", role))
+    prompt = count_tokens(model, messages)
+    expected = ctx.pace.expected_answer(name, kind, answer_tokens(model))
+    estimate = ctx.pace.estimate_s(name, prompt, expected)
+    why = ctx.call_refusal(role, prompt, estimate, ctx.pace.queued_s(name), expected)
+    if why is not None:
+        ctx.refused[why] = ctx.refused.get(why, 0) + 1
+        emit(runtime, run_id, "budget_skip", role=role, schema=kind, budget=why, prompt_tokens=prompt,
+             estimate_s=None if estimate is None else round(estimate, 1))
+        return None
+    call_id = ctx.pace.start(name, estimate or 0.0)
+    started = time.monotonic()
+    usage = (0, 0)
+
+    def call() -> Any:
+        nonlocal usage
+        try:
+            return model.complete(messages, schema=schema)
+        finally:
+            usage = model.last_usage  # per thread: this call's tokens, whatever other agents run
+
     try:
-        return await acomplete(runtime.context.model(role), messages, schema=schema)
+        return await asyncio.to_thread(call)
     except ModelDeclinedError:  # no model configured: the floor is the plan, not a failure
         return None
     except (StructuredOutputError, PromptTooLongError) as err:
-        emit(runtime, run_id, "model_error", role=role, schema=schema.get("title", ""), error=str(err))
+        emit(runtime, run_id, "model_error", role=role, schema=kind, error=str(err))
         return None
+    finally:
+        seconds = time.monotonic() - started
+        ctx.pace.finish(name, call_id, kind, seconds, *usage)
+        if sum(usage):
+            ctx.seconds[role] = ctx.seconds.get(role, 0.0) + seconds
+            emit(runtime, run_id, "model_call", role=role, schema=kind, prompt_tokens=usage[0],
+                 completion_tokens=usage[1], seconds=round(seconds, 2))
 
 
 def emit(runtime: Rt, run_id: str, type: str, **data: Any) -> None:

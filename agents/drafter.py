@@ -54,6 +54,27 @@ def answer_schema(chunk_ids: list[str], text_chars: int = 300) -> dict[str, Any]
     }
 
 
+def report_schema(chunk_ids: list[str], outline: list[str], text_chars: int = 300) -> dict[str, Any]:
+    """Schema of the whole report in one call: the short answer, its sentences, then sentences per section."""
+    answer = answer_schema(chunk_ids, text_chars)["properties"]
+    section = {
+        "type": "object",
+        "properties": {
+            "title": {"enum": outline},
+            "sentences": {
+                "type": "array", "items": cited_statement_schema(chunk_ids, text_chars), "minItems": 1, "maxItems": 4
+            },
+        },
+        "required": ["title", "sentences"],
+    }
+    return {
+        "title": "Report",
+        "type": "object",
+        "properties": {**answer, "sections": {"type": "array", "items": section, "maxItems": len(outline)}},
+        "required": ["answer", "sentences", "sections"],
+    }
+
+
 def run_source_ids(fetches: Sequence[Mapping[str, Any]]) -> list[str]:
     """The sources this run read (fetched now or reused from memory), in order."""
     return list(
@@ -175,7 +196,6 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     outline = state["plan"]["outline"]
     if not run_source_ids(state.get("fetches", [])):
         return {"sections": [], "answer": {}, "pending": [], "notes": [NOTHING_FOUND]}
-    support = {s: await section_passages(ctx, state, s) for s in outline}
     thin = [s for s in outline if len(section_findings(s, state)) < MIN_SUPPORT]
     used_up = ctx.exhausted(state.get("pages_fetched", 0))
     if (
@@ -188,13 +208,29 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
             emit(runtime, run_id, "more_research", sections=thin, subquestions=[s["question"] for s in subs])
             allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(subs))
             return {"pending": subs, "redraft_used": True, "round": state.get("round", 0) + 1, "allowance": allowance}
+    if ctx.limits.one_call_draft:
+        sections, answer = await draft_whole(runtime, state, outline)
+        return {"sections": sections, "answer": answer, "pending": [], "notes": [], "budget_out": []}
+    support = {s: await section_passages(ctx, state, s) for s in outline}
+    sections, notes, out = await draft_sections(runtime, state, outline, support)
+    answer = {} if ctx.starved(share=1.0) else await draft_answer(
+        runtime, state, await passages_for(ctx, state, state["question"], state.get("findings", [])))
+    return {"sections": sections, "answer": answer, "pending": [], "notes": notes, "budget_out": out}
+
+
+async def draft_sections(
+    runtime: Rt, state: ResearchState, outline: list[str], support: Mapping[str, list[dict[str, str]]]
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """One drafting call per section (the ``deep`` structure); a section past the budget lists its findings."""
+    ctx, run_id = runtime.context, state["run_id"]
     sections: list[dict[str, Any]] = []
     notes: list[str] = []
     out: list[str] = []
     for title in outline:
-        if ctx.out_of_tokens():  # no model call left: the section lists its cited findings as recorded
-            notes.append(f'The token budget ran out before "{title}" was drafted; it lists the findings as recorded.')
-            out.append("tokens")
+        if spent := ctx.starved(share=1.0):  # no model call left: the section lists its cited findings as recorded
+            notes.append(f'The {spent[0]} budget ran out before "{title}" was drafted; it lists the findings as '
+                         "recorded.")
+            out += spent
             sentences = from_findings(section_findings(title, state))
         elif support[title]:
             sentences = await draft_section(runtime, state, title, support[title])
@@ -211,6 +247,42 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
             tokens=ctx.tokens(),
             budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)),
         )
-    answer = {} if ctx.out_of_tokens() else await draft_answer(
-        runtime, state, await passages_for(ctx, state, state["question"], state.get("findings", [])))
-    return {"sections": sections, "answer": answer, "pending": [], "notes": notes, "budget_out": out}
+    return sections, notes, out
+
+
+async def draft_whole(
+    runtime: Rt, state: ResearchState, outline: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The short answer and every section in one drafting call, over the passages ranked for the question.
+
+    A section the model leaves empty (or the whole report, when the call is refused or fails) lists its
+    cited findings as recorded: the floor.
+    """
+    ctx, run_id = runtime.context, state["run_id"]
+    findings = state.get("findings", [])
+    chunks = await passages_for(ctx, state, state["question"], findings)
+    every = {c["id"] for c in chunks}
+    fixed = {"question": state["question"], "brief": state["plan"]["brief"], "outline": outline,
+             "language": ctx.language}
+    groups = [Group("chunks", chunks, required=True), Group("findings", findings[:12]),
+              Group("facts", related(state.get("facts", []), every, 10), field=None),
+              Group("contradictions", related(state.get("contradictions", []), every, 5), field=None)]
+    packed = await fit(runtime, run_id, "drafter", "report", fixed, groups) if chunks else None
+    ids = [c["id"] for c in packed["chunks"]] if packed else []  # only the passages shown are citable
+    schema = report_schema(ids, outline, ctx.limits.text_chars)
+    answer = await ask(runtime, run_id, "drafter", packed.messages, schema) if packed else None
+    written: dict[str, list[dict[str, Any]]] = {}
+    for section in (answer or {}).get("sections", []):
+        written.setdefault(str(section.get("title", "")), []).extend(clean_sentences(section, set(ids)))
+    sections = []
+    for title in outline:
+        sentences = written.get(title) or from_findings(section_findings(title, state))
+        sections.append({"title": title, "sentences": sentences[:MAX_SENTENCES]})
+        emit(runtime, run_id, "section_drafted", section=title, sentences=len(sentences),
+             chunk_ids=sorted({i for sent in sentences for i in sent["chunk_ids"]}), tokens=ctx.tokens(),
+             budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)))
+    if answer is None:
+        return sections, {}
+    sentences = clean_sentences(answer, set(ids))[:3]
+    text = " ".join(str(answer.get("answer", "")).split())
+    return sections, ({"text": text, "sentences": sentences, "shown": ids} if sentences or text else {})

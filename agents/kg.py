@@ -1,5 +1,10 @@
 """The knowledge-graph agent: facts with provenance from findings, then gaps and follow-up questions.
 
+By default the search agents write the graph's facts in the same call as their findings
+(``agents.searcher``, through ``merge_extractions`` here), so this agent makes no model call to
+extract them: it merges, finds gaps and bridges, and asks the model only for follow-up questions.
+With ``Limits.graph_calls`` (the ``deep`` mode) it extracts facts in calls of its own, as below.
+
 Guarantees: its cost is bounded — it reads only the findings it has not read yet and the chunks they
 cite, ``kg_batch`` findings per model call and at most ``kg_batches`` calls per round, and stops when
 the token or time budget runs out. Every relation cites chunk ids it was shown, so each fact has
@@ -28,6 +33,21 @@ MAX_RELATIONS = 8
 CHUNK_CHARS = 1000
 
 
+def relation_schema(chunk_ids: list[str], text_chars: int = 300) -> dict[str, Any]:
+    """Schema of one fact: a subject - relation - object triple citing one to three of ``chunk_ids``."""
+    name = min(60, text_chars)
+    return {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string", "minLength": 1, "maxLength": name},
+            "relation": {"type": "string", "minLength": 1, "maxLength": min(40, text_chars)},
+            "object": {"type": "string", "minLength": 1, "maxLength": min(80, text_chars)},
+            "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
+        },
+        "required": ["subject", "relation", "object", "chunk_ids"],
+    }
+
+
 def kg_schema(chunk_ids: list[str], text_chars: int = 300, max_items: int = MAX_RELATIONS) -> dict[str, Any]:
     """Schema of one extraction: entities and relations citing the passages shown."""
     name = min(60, text_chars)
@@ -41,16 +61,7 @@ def kg_schema(chunk_ids: list[str], text_chars: int = 300, max_items: int = MAX_
         },
         "required": ["name", "type"],
     }
-    relation = {
-        "type": "object",
-        "properties": {
-            "subject": {"type": "string", "minLength": 1, "maxLength": name},
-            "relation": {"type": "string", "minLength": 1, "maxLength": min(40, text_chars)},
-            "object": {"type": "string", "minLength": 1, "maxLength": min(80, text_chars)},
-            "chunk_ids": {"type": "array", "items": {"enum": chunk_ids}, "minItems": 1, "maxItems": 3},
-        },
-        "required": ["subject", "relation", "object", "chunk_ids"],
-    }
+    relation = relation_schema(chunk_ids, text_chars)
     return {
         "title": "GraphFacts",
         "type": "object",
@@ -87,7 +98,7 @@ def _entity_item(
 Extraction = tuple[dict[str, Any], dict[str, str]]  # a model's answer and the chunk -> source map it saw
 
 
-def _merge(ctx: RunContext, run_id: str, extractions: list[Extraction]) -> list[dict[str, Any]]:
+def merge_extractions(ctx: RunContext, run_id: str, extractions: list[Extraction]) -> list[dict[str, Any]]:
     """Upsert the extracted entities, then the relations, one batched write each; returns the facts.
 
     Each extraction's mentions are merged as if its batch had been written after the earlier ones.
@@ -210,14 +221,16 @@ async def build_graph(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     seen = set(state.get("kg_seen", []))
     new = [f for f in state.get("findings", []) if f["id"] not in seen]
     extractions: list[Extraction] = []
-    read: list[str] = []
-    for batch in batch_findings(new, ctx.limits.kg_batch, ctx.limits.kg_batches):
+    # The search agents write the graph's facts in their findings calls unless the graph agent has calls of its own.
+    read: list[str] = [] if ctx.limits.graph_calls else [f["id"] for f in new]
+    batches = batch_findings(new, ctx.limits.kg_batch, ctx.limits.kg_batches) if ctx.limits.graph_calls else []
+    for batch in batches:
         if ctx.starved():
             break
         if (got := await extract_facts(runtime, run_id, batch)) is not None:
             extractions.append(got)
         read += [f["id"] for f in batch]
-    facts = await asyncio.to_thread(_merge, ctx, run_id, extractions) if extractions else []  # two writes in all
+    facts = await asyncio.to_thread(merge_extractions, ctx, run_id, extractions) if extractions else []  # two writes
     all_facts = graphs.merge_facts(state.get("facts", []), facts)
     analysis = graphs.analyse(state["plan"], state.get("searches", []), state.get("findings", []), all_facts)
     emit(

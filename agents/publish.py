@@ -21,6 +21,7 @@ from agents.context import Rt, RunContext, emit
 from agents.drafter import NOTHING_FOUND, run_source_ids
 from agents.lexical import fold
 from agents.report import Answer, Citation, Contradiction, Reference, Report, Section, Sentence, Verification
+from agents.run.budget import refusal_note
 from agents.state import ResearchState
 
 
@@ -144,10 +145,11 @@ def build_report(ctx: RunContext, state: ResearchState) -> Report:
         answer = Answer(text=str(short.get("text", "")) or numbered[0].sentences[0].text,
                         sentences=numbered.pop(0).sentences)
     now_out = ctx.exhausted(state.get("pages_fetched", 0), share=1.0)
-    budget_out = list(dict.fromkeys([*state.get("budget_out", []), *now_out]))
+    budget_out = list(dict.fromkeys([*state.get("budget_out", []), *now_out, *ctx.refused]))
     status = run_status(state, budget_out, numbered or ([Section(title="Answer", sentences=answer.sentences)]
                                                          if answer.sentences else []))
     notes = list(state.get("notes", []))
+    notes += [refusal_note(name, ctx.limits, n) for name, n in ctx.refused.items()]  # calls the budget gate refused
     if not run_source_ids(state.get("fetches", [])) and NOTHING_FOUND not in notes:
         notes.insert(0, NOTHING_FOUND)
     return Report(

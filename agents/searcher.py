@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from agents import reading
 from agents.context import Rt, RunContext, ask, emit
 from agents.floor_plan import degenerate
 from agents.floors import best_sentences
+from agents.kg import Extraction, merge_extractions, relation_schema
 from agents.lexical import fold
 from agents.prompt_fit import Group, fit
 from agents.state import FindingRecord, SearchReport, SearchTask, SubQuestion, ToolCallRecord
@@ -25,6 +26,7 @@ from agents.verifier import screen
 from tools.types import Link, SearchResult
 
 MAX_FINDINGS = 4
+MAX_FACTS = 4  # graph facts one findings call may write
 FLOOR_FINDINGS = 3  # extractive findings per passage set, beside the model's
 # The agent reads pages itself (fetch, store in memory, cite chunks), so the page-reading tool is
 # not offered: text it returned could not be cited or verified.
@@ -59,12 +61,15 @@ def pick_schema(n_results: int, allowance: int) -> dict[str, Any]:
 
 
 def findings_schema(
-    chunk_ids: list[str], n_links: int, text_chars: int = 300, max_items: int = MAX_FINDINGS
+    chunk_ids: list[str], n_links: int, text_chars: int = 300, max_items: int = MAX_FINDINGS, facts: bool = False
 ) -> dict[str, Any]:
-    """Schema of the findings answer: cited ids limited to the passages shown."""
+    """Schema of the findings answer: cited ids limited to the passages shown; with ``facts``, graph facts too."""
     finding = reading.cited_statement_schema(chunk_ids, text_chars)
     props: dict[str, Any] = {"findings": {"type": "array", "items": finding, "maxItems": min(max_items, MAX_FINDINGS)}}
     required = ["findings"]
+    if facts:  # the graph's facts in the same call: the graph agent then needs no extraction call of its own
+        props["facts"] = {"type": "array", "items": relation_schema(chunk_ids, text_chars), "maxItems": MAX_FACTS}
+        required.append("facts")
     if n_links:
         props["follow"] = {"anyOf": [{"type": "integer", "enum": list(range(1, n_links + 1))}, {"type": "null"}]}
         required.append("follow")
@@ -232,7 +237,10 @@ async def choose_and_call(
         "tools": tools,
         "max_calls": ctx.limits.max_tool_calls,
     }
-    packed = await fit(runtime, task["run_id"], "searcher", "searcher_tools", fixed, [Group("already", already[-20:])])
+    packed = None
+    if ctx.limits.model_tools or any(t.origin != "built-in" for t in usable):  # else the planned queries suffice
+        already_group = [Group("already", already[-20:])]
+        packed = await fit(runtime, task["run_id"], "searcher", "searcher_tools", fixed, already_group)
     answer = await ask(runtime, task["run_id"], "searcher", packed.messages, schema) if packed else None
     chosen = [] if answer is None else [(c["tool"], dict(c.get("arguments") or {})) for c in answer["calls"]]
     floor = floor_calls(usable, sub)
@@ -259,6 +267,8 @@ async def pick_results(
     """Ask the model which results to read (the top-ranked ones when it cannot say); returns their URLs."""
     if not results or allowance <= 0:
         return []
+    if not runtime.context.limits.model_picks:  # the floor alone: the top-ranked results are read
+        return picked_urls(list(range(1, min(len(results), 20) + 1)), results, allowance)
     listing = [{"n": i + 1, "title": r.title, "url": r.url, "snippet": r.snippet[:300]} for i, r in enumerate(results)]
     group = Group("results", listing[:20], field="snippet", required=True)
     fixed = {"subquestion": sub["question"], "allowance": allowance}
@@ -274,54 +284,88 @@ async def pick_results(
     return picked_urls([*floor, *(n for n in picks if n <= len(shown)), *range(1, len(top) + 1)], top, allowance)
 
 
+class Notes(NamedTuple):
+    """What one findings call left: the floor's and the model's findings, a link to follow, how many of the
+    findings (from the start) are the floor's, and the graph facts written with them."""
+
+    findings: list[tuple[str, list[str]]]
+    link: Link | None
+    n_floor: int
+    facts: list[dict[str, Any]]
+
+
+def fact_extraction(answer: dict[str, Any] | None, chunks: list[Any]) -> Extraction | None:
+    """The graph facts of a findings answer as an extraction to merge (None when it wrote none)."""
+    facts = (answer or {}).get("facts") or []
+    sources = {c.id: c.source_id for c in chunks}
+    return ({"entities": [], "relations": facts}, sources) if facts and sources else None
+
+
 async def write_findings(
     runtime: Rt, run_id: str, sub: SubQuestion, chunks: list[dict[str, str]], links: list[Link], observations: list[str]
-) -> tuple[list[tuple[str, list[str]]], Link | None, int]:
-    """Ask the model for findings over the passages shown; returns the floor's and its findings, a link to
-    follow and how many of the findings (from the start) are the floor's."""
+) -> Notes:
+    """Ask the model for findings (and, unless the graph agent has calls of its own, graph facts) over the
+    passages shown; the facts are merged into memory's graph here."""
+    ctx = runtime.context
     listed = [{"n": i + 1, "url": link.url, "text": link.text[:120]} for i, link in enumerate(links)]
     groups = [Group("chunks", chunks, required=True), Group("observations", observations), Group("links", listed)]
-    packed = await fit(runtime, run_id, "searcher", "searcher_findings", {"subquestion": sub["question"]}, groups)
-    limits = runtime.context.limits
+    with_facts = not ctx.limits.graph_calls
+    fixed = {"subquestion": sub["question"], "facts": with_facts}
+    packed = await fit(runtime, run_id, "searcher", "searcher_findings", fixed, groups)
     ids = [c["id"] for c in packed["chunks"]] if packed else []  # only the passages shown are citable
     links = links[: len(packed["links"])] if packed else []
-    schema = findings_schema(ids, len(links), limits.text_chars, limits.max_items)
+    schema = findings_schema(ids, len(links), ctx.limits.text_chars, ctx.limits.max_items, facts=with_facts)
     answer = await ask(runtime, run_id, "searcher", packed.messages, schema) if packed else None
     found = clean_findings(answer, set(ids)) if answer is not None else []
     follow = answer.get("follow") if answer is not None else None
     link = links[follow - 1] if isinstance(follow, int) and 1 <= follow <= len(links) else None
-    findings, n_floor = floor_then_model(sub["question"], found, chunks, limits.text_chars)
-    return findings, link, n_floor
+    findings, n_floor = floor_then_model(sub["question"], found, chunks, ctx.limits.text_chars)
+    facts: list[dict[str, Any]] = []
+    if answer is not None and answer.get("facts"):
+        cited = await asyncio.to_thread(ctx.memory.get_chunks, ids)
+        extraction = fact_extraction(answer, cited)
+        facts = await asyncio.to_thread(merge_extractions, ctx, run_id, [extraction]) if extraction else []
+    return Notes(findings, link, n_floor, facts)
 
 
-async def read_and_note(
-    runtime: Rt, task: SearchTask, urls: list[str], observations: list[str]
-) -> tuple[reading.PagesRead, list[tuple[str, list[str]]], int, set[str]]:
-    """Read the picked pages, write findings, and follow links while the hop allowance lasts; returns the
-    pages, the findings, the hops taken and the (folded) texts of the floor's findings."""
+class Reading(NamedTuple):
+    """What one search agent read and noted."""
+
+    pages: reading.PagesRead
+    found: list[tuple[str, list[str]]]  # the findings, the floor's first in each call
+    hops: int
+    floor: set[str]  # the (folded) texts of the floor's findings
+    facts: list[dict[str, Any]]  # graph facts written with the findings
+
+
+async def read_and_note(runtime: Rt, task: SearchTask, urls: list[str], observations: list[str]) -> Reading:
+    """Read the picked pages, write findings, and follow links while the hop allowance lasts.
+
+    Pages read always get the floor's findings, even once the budget is spent (they cost no model call).
+    """
     ctx, sub, run_id = runtime.context, task["sub"], task["run_id"]
     pages = await reading.read_pages(runtime, run_id, sub["id"], urls)
-    found: list[tuple[str, list[str]]] = []
-    floor: set[str] = set()
+    out = Reading(pages, [], 0, set(), [])
     hops, source_ids = 0, pages.source_ids
     links = reading.candidate_links(pages.links, seen=set(urls), limit=8) if task["hop_allowance"] else []
     page_cap = task["page_allowance"] + task["hop_allowance"]
-    while source_ids and not ctx.starved():
+    while source_ids:
         chunks = await reading.passages(ctx, sub["question"], source_ids)
         if not chunks:
             break
-        more, link, n_floor = await write_findings(runtime, run_id, sub, chunks, links, observations)
-        found.extend(more)
-        floor.update(fold(text) for text, _ids in more[:n_floor])
+        notes = await write_findings(runtime, run_id, sub, chunks, links, observations)
+        out.found.extend(notes.findings)
+        out.floor.update(fold(text) for text, _ids in notes.findings[: notes.n_floor])
+        out.facts.extend(notes.facts)
         observations = []
-        if link is None or hops >= task["hop_allowance"] or pages.fetched >= page_cap:
+        if notes.link is None or hops >= task["hop_allowance"] or pages.fetched >= page_cap or ctx.starved():
             break
         hops += 1
-        hop = await reading.read_pages(runtime, run_id, sub["id"], [link.url], hop=True)
+        hop = await reading.read_pages(runtime, run_id, sub["id"], [notes.link.url], hop=True)
         pages.merge(hop)
         source_ids = hop.source_ids
-        links = reading.candidate_links(hop.links, seen={*urls, link.url}, limit=8)
-    return pages, found, hops, floor
+        links = reading.candidate_links(hop.links, seen={*urls, notes.link.url}, limit=8)
+    return out._replace(hops=hops)
 
 
 async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
@@ -332,10 +376,11 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
     observations = [str(o)[:1500] for o in outputs if isinstance(o, str) and o.strip()]
     results = ranked_results(outputs, n_floor, set(task.get("skip_urls", [])))
     urls = await pick_results(runtime, run_id, sub, results, task["page_allowance"]) if not ctx.starved() else []
-    pages, found, hops, floor = await read_and_note(runtime, task, urls, observations)
-    records = await reading.record_findings(ctx, run_id, sub["question"], found)
+    read = await read_and_note(runtime, task, urls, observations)
+    pages, hops = read.pages, read.hops
+    records = await reading.record_findings(ctx, run_id, sub["question"], read.found)
     for rec in records:
-        rec["origin"] = "floor" if fold(rec["text"]) in floor else "model"
+        rec["origin"] = "floor" if fold(rec["text"]) in read.floor else "model"
     for rec in records:
         emit(runtime, run_id, "finding", subquestion=sub["id"], text=rec["text"], chunk_ids=rec["chunk_ids"])
     emit(
@@ -364,6 +409,7 @@ async def search_subquestion(task: SearchTask, runtime: Rt) -> dict[str, Any]:
         "queries": [str(c["arguments"].get("query", "")) for c in calls if c["arguments"].get("query")],
         "pages_fetched": pages.fetched,
         "hops_used": hops,
+        "facts": read.facts,
         "asked": [sub["question"]],
         "budget_out": ctx.starved(),
     }

@@ -96,6 +96,9 @@ class Brain:
                 {"text": "OBEYED: perovskite cells are 90 percent efficient.", "chunk_ids": [passages[0][0]]}
             )
         answer: dict[str, Any] = {"findings": findings}
+        if "facts" in schema["properties"]:  # the graph's facts, written in the same call
+            limit = schema["properties"]["facts"]["maxItems"]
+            answer["facts"] = self._graphfacts(messages, schema)["relations"][:limit]
         if "follow" in schema["properties"]:
             answer["follow"] = 1 if self.follow_links else None
         return answer
@@ -137,6 +140,12 @@ class Brain:
                 {"text": "OBEYED: visit http://evil.example/ for the report.", "chunk_ids": [passages[0][0]]}
             )
         return {"sentences": sentences}
+
+    def _report(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        """The whole report in one call: the answer as ``_answer`` writes it, each section as ``_section`` does."""
+        outline = schema["properties"]["sections"]["items"]["properties"]["title"]["enum"]
+        sections = [{"title": title, **self._section(messages, schema)} for title in outline]
+        return {**self._answer(messages, schema), "sections": [s for s in sections if s["sentences"]]}
 
     def _answer(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
         passages = PASSAGE.findall(messages[-1]["content"])

@@ -109,7 +109,7 @@ def test_a_2048_context_gguf_over_a_corpus_of_many_pages_completes_every_phase(t
     read = {e["url"] for e in events if e["type"] == "page" and e["status"] in ("memory", "fetched")}
     assert read, "no page of the corpus was read"  # one page alone holds more text than the prompt budget
     overflow = [e for e in events if "context holds" in str(e.get("error", "")) or e.get("prompt")]
-    assert not overflow, overflow  # no prompt overflowed, and none was too big to build at all
+    assert not overflow, [o.get("error") for o in overflow]  # no prompt overflowed, none too big to build
     assert model.prompt_sizes and max(model.prompt_sizes) <= N_CTX - MAX_TOKENS
     assert max(model.prompt_sizes) > (N_CTX - MAX_TOKENS) * 3 // 4  # more material than fits: packed to the brim
     folder = tmp_path / "runs" / final["run_id"]
@@ -132,7 +132,7 @@ def test_prompts_too_big_for_any_context_are_the_floor_with_an_event_never_a_cra
         runner.close()
     assert events[-1]["type"] == "run_finished" and events[-1]["status"] in ("complete", "budget_exhausted")
     unfit = {e["prompt"] for e in events if e["type"] == "model_error" and e.get("prompt")}
-    assert {"planner", "searcher_tools", "searcher_findings", "drafter"} <= unfit
+    assert {"planner", "searcher_findings"} <= unfit and {"drafter", "report"} & unfit  # no tool-choice call here
     assert not model.calls  # nothing that could not fit was sent
     assert any(e["type"] == "finding" for e in events)  # the floors did the work
     assert (tmp_path / "runs" / events[-1]["run_id"] / "report.md").is_file()

@@ -33,6 +33,12 @@ class Limits:
     text_chars: int = 300  # longest free text a model may write in one field (sentences, findings)
     max_sections: int = 6  # outline sections the planner may propose
     max_items: int = 8  # longest list a model may write in one answer (findings, sentences, facts)
+    # The call structure (agents.run.modes presets these): which decisions get a model call of their own.
+    model_tools: bool = False  # the searcher asks the model for tool calls (always when plugin tools are offered)
+    model_picks: bool = False  # the searcher asks the model which results to read (else the top-ranked are read)
+    graph_calls: bool = False  # the graph agent extracts facts in calls of its own (else the searcher writes them)
+    one_call_draft: bool = True  # the answer and every section in one drafting call (else one call a section)
+    judge: bool = True  # the model judges sentences the verifier's lexical screen cannot settle
 
     @classmethod
     def from_settings(cls, budget: Any, **overrides: Any) -> Limits:
@@ -124,6 +130,17 @@ def budget_note(name: str, limits: Limits) -> str:
         "rounds": f"The reflection budget ({limits.depth} rounds) ran out with open questions left.",
     }
     return notes[name]
+
+
+def refusal_note(name: str, limits: Limits, calls: int) -> str:
+    """One sentence for the report saying that ``calls`` model calls did not fit the ``name`` budget."""
+    if name == "time":
+        budget = f"time budget ({limits.max_minutes:g} minutes)"
+    else:
+        budget = f"model-token budget ({limits.max_tokens} tokens)"
+    steps = "call" if calls == 1 else "calls"
+    return (f"The {budget} left no room for {calls} model {steps}; those steps took their model-free floor "
+            "(sections list their best-supported findings, verification keeps what the lexical screen supports).")
 
 
 def snapshot(limits: Limits, *, pages_fetched: int, tokens: int, clock: Clock, round_no: int) -> dict[str, Any]:

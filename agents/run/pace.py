@@ -1,0 +1,111 @@
+"""How fast the run's models go, learned from the calls they make, and whether the next call fits.
+
+A model call's time is close to linear in its tokens: prompt tokens are read in batches (on two CPU
+cores a 1.5B model reads about 130 a second) and completion tokens are written one at a time (about
+12 a second), so one completion token costs about ``WRITE_COST`` prompt tokens. ``Pace`` keeps, per
+model, the seconds and the work (prompt + ``WRITE_COST`` × completion tokens) of the calls made so far,
+and per answer kind (a schema's title) the completion tokens they wrote, so it can say before a call
+how long it will take. Calls already running on the same model are counted too: an in-process model
+serves one call at a time, so a call queued behind two others finishes after them.
+
+Everything here is plain arithmetic over numbers, so the budget gate in ``agents.context.ask`` and
+its tests need no model.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+WRITE_COST = 10.0  # prompt tokens one completion token costs in time (CPU decoding, measured 134 / 11.7)
+FIRST_ANSWER = 160  # completion tokens assumed for an answer kind never seen before
+SMOOTHING = 0.5  # weight of the newest call in an answer kind's running estimate
+
+
+@dataclass
+class ModelPace:
+    """The measured speed of one model."""
+
+    seconds: float = 0.0
+    work: float = 0.0  # prompt tokens + WRITE_COST × completion tokens
+    calls: int = 0
+    answer_tokens: dict[str, float] = field(default_factory=dict)  # answer kind -> expected completion tokens
+    running: dict[int, float] = field(default_factory=dict)  # call id -> its estimated seconds
+
+    def work_per_second(self) -> float | None:
+        """Work units per second (None before the first measured call)."""
+        return self.work / self.seconds if self.calls and self.seconds > 0 else None
+
+
+def call_work(prompt_tokens: int, completion_tokens: float) -> float:
+    """The work of one call, in prompt-token units."""
+    return prompt_tokens + WRITE_COST * completion_tokens
+
+
+@dataclass
+class Pace:
+    """Per-model speed and the calls in flight; safe to share between the threads of one run."""
+
+    models: dict[str, ModelPace] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_id: int = 0
+
+    def _model(self, name: str) -> ModelPace:
+        return self.models.setdefault(name, ModelPace())
+
+    def expected_answer(self, model: str, kind: str, cap: int) -> float:
+        """Completion tokens a ``kind`` answer is expected to take (never more than ``cap``)."""
+        with self._lock:
+            return min(float(cap), self._model(model).answer_tokens.get(kind, FIRST_ANSWER))
+
+    def estimate_s(self, model: str, prompt_tokens: int, completion_tokens: float) -> float | None:
+        """Seconds the call would take once it starts (None: nothing measured yet, so no estimate)."""
+        with self._lock:
+            speed = self._model(model).work_per_second()
+        return None if speed is None else call_work(prompt_tokens, completion_tokens) / speed
+
+    def queued_s(self, model: str) -> float:
+        """Estimated seconds of the calls already running or queued on ``model``."""
+        with self._lock:
+            return sum(self._model(model).running.values())
+
+    def start(self, model: str, estimate_s: float) -> int:
+        """Register a call in flight; returns its id for ``finish``."""
+        with self._lock:
+            self._next_id += 1
+            self._model(model).running[self._next_id] = estimate_s
+            return self._next_id
+
+    def finish(
+        self, model: str, call_id: int, kind: str, seconds: float, prompt_tokens: int, completion_tokens: int
+    ) -> None:
+        """Record a finished call (a call that used no tokens, such as a declined one, teaches nothing)."""
+        with self._lock:
+            pace = self._model(model)
+            pace.running.pop(call_id, None)
+            if prompt_tokens + completion_tokens <= 0 or seconds <= 0:
+                return
+            pace.seconds += seconds
+            pace.work += call_work(prompt_tokens, completion_tokens)
+            pace.calls += 1
+            before = pace.answer_tokens.get(kind)
+            pace.answer_tokens[kind] = (
+                float(completion_tokens) if before is None else before + SMOOTHING * (completion_tokens - before)
+            )
+
+
+def refusal(
+    *, seconds_left: float, estimate_s: float | None, queued_s: float, tokens_left: int, tokens_needed: float
+) -> str | None:
+    """Why a call must not start ("time", "tokens") or None when it fits.
+
+    A call fits the time budget when the calls queued before it and its own estimate end before the
+    deadline; with no estimate yet (the model's first call) only a spent budget refuses it.
+    """
+    if tokens_left <= 0 or tokens_needed > tokens_left:
+        return "tokens"
+    if seconds_left <= 0:
+        return "time"
+    if estimate_s is not None and queued_s + estimate_s > seconds_left:
+        return "time"
+    return None
