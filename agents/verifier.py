@@ -201,8 +201,8 @@ async def verify_section(
         cited = [texts[i] for i in sentence["chunk_ids"] if i in texts]
         others = [texts[i] for i in pool if i not in sentence["chunk_ids"]]
         verdict = screen(sentence["text"], cited, others, question)
-        if verdict == "judge" and ctx.out_of_tokens():
-            verdict = "unsupported"  # no budget left to judge: keep only what the screen supports
+        if verdict == "judge" and (ctx.out_of_tokens() or not ctx.limits.judge):
+            verdict = "unsupported"  # no budget left to judge, or no judge (quick): keep what the screen supports
         result: dict[str, Any] | None
         if verdict == "supported":
             result = {**sentence, "status": "supported"}

@@ -1,0 +1,105 @@
+"""The budget gate before every model call: pace arithmetic, and a slow model's run that ends inside its budget."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agents.llm.testing import ScriptedChatModel
+from agents.run.pace import FIRST_ANSWER, WRITE_COST, Pace, refusal
+from tests.research_brain import Brain
+from tests.research_harness import build_parts, build_runner, small_options
+
+
+def test_pace_learns_a_models_speed_and_each_answer_kinds_length() -> None:
+    pace = Pace()
+    assert pace.estimate_s("m", 1000, 100) is None  # nothing measured: no estimate, the first call runs
+    assert pace.expected_answer("m", "Plan", cap=1024) == FIRST_ANSWER
+    assert pace.expected_answer("m", "Plan", cap=64) == 64  # never more than the call may write
+    call = pace.start("m", 0.0)
+    pace.finish("m", call, "Plan", seconds=2.0, prompt_tokens=1000, completion_tokens=100)
+    # 1000 + 10 × 100 = 2000 work units in 2 s: 1000 a second
+    assert pace.estimate_s("m", 500, 50) == (500 + WRITE_COST * 50) / 1000
+    assert pace.expected_answer("m", "Plan", cap=1024) == 100
+    call = pace.start("m", 0.0)
+    pace.finish("m", call, "Plan", seconds=1.0, prompt_tokens=0, completion_tokens=200)
+    assert pace.expected_answer("m", "Plan", cap=1024) == 150  # a running estimate, not the last call alone
+    assert pace.estimate_s("other", 10, 10) is None  # speeds are per model
+
+
+def test_calls_in_flight_count_until_they_finish_and_a_declined_call_teaches_nothing() -> None:
+    pace = Pace()
+    first, second = pace.start("m", 3.0), pace.start("m", 4.5)
+    assert pace.queued_s("m") == 7.5
+    pace.finish("m", first, "Findings", seconds=0.0, prompt_tokens=0, completion_tokens=0)  # declined: no tokens
+    assert pace.queued_s("m") == 4.5 and pace.estimate_s("m", 10, 1) is None
+    pace.finish("m", second, "Findings", seconds=1.0, prompt_tokens=10, completion_tokens=1)
+    assert pace.queued_s("m") == 0.0
+
+
+def test_refusal_names_the_budget_a_call_would_break() -> None:
+    def why(seconds_left: float = 10.0, estimate_s: float | None = 4.0, queued_s: float = 5.0,
+            tokens_needed: float = 400) -> str | None:
+        return refusal(seconds_left=seconds_left, estimate_s=estimate_s, queued_s=queued_s, tokens_left=500,
+                       tokens_needed=tokens_needed)
+
+    assert why() is None
+    assert why(queued_s=6.5) == "time"  # it would end after the calls queued before it
+    assert why(tokens_needed=600) == "tokens"
+    assert why(seconds_left=0.0, estimate_s=None) == "time"  # a spent budget refuses even a first call
+    assert why(estimate_s=None, queued_s=60.0) is None  # no estimate yet: the call runs
+
+
+class SlowBrain(Brain):
+    """The research brain behind a slow model that serves one call at a time.
+
+    A call takes as long as its work at ``rate`` prompt words a second, a written word costing ``WRITE_COST``
+    read ones (the scripted model counts words as tokens), as a real model's time grows with its tokens.
+    """
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = rate
+        self.busy = threading.Lock()
+
+    def __call__(self, messages: Sequence[dict[str, str]], schema: Any) -> Any:
+        with self.busy:
+            answer = super().__call__(messages, schema)
+            read = sum(len(m["content"].split()) for m in messages)
+            time.sleep((read + WRITE_COST * len(json.dumps(answer).split())) / self.rate)
+            return answer
+
+
+def test_a_slow_models_run_with_a_20_second_budget_ends_inside_it_with_a_cited_report(
+    tmp_path: Path, fixture_web: Any
+) -> None:
+    # Ungated, this run's plan, three findings calls and report take about 25 s, its judge calls more.
+    brain = SlowBrain(rate=250.0)
+    parts = build_parts(tmp_path, fixture_web.base_url, ScriptedChatModel(default=brain))
+    runner = build_runner(tmp_path, parts)
+    started = time.monotonic()
+    try:
+        events = list(runner.stream("How do perovskite solar cells work?", small_options(max_minutes=20 / 60)))
+    finally:
+        runner.close()
+    elapsed = time.monotonic() - started
+    final = events[-1]
+    assert final["type"] == "run_finished" and final["status"] == "budget_exhausted", final
+    skipped = [e for e in events if e["type"] == "budget_skip"]
+    assert skipped and {e["budget"] for e in skipped} == {"time"}
+    made = [e for e in events if e["type"] == "model_call"]
+    assert made and {e["schema"] for e in made} >= {"Plan", "Findings"}  # calls that fit were made
+    assert elapsed <= 25.0, (elapsed, [(e["role"], e["schema"]) for e in made])  # the budget plus publishing
+    folder = tmp_path / "runs" / final["run_id"]
+    report = json.loads((folder / "report.json").read_text())
+    cited = [c for s in report["sections"] for sent in s["sentences"] for c in sent["citations"]]
+    assert cited, "the floor still wrote a cited report"
+    assert any("time budget" in note and "model-free floor" in note for note in report["notes"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    per_role = manifest["tokens"]
+    assert sum(u["calls"] for u in per_role.values()) == len(made)
+    assert all(u["seconds"] > 0 for u in per_role.values())
