@@ -198,8 +198,9 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
         return {"sections": [], "answer": {}, "pending": [], "notes": [NOTHING_FOUND]}
     thin = [s for s in outline if len(section_findings(s, state)) < MIN_SUPPORT]
     used_up = ctx.exhausted(state.get("pages_fetched", 0))
-    if (
+    if (  # thin sections get one more round, for per-section drafting (one call drafts from every passage)
         thin
+        and not ctx.limits.one_call_draft
         and not state.get("redraft_used")
         and may_search_again(ctx.limits, round_no=0, exhausted_now=used_up, followups=len(thin))
     ):

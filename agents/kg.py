@@ -257,9 +257,11 @@ async def build_graph(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     # The second hop is the floor's after the first round, whatever the model proposes.
     hops = hop_subquestions(state, all_facts, min(HOP_ENTITIES, ctx.limits.breadth)) if round_no == 0 else []
     if (wanted or hops) and may_search_again(ctx.limits, round_no=round_no, exhausted_now=used_up, followups=1):
-        proposed = await propose_followups(runtime, state, analysis) if wanted else []
+        # A round has ``breadth`` sub-questions: the second hop's first, the model's follow-ups in the room left.
+        room = ctx.limits.breadth - len(hops)
+        proposed = await propose_followups(runtime, state, analysis) if wanted and room > 0 else []
         taken = {f["id"] for f in hops}
-        followups = [*hops, *(f for f in proposed if f["id"] not in taken)][: ctx.limits.breadth + len(hops)]
+        followups = [*hops, *(f for f in proposed if f["id"] not in taken)][: max(ctx.limits.breadth, len(hops))]
         if followups:
             allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(followups))
             update.update(pending=followups, round=round_no + 1, allowance=allowance)

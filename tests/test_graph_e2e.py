@@ -266,10 +266,11 @@ def test_reflection_round_searches_the_graph_agents_follow_ups_and_hops_follow_l
              "section": "Materials"},
         ],
     )
-    _parts, events, _ = _run(tmp_path, fixture_web, brain, depth=1, max_hops=1, breadth=2, read_per_agent=1)
+    _parts, events, _ = _run(tmp_path, fixture_web, brain, depth=1, max_hops=1, breadth=3, read_per_agent=1)
     assert events[-1]["type"] == "run_finished"
     rounds = [e for e in events if e["type"] == "followups"]
     assert rounds and follow["question"] in rounds[0]["subquestions"]  # the model's follow-up, beside the floor's hops
+    assert len(rounds[0]["subquestions"]) <= 3  # a round is ``breadth`` sub-questions, the second hop's first
     searched = [e["question"] for e in events if e["type"] == "search_started"]
     assert searched[0] == "What is the band gap of Zebracell perovskites?" and follow["question"] in searched
     hops = [e for e in events if e["type"] == "page" and e.get("hop")]
@@ -301,7 +302,9 @@ def test_contradictions_between_sources_reach_the_drafter_and_the_report(tmp_pat
     assert "Where sources disagree" in md and "reach record efficiency" in md
 
 
-def test_a_section_without_findings_is_sent_back_for_research_once(tmp_path: Path, fixture_web: Any) -> None:
+def test_a_section_without_findings_is_sent_back_for_research_once_when_drafted_on_its_own(
+    tmp_path: Path, fixture_web: Any
+) -> None:
     brain = Brain(
         outline=["Materials", "Manufacturing"],
         followups=[[]],
@@ -313,7 +316,7 @@ def test_a_section_without_findings_is_sent_back_for_research_once(tmp_path: Pat
             },
         ],
     )
-    _parts, events, _ = _run(tmp_path, fixture_web, brain, depth=1)
+    _parts, events, _ = _run(tmp_path, fixture_web, brain, depth=1, one_call_draft=False)  # the deep structure
     sent_back = [e for e in events if e["type"] == "more_research"]
     assert len(sent_back) == 1 and sent_back[0]["sections"] == ["Manufacturing"]
     searched = [e["question"] for e in events if e["type"] == "search_started"]

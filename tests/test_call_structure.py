@@ -1,0 +1,49 @@
+"""The call structure: which decisions get a model call of their own, in the lean default and the deep one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agents.llm.testing import ScriptedChatModel
+from tests.research_brain import Brain
+from tests.research_harness import build_parts, build_runner, small_options
+
+DEEP = {"model_tools": True, "model_picks": True, "graph_calls": True, "one_call_draft": False, "judge": True}
+
+
+def _run(home: Path, web: Any, brain: Brain, **limits: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    runner = build_runner(home, build_parts(home, web.base_url, ScriptedChatModel(default=brain)))
+    try:
+        events = list(runner.stream("How do perovskite solar cells work?", small_options(**limits)))
+    finally:
+        runner.close()
+    folder = home / "runs" / events[-1]["run_id"]
+    return events, json.loads((folder / "report.json").read_text())
+
+
+def test_the_lean_structure_plans_notes_each_agents_pages_once_and_drafts_in_one_call(
+    tmp_path: Path, fixture_web: Any
+) -> None:
+    brain = Brain()
+    events, report = _run(tmp_path, fixture_web, brain)
+    searches = [e for e in events if e["type"] == "search_started"]
+    assert brain.calls["Plan"] == 1 and brain.calls["Report"] == 1
+    assert brain.calls["Findings"] == len(searches)  # one call per search agent: findings and graph facts
+    assert not {"ToolCalls", "Picks", "GraphFacts", "Section", "Answer"} & set(brain.calls)
+    graph = [e for e in events if e["type"] == "graph"]
+    assert graph and graph[-1]["facts"] > 0  # the graph has the facts the search agents wrote
+    assert report["answer"]["sentences"] and all(s["sentences"] for s in report["sections"])
+    made = [e for e in events if e["type"] == "model_call"]
+    assert len(made) == sum(brain.calls.values())  # every call is timed and counted
+
+
+def test_the_deep_structure_gives_each_decision_its_own_call(tmp_path: Path, fixture_web: Any) -> None:
+    brain = Brain(judge="supported")
+    events, report = _run(tmp_path, fixture_web, brain, **DEEP)
+    assert {"Plan", "ToolCalls", "Picks", "Findings", "GraphFacts", "Section", "Answer"} <= set(brain.calls)
+    assert "Report" not in brain.calls
+    sections = [e for e in events if e["type"] == "section_drafted"]
+    assert brain.calls["Section"] == len([e for e in sections if e["sentences"]])  # one call a section
+    assert report["status"] == "complete" and report["references"]
