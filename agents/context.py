@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 from agents.errors import ModelDeclinedError, PromptTooLongError, StructuredOutputError
 from agents.llm import ChatModel, answer_tokens, count_tokens
 from agents.run.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
-from agents.run.pace import Pace, refusal
+from agents.run.pace import Pace, refusal, research_deadline_s
 from tools.types import Document, FetchResult
 
 FINISHING_ROLES = frozenset({"drafter", "verifier"})  # roles that may use the whole budget, not the research share
@@ -208,17 +208,34 @@ class RunContext:
                      completion_tokens: float) -> str | None:
         """Why a model call of ``role`` must not start now ("time", "tokens"), or None when it fits.
 
-        Research roles stop at ``RESEARCH_SHARE`` of the time and token budgets (drafting and verifying
-        keep the rest); the drafter and the verifier may use the whole budget.
+        Research roles stop early enough for the drafting call to fit after them (``research_deadline_s``)
+        and at ``RESEARCH_SHARE`` of the tokens; the drafter and the verifier may use the whole budget.
         """
-        share = 1.0 if role in FINISHING_ROLES else RESEARCH_SHARE
+        budget_s = self.clock.max_minutes * 60.0
+        finishing = role in FINISHING_ROLES
+        deadline = budget_s if finishing else research_deadline_s(budget_s, self.draft_estimate_s(), RESEARCH_SHARE)
+        share = 1.0 if finishing else RESEARCH_SHARE
         return refusal(
-            seconds_left=self.clock.max_minutes * 60.0 * share - self.clock.elapsed_s(),
+            seconds_left=deadline - self.clock.elapsed_s(),
             estimate_s=estimate_s,
             queued_s=queued_s,
             tokens_left=int(self.limits.max_tokens * share) - self.tokens(),
             tokens_needed=prompt_tokens + completion_tokens,
         )
+
+    def draft_estimate_s(self) -> float | None:
+        """Seconds the drafting call is expected to take on the drafter's model (None before a measure).
+
+        Its prompt is learned from the calls made (``Pace.draft_prompt``); the searcher's findings calls
+        run on the searcher's model, so a drafter on another model is estimated from that model's prompts.
+        """
+        drafter, searcher = self.model("drafter"), self.model("searcher")
+        name = str(getattr(drafter, "name", "drafter"))
+        prompt = self.pace.draft_prompt(name) or self.pace.draft_prompt(str(getattr(searcher, "name", "searcher")))
+        if prompt is None:
+            return None
+        answer = self.pace.expected_answer(name, "Report", answer_tokens(drafter))
+        return self.pace.estimate_s(name, int(prompt), answer)
 
     def tokens(self) -> int:
         """Model tokens used so far in this session."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.llm.testing import ScriptedChatModel
-from agents.run.pace import FIRST_ANSWER, WRITE_COST, Pace, refusal
+from agents.run.pace import FIRST_ANSWER, WRITE_COST, Pace, refusal, research_deadline_s
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner, small_options
 
@@ -52,6 +52,20 @@ def test_refusal_names_the_budget_a_call_would_break() -> None:
     assert why(tokens_needed=600) == "tokens"
     assert why(seconds_left=0.0, estimate_s=None) == "time"  # a spent budget refuses even a first call
     assert why(estimate_s=None, queued_s=60.0) is None  # no estimate yet: the call runs
+
+
+def test_research_stops_early_enough_for_the_drafting_call() -> None:
+    assert research_deadline_s(180.0, None, share=0.75) == 135.0  # no pace yet: the research share
+    assert research_deadline_s(180.0, 60.0, share=0.75) == 105.0  # the drafting call's 60 s, with a margin
+    assert research_deadline_s(1800.0, 60.0, share=0.75) == 1620.0  # a long budget keeps a tenth free
+    assert research_deadline_s(60.0, 60.0, share=0.75) < 0  # drafting alone overruns: research calls no model
+    assert Pace().expected_answer("m", "Report", cap=1024) > FIRST_ANSWER  # the whole report is a long answer
+    pace = Pace()
+    assert pace.draft_prompt("m") is None
+    pace.finish("m", pace.start("m", 0.0), "Findings", seconds=1.0, prompt_tokens=1000, completion_tokens=50)
+    assert pace.draft_prompt("m") == 1500  # more passages than a findings call, and the findings
+    pace.finish("m", pace.start("m", 0.0), "Report", seconds=1.0, prompt_tokens=2400, completion_tokens=300)
+    assert pace.draft_prompt("m") == 2400  # measured
 
 
 class SlowBrain(Brain):

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 
 WRITE_COST = 10.0  # prompt tokens one completion token costs in time (CPU decoding, measured 134 / 11.7)
 FIRST_ANSWER = 160  # completion tokens assumed for an answer kind never seen before
+FIRST_ANSWERS = {"Report": 400}  # ... and for the kinds known to be longer (the whole report in one call)
+DRAFT_READS = 1.5  # a drafting call reads about this many times a findings call's prompt (more passages, findings)
+DRAFT_MARGIN = 1.25  # the drafting time kept free is this much more than its estimate
+MIN_RESERVE = 0.10  # and never less than this share of the time budget
 SMOOTHING = 0.5  # weight of the newest call in an answer kind's running estimate
 
 
@@ -30,6 +34,7 @@ class ModelPace:
     work: float = 0.0  # prompt tokens + WRITE_COST × completion tokens
     calls: int = 0
     answer_tokens: dict[str, float] = field(default_factory=dict)  # answer kind -> expected completion tokens
+    prompt_tokens: dict[str, float] = field(default_factory=dict)  # answer kind -> running mean of its prompts
     running: dict[int, float] = field(default_factory=dict)  # call id -> its estimated seconds
 
     def work_per_second(self) -> float | None:
@@ -56,7 +61,7 @@ class Pace:
     def expected_answer(self, model: str, kind: str, cap: int) -> float:
         """Completion tokens a ``kind`` answer is expected to take (never more than ``cap``)."""
         with self._lock:
-            return min(float(cap), self._model(model).answer_tokens.get(kind, FIRST_ANSWER))
+            return min(float(cap), self._model(model).answer_tokens.get(kind, FIRST_ANSWERS.get(kind, FIRST_ANSWER)))
 
     def estimate_s(self, model: str, prompt_tokens: int, completion_tokens: float) -> float | None:
         """Seconds the call would take once it starts (None: nothing measured yet, so no estimate)."""
@@ -88,10 +93,20 @@ class Pace:
             pace.seconds += seconds
             pace.work += call_work(prompt_tokens, completion_tokens)
             pace.calls += 1
-            before = pace.answer_tokens.get(kind)
-            pace.answer_tokens[kind] = (
-                float(completion_tokens) if before is None else before + SMOOTHING * (completion_tokens - before)
-            )
+            for seen, value in ((pace.answer_tokens, completion_tokens), (pace.prompt_tokens, prompt_tokens)):
+                before = seen.get(kind)
+                seen[kind] = float(value) if before is None else before + SMOOTHING * (value - before)
+
+    def prompt_of(self, model: str, kind: str) -> float | None:
+        """The running mean prompt of ``kind`` calls on ``model`` (None before one was made)."""
+        with self._lock:
+            return self._model(model).prompt_tokens.get(kind)
+
+    def draft_prompt(self, model: str) -> float | None:
+        """Prompt tokens the drafting call is expected to read: a measured one, else ``DRAFT_READS`` findings
+        prompts (None before either was measured)."""
+        report, findings = self.prompt_of(model, "Report"), self.prompt_of(model, "Findings")
+        return report if report is not None else (None if findings is None else DRAFT_READS * findings)
 
 
 def refusal(
@@ -109,3 +124,14 @@ def refusal(
     if estimate_s is not None and queued_s + estimate_s > seconds_left:
         return "time"
     return None
+
+
+def research_deadline_s(budget_s: float, draft_estimate_s: float | None, share: float) -> float:
+    """When research must stop calling the model: early enough for the drafting call to fit after it.
+
+    Without a measured pace it is ``share`` of the budget; with one, the budget less the drafting call's
+    estimate (with a margin), and never less than ``MIN_RESERVE`` of the budget kept free.
+    """
+    if draft_estimate_s is None:
+        return budget_s * share
+    return budget_s - max(MIN_RESERVE * budget_s, DRAFT_MARGIN * draft_estimate_s)
