@@ -141,8 +141,13 @@ class MemorySettings(_Section):
 
 
 class BudgetSettings(_Section):
-    """Limits on one research run; when one runs out the run drafts from what it has."""
+    """Limits on one research run; when one runs out the run drafts from what it has.
 
+    ``mode`` picks a preset of all of them (``agents.run.modes``): ``auto`` (the default) fits the mode and
+    the time budget to this machine and model; a value set here overrides the mode's, a flag overrides both.
+    """
+
+    mode: Literal["auto", "quick", "standard", "deep"] = "auto"
     breadth: int = Field(default=4, ge=1, le=32)  # sub-questions per round
     depth: int = Field(default=2, ge=0, le=10)  # reflection rounds
     max_pages: int = Field(default=40, ge=0, le=10_000)
