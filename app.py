@@ -31,11 +31,12 @@ if TYPE_CHECKING:
     from tools.types import SearchResult
     from tools.web.fetch import Fetcher
     from ui.api import ResearchResult
+    from ui.followup import Followup
 
 
 # Subcommands, in the order `--help` lists them: module ui/cli/commands/<name>.py each.
 COMMANDS: tuple[str, ...] = (
-    "research", "eval", "doctor", "fetch", "tools", "runs", "ui", "memory", "index", "cache",
+    "research", "eval", "doctor", "fetch", "tools", "runs", "ui", "memory", "index", "cache", "ask", "mcp",
 )
 
 USER_ERRORS: tuple[type[Exception], ...] = (AgentError, ToolError, MemoryStoreError, SettingsError)
@@ -225,6 +226,13 @@ def research(question: str = "", **options: Any) -> ResearchResult:
     from ui.api import research_with
 
     return research_with(build_app, question, **options)
+
+
+def ask(run_id: str, question: str, **options: Any) -> Followup:
+    """Python API: a follow-up question on a finished run (README, "Follow-up questions"; ``ui.api.ask_with``)."""
+    from ui.api import ask_with
+
+    return ask_with(build_app, run_id, question, **options)
 
 
 def _command(name: str) -> ModuleType:

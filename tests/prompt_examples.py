@@ -35,6 +35,12 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "findings": [{"text": "Measured COP was 2.1 at -15 C.", "chunk_ids": ["c1"]}],
         "chunks": [{"id": "c1", "title": "Field study", "text": "Measured COP was 2.1 at -15 C."}],
     },
+    "followup": {
+        "original": "How do heat pumps perform in cold climates?",
+        "question": "And what do they cost to install?",
+        "language": "en",
+        "chunks": [{"id": "c1", "title": "Field study", "text": "Installation cost 12,000 euros."}],
+    },
     "searcher_findings": {
         "subquestion": "What is the COP of air-source heat pumps at -15 C?",
         "chunks": [{"id": "c1", "title": "Field study", "text": "Measured COP was 2.1 at -15 C."}],

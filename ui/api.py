@@ -10,6 +10,10 @@ runs through the same ``ui.runner.execute`` as the CLI (same run folder, exports
 and returns a ``ResearchResult``. A failed run raises ``agents.errors.RunError`` (its ``run_id``
 names the run to resume); bad options raise ``ui.errors.BadInputError``; Ctrl-C propagates as
 ``KeyboardInterrupt`` after the run stopped at its last checkpoint (resume it with ``resume=ID``).
+
+``ask_with(factory, run_id, question, ...)`` answers a follow-up question on a finished run through
+``ui.followup.ask_followup`` (the same path as ``quarry ask``, MCP and the browser) and returns the
+``ui.followup.Followup`` it appended to the run's ``followups.jsonl``.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from typing import Any
 
 from agents.errors import RunError
 from agents.report import Reference, Report, Section
-from agents.run.budget import Limits
+from agents.run.modes import limits_for
 from ui.export import DEFAULT_FORMATS, parse_formats
 from ui.export.markdown import render_report
+from ui.followup import Followup, ask_followup
 from ui.runner import Budget, ResearchOutcome, ResearchRequest, execute
 
 Event = dict[str, Any]
@@ -91,9 +96,23 @@ def research_with(
     owned = app is None
     app = factory(settings) if owned else app
     try:
-        base = Limits.from_settings(app.settings.budget, results_per_query=app.settings.search.results_per_query)
+        base = limits_for(app.settings, results_per_query=app.settings.search.results_per_query)  # budget.mode
         outcome = execute(app.runner(), request, on_event or (lambda event: None), base=base, settings=app.settings)
     finally:
         if owned:
             app.close()
     return _result(outcome)
+
+
+def ask_with(
+    factory: Callable[..., Any], run_id: str, question: str, *, app: Any = None, settings: Any = None,
+    on_event: Callable[[Event], None] | None = None, max_minutes: float | None = None, research: bool = True,
+) -> Followup:
+    """A follow-up on run ``run_id``: from memory, else a short research round; see the module docstring."""
+    owned = app is None
+    app = factory(settings) if owned else app
+    try:
+        return ask_followup(app, run_id, question, on_event=on_event, max_minutes=max_minutes, research=research)
+    finally:
+        if owned:
+            app.close()

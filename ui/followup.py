@@ -48,9 +48,6 @@ ANSWER_TOKENS = 512
 # Question words are not what an answer repeats ("when did it last air" is answered by "it aired in 2019").
 QUESTION_WORDS = frozenset({"what", "when", "where", "who", "whom", "whose", "which", "why", "how", "many",
                             "much", "long", "tell", "know", "and", "please"})
-# The quick preset of a follow-up's research round (``agents.run.modes`` "quick" when that module is there).
-QUICK = {"breadth": 2, "depth": 0, "max_pages": 6, "max_hops": 0, "read_per_agent": 3, "judge": False}
-DEFAULT_MINUTES = 5.0
 
 
 @dataclass
@@ -287,16 +284,12 @@ def from_memory(models: Any, memory: Any, run_id: str, question: str, report: Re
 # -- a research round ----------------------------------------------------------------------------------
 
 
-def quick_limits(base: Limits, max_minutes: float) -> Limits:
-    """The quick preset over ``base`` (``agents.run.modes`` when present), with its own time budget."""
-    try:
-        from agents.run import modes
+def quick_limits(settings: Any, max_minutes: float | None) -> Limits:
+    """The quick mode's limits (``agents.run.modes``) under ``settings``, with the round's own time budget."""
+    from agents.run.modes import limits_for
 
-        preset = dict(modes.preset("quick"))
-    except (ImportError, AttributeError, KeyError, TypeError):
-        preset = dict(QUICK)
-    fields = set(Limits.__dataclass_fields__)
-    return replace(base, **{k: v for k, v in preset.items() if k in fields}, max_minutes=max_minutes)
+    return limits_for(settings, mode="quick", max_minutes=max_minutes,
+                      results_per_query=settings.search.results_per_query)
 
 
 PRONOUNS = frozenset({"it", "its", "they", "them", "their", "he", "him", "his", "she", "her", "this", "that",
@@ -313,13 +306,13 @@ def research_question(question: str, original: str) -> str:
 
 
 def research_round(app: Any, run_id: str, question: str, report: Report, on_event: Callable[[Event], None],
-                   max_minutes: float) -> Followup:
+                   max_minutes: float | None) -> Followup:
     """Research the follow-up as run ``<run_id>-ask<N>`` (quick mode) and answer from its verified report."""
     child = f"{run_id[:100]}-ask{len(load_followups(app.settings.runs_dir / run_id)) + 1}"
-    base = Limits.from_settings(app.settings.budget, results_per_query=app.settings.search.results_per_query)
     request = ResearchRequest(question=research_question(question, report.question), run_id=child,
                               formats=("md", "json"))
-    outcome = execute(app.runner(), request, on_event, base=quick_limits(base, max_minutes), settings=app.settings)
+    limits = quick_limits(app.settings, max_minutes)
+    outcome = execute(app.runner(), request, on_event, base=limits, settings=app.settings)
     if outcome.status == "interrupted":
         raise KeyboardInterrupt(outcome.error)
     if outcome.report is None or outcome.exit_code not in (0, 3):
@@ -366,8 +359,7 @@ def ask_followup(app: Any, run_id: object, question: object, *, on_event: Callab
     graph = run_files.load_graph(app.settings.runs_dir, rid)
     exchange, holds = from_memory(app.models(), app.memory(), rid, text, report, run_scope(folder), graph)
     if not holds and research:
-        exchange = research_round(app, rid, text, report, on_event or (lambda event: None),
-                                  max_minutes or DEFAULT_MINUTES)
+        exchange = research_round(app, rid, text, report, on_event or (lambda event: None), max_minutes)
     elif not holds:
         exchange = replace(exchange, origin="none")
     if not exchange.answer:
