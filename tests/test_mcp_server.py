@@ -111,10 +111,10 @@ def followup_lines(home: Path, run_id: str) -> int:
 async def research(client: Client, **arguments: Any) -> tuple[Any, list[str]]:
     messages: list[str] = []
 
-    async def progress(done: float, total: float | None, message: str | None) -> None:
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         messages.append(message or "")
 
-    result = await client.call_tool("research", arguments, progress_callback=progress)
+    result = await client.call_tool("research", arguments, progress_callback=on_progress)
     return result, messages
 
 
@@ -199,12 +199,12 @@ async def test_a_cancelled_run_stops_at_a_checkpoint_and_resumes(world: World) -
         messages: list[str] = []
         scope = anyio.CancelScope()
 
-        async def progress(done: float, total: float | None, message: str | None) -> None:
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
             messages.append(message or "")
             scope.cancel()
 
         with scope:
-            await client.call_tool("research", {"question": QUESTION}, progress_callback=progress)
+            await client.call_tool("research", {"question": QUESTION}, progress_callback=on_progress)
         assert scope.cancelled_caught
         run_id = re.match(r"run (\S+): ", messages[0]).group(1)  # type: ignore[union-attr]
         world.brain.gate.set()
