@@ -74,6 +74,13 @@ def test_every_format_written_escaped_and_linked(tmp_path: Path, fixture_web: An
     assert manifest["quarry_version"] and manifest["queries"] and all(
         f["content_hash"] for f in manifest["fetches"] if f["status"] == "fetched")
     assert manifest["budget_use"]["pages"]["limit"] == 40 and manifest["phases"]
+    spent = manifest["cost"]  # per phase and role, over the run's one session
+    assert spent["calls"] > 0 and spent["prompt_tokens"] > 0 and len(spent["sessions"]) == 1
+    assert {"plan", "search", "draft"} <= set(spent["phases"]) and spent["roles"]["planner"]["calls"] >= 1
+    assert sum(p["calls"] for p in spent["phases"].values()) == spent["calls"]
+    assert manifest["mode"]["name"] in ("quick", "standard") and manifest["mode"]["reason"]
+    last = printed.out.strip().splitlines()[-1]
+    assert last.startswith(f"{spent['calls']} model call") and " tokens, " in last
 
     pdf = out / "report.pdf"
     text = subprocess.run([poppler("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True).stdout
@@ -94,6 +101,24 @@ def test_json_progress_is_json_lines(tmp_path: Path, fixture_web: Any, capsys: p
     assert events[0]["type"] == "run_started" and events[-1]["type"] == "result"
     assert events[-1]["exit_code"] == 0 and events[-1]["files"]["md"].endswith("report.md")
     assert all({"type", "run_id", "ts"} <= set(e) for e in events[:-1])
+    calls = [e for e in events if e["type"] == "model_call"]
+    result = events[-1]
+    assert result["cost"]["calls"] == len(calls) > 0 and result["cost"]["sessions"] == 1
+    assert result["cost"]["prompt_tokens"] == sum(e["prompt_tokens"] for e in calls)
+    assert set(result["cost"]["phases"]) >= {"plan", "search"} and result["mode"]
+
+
+def test_a_mode_presets_the_budgets_and_flags_override_it(tmp_path: Path, fixture_web: Any,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["research", QUESTION, "--mode", "quick", "--max-pages", "5", "--json", "--format", "md"]
+    assert cli(tmp_path / "home", fixture_web, argv) in (0, 3)
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    manifest = json.loads((Path(result["folder"]) / "manifest.json").read_text())
+    limits = manifest["limits"]
+    assert (result["mode"], limits["depth"], limits["judge"], limits["one_call_draft"]) == ("quick", 0, False, True)
+    assert limits["max_pages"] == 5 and limits["max_minutes"] >= 1.5  # the flag beats the preset's 6 pages
+    assert not [e for e in map(json.loads, (Path(result["folder"]) / "events.jsonl").read_text().splitlines())
+                if e["type"] == "model_call" and e["role"] == "verifier"]  # quick: no model judge
 
 
 def test_exit_code_3_when_a_budget_runs_out(tmp_path: Path, fixture_web: Any,

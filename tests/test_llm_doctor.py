@@ -45,10 +45,13 @@ def test_doctor_measures_speed_and_estimates_a_run(
     report = json.loads(capsys.readouterr().out)
     speed = report["speed"]
     assert speed["decode_tok_s"] > 0 and speed["prompt_tok_s"] > 0 and speed["run_minutes"] > 0
+    assert report["mode"]["mode"] in ("quick", "standard") and report["mode"]["reason"].startswith("auto:")
+    assert speed["measured_mode"] in ("quick", "standard") and speed["mode"] == report["mode"]["mode"]
     assert report["default_model"] is None  # the model was chosen in the settings
     assert app.main(["doctor"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "Speed: decode" in out and "a default research run takes" in out
+    assert "Mode: " in out and "at the measured speed auto would choose" in out
 
 
 def test_doctor_says_which_default_model_this_machine_gets(capsys: pytest.CaptureFixture[str]) -> None:

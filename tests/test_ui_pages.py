@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from agents.run.modes import limits_for
 from agents.settings import Settings
 from tests.ui_support import HOSTILE_TITLE, StepBackend, sample_report, write_run
 from ui.safe import md_escape
@@ -44,7 +45,7 @@ def _markdown(at: AppTest) -> str:
 
 def test_new_research_starts_a_background_run(ctx: Ctx) -> None:
     at = page(ctx, "new").run()
-    assert at.number_input(key="breadth").value == ctx.settings.budget.breadth
+    assert at.number_input(key="breadth").value == limits_for(ctx.settings).breadth  # the mode's
     assert at.multiselect(key="search").value == ["duckduckgo"]
     at.text_area(key="question").input("How do perovskite cells degrade?")
     at.number_input(key="breadth").set_value(2)

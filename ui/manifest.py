@@ -6,6 +6,9 @@ overwriting anything already there: the Quarry version, the settings (secrets ar
 settings, only the *names* of their variables), each role's model with its file's size and
 SHA-256, the search backends, and a ``budget_use`` table (used / limit per budget). Model hashes
 are cached by (path, size, mtime) under the data directory, so a multi-GB GGUF is hashed once.
+``cost`` is rewritten each time, from the run folder's ``events.jsonl`` (``agents.run.cost``): wall
+time, model calls and tokens per phase and per role, summed over every session of a resumed run,
+each session also listed; and ``mode`` says which preset the run used and why.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from agents import __version__
 from agents.llm.hub import cached_path
+from agents.run import cost as run_cost
 from agents.publish import write_json
 from agents.settings import ROLES, Settings
 from memory.ids import file_sha256 as hash_file
@@ -70,6 +74,19 @@ def budget_use(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cost_of(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The run's cost over all its sessions, from ``events.jsonl`` (per-role ``tokens`` where no call was logged)."""
+    usage = manifest.get("tokens")
+    roles = {k: v for k, v in usage.items() if isinstance(v, dict)} if isinstance(usage, dict) else {}
+    return run_cost.with_usage(run_cost.run_cost(run_cost.read_events(folder / "events.jsonl")), roles)
+
+
+def mode_of(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The preset the run used and why (from its limits)."""
+    limits = manifest.get("limits") or manifest.get("options", {}).get("limits") or {}
+    return {"name": limits.get("mode") or None, "reason": limits.get("mode_reason") or ""}
+
+
 def complete_manifest(folder: Path, settings: Settings, version: str) -> dict[str, Any]:
     """Add the version, settings, models with hashes, backends and budget use to ``manifest.json``."""
     path = folder / "manifest.json"
@@ -84,5 +101,7 @@ def complete_manifest(folder: Path, settings: Settings, version: str) -> dict[st
     data.setdefault("models", {role: model_record(settings, role) for role in ROLES})
     data.setdefault("search_backends", list(settings.search.backends))
     data["budget_use"] = budget_use(data)
+    data["cost"] = cost_of(folder, data)
+    data["mode"] = mode_of(data)
     write_json(path, data)
     return data

@@ -46,9 +46,10 @@ REF_READ_TPS = 134.0
 REF_WRITE_TPS = 11.7
 REF_MODEL_BYTES = 1_117_320_768
 REF_CORES = 2
-# The model work of a standard run with the lean call structure (prompt, completion tokens), used to
-# compare machines; a run's manifest shows its own counts.
-REF_WORK = (8000, 1500)
+# The model work of a run of each mode (prompt, completion tokens), roughly, with its call structure;
+# the standard one compares machines. A run's manifest shows its own counts.
+WORK = {"quick": (4000, 700), "standard": (8000, 1500), "deep": (40000, 5000)}
+REF_WORK = WORK["standard"]
 STANDARD_MAX_SLOWDOWN = 1.25  # auto keeps standard on a machine up to this much slower than the reference
 GPU_READ_FACTOR = 40.0  # a GPU against two CPU cores, same model: prompt reading ...
 GPU_WRITE_FACTOR = 10.0  # ... and writing (doctor measures the real numbers)

@@ -5,7 +5,8 @@
 ``run_research(args, app)`` (one run, a resume, or ``--batch``) returning the exit code
 (0 written, 1 failed, 2 bad input, 3 budget ran out, 130 Ctrl-C — see ``ui.runner``). With
 ``--json`` stdout carries only JSON lines (every event, then one ``result`` object per run);
-human messages go to stderr.
+human messages go to stderr. A run's last line says what it cost (model calls, tokens, wall time: the
+manifest's ``cost``, summed over every session); the JSON ``result`` line carries the same as ``cost``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from agents.errors import ModelLoadError, ModelNotFoundError
+from agents.run import cost as run_cost
 from agents.run.budget import Limits
+from agents.run.modes import MODES, limits_for
 from ui.cli.batch import (
     BatchItem,
     BatchResult,
@@ -37,6 +40,7 @@ from ui.errors import BadInputError, UIError
 from ui.export import DEFAULT_FORMATS, parse_formats
 from ui.preflight import announce_default_model, check_models, check_question
 from ui.progress import ProgressState
+from ui.run_files import read_json
 from ui.runner import EXIT_BAD_INPUT, Budget, ResearchOutcome, ResearchRequest, Reviewer, execute
 
 if TYPE_CHECKING:
@@ -69,6 +73,13 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=int, choices=range(0, 11), metavar="N", help="reflection rounds (0-10)")
     parser.add_argument("--breadth", type=int, choices=range(1, 33), metavar="N", help="sub-questions per round")
     parser.add_argument("--language", help="write the report in this language (e.g. en, fr, de)")
+
+
+def add_mode_argument(parser: argparse.ArgumentParser) -> None:
+    """``--mode quick|standard|deep``: a preset of every budget (flags such as ``--depth`` override it)."""
+    parser.add_argument("--mode", choices=MODES,
+                        help="quick: one round, one drafting call, no model judge; standard; deep: more rounds and "
+                             "pages, a model call per decision (default: budget.mode, else what fits this machine)")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -191,14 +202,25 @@ def index_corpus(app: App, folder: Path, *, quiet: bool = False) -> None:
               f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped files", file=sys.stderr)
 
 
-def _limits(app: App) -> Limits:
-    return Limits.from_settings(app.settings.budget, results_per_query=app.settings.search.results_per_query)
+def _limits(app: App, mode: str | None = None) -> Limits:
+    """The run's limits: the mode (``--mode``, ``budget.mode`` or the one that fits), then settings, then flags."""
+    return limits_for(app.settings, mode=mode, results_per_query=app.settings.search.results_per_query)
+
+
+def run_manifest(outcome: ResearchOutcome) -> dict[str, Any]:
+    """The run's ``manifest.json`` (empty when there is none yet)."""
+    data = read_json(outcome.folder / "manifest.json")
+    return data if isinstance(data, dict) else {}
 
 
 def _result_line(outcome: ResearchOutcome) -> dict[str, Any]:
+    manifest = run_manifest(outcome)
+    spent = manifest.get("cost")
     return {"type": "result", "run_id": outcome.run_id, "status": outcome.status, "exit_code": outcome.exit_code,
             "folder": str(outcome.folder), "files": {k: str(v) for k, v in outcome.files.items()},
-            "error": outcome.error, "seconds": round(outcome.seconds, 2)}
+            "error": outcome.error, "seconds": round(outcome.seconds, 2),
+            "mode": (manifest.get("mode") or {}).get("name"),
+            "cost": run_cost.brief(spent) if isinstance(spent, dict) else None}
 
 
 def report_outcome(outcome: ResearchOutcome, mode: str) -> None:
@@ -215,12 +237,15 @@ def report_outcome(outcome: ResearchOutcome, mode: str) -> None:
         print(f"{label} (run {outcome.run_id}):")
         for path in outcome.files.values():
             print(f"  {path}")
+    spent = run_manifest(outcome).get("cost")
+    if isinstance(spent, dict):
+        print(run_cost.summary_line(spent))
 
 
 def run_one(app: App, args: argparse.Namespace, request: ResearchRequest, reviewer: Reviewer | None = None) -> int:
     """One run (or resume) with a progress display; returns the exit code."""
     mode = _mode(args)
-    limits = _limits(app)
+    limits = _limits(app, getattr(args, "mode", None))
     sink = make_progress(mode, state=ProgressState(limits=vars(request.budget.limits(limits)),  # type: ignore[arg-type]
                                                    question=request.question))
     try:
@@ -236,7 +261,7 @@ def run_batch_command(app: App, args: argparse.Namespace, defaults: ResearchRequ
     """``--batch FILE``: every question, a line per finished one, and a summary table."""
     items = read_batch(Path(args.batch))
     mode = _mode(args)
-    runner, limits = app.runner(), _limits(app)
+    runner, limits = app.runner(), _limits(app, getattr(args, "mode", None))
     json_sink = make_progress("json") if mode == "json" else None
 
     def one(item: BatchItem) -> ResearchOutcome:

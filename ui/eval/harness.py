@@ -10,8 +10,12 @@ question; each question gets a data directory of its own under ``<out>/runs/<con
 memory, checkpoints and run folder), so nothing from earlier runs or other questions leaks in,
 unless ``shared_memory`` gives each configuration one memory for all its questions.
 
-Rows are scored from the run folders (``ui.eval.score``) as each run ends; ``eval.json`` is
-rewritten after every question, so a killed or interrupted eval keeps everything scored so far.
+Every configuration runs in one mode (``--mode``, else ``budget.mode``, else the one that fits this
+machine and the configured model: ``agents.run.modes``), chosen once, so the floor gets the same budgets
+as the model. Rows are scored from the run folders (``ui.eval.score``) as each run ends, each with its
+cost (model calls, tokens, per-phase and per-role time from the manifest's ``cost``) and each summary with
+the mean cost; ``eval.json`` is rewritten after every question, so a killed or interrupted eval keeps
+everything scored so far.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.publish import write_json
-from agents.run.budget import Limits
+from agents.run import cost as run_cost
+from agents.run.modes import Choice, limits_for, resolve
 from agents.settings import Settings
 from ui.eval.dataset import Item
 from ui.eval.score import score_run, summarize
@@ -49,6 +54,7 @@ class EvalOptions:
     budget: Budget = field(default_factory=Budget)
     baseline: str | None = None  # "floor": also run every question without a model
     shared_memory: bool = False
+    mode: str | None = None  # quick, standard, deep (None: budget.mode, else what fits the machine)
 
 
 @dataclass
@@ -59,6 +65,7 @@ class ConfigRun:
     app: App
     rows: list[dict[str, Any]] = field(default_factory=list)
     per_question: bool = True  # a data directory per question (else one memory for all)
+    choice: Choice | None = None  # the mode every run of the eval uses (chosen once, for the configured model)
 
 
 def eval_settings(settings: Settings, web: EvalWeb, home: Path, *, no_model: bool = False) -> Settings:
@@ -89,16 +96,24 @@ def machine() -> dict[str, Any]:
             "load_avg_1m": round(load, 2) if load is not None else None}
 
 
+def mean_row_cost(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The mean cost of the rows: calls, tokens, model seconds, per phase and per role."""
+    return run_cost.mean_cost([{**r.get("cost", {}), **{k: r.get(k, 0) for k in
+                                                          ("calls", "prompt_tokens", "completion_tokens", "model_s",
+                                                           "wall_s")}} for r in rows])
+
+
 def build_configs(app: App, web: EvalWeb, options: EvalOptions) -> list[ConfigRun]:
-    """The configurations to run: the floor first (when asked), then the configured model."""
+    """The configurations to run: the floor first (when asked), then the configured model, all in one mode."""
     configs: list[ConfigRun] = []
+    choice = resolve(app.settings, options.mode)
     per_question = not options.shared_memory
     if options.baseline == FLOOR and app.settings.llm.backend != "none":
         floor = eval_settings(app.settings, web, options.out / "runs" / FLOOR, no_model=True)
-        configs.append(ConfigRun(FLOOR, app.sharing(floor, "embedder"), per_question=per_question))
+        configs.append(ConfigRun(FLOOR, app.sharing(floor, "embedder"), per_question=per_question, choice=choice))
     own = eval_settings(app.settings, web, options.out / "runs" / _slug(config_label(app.settings)))
     configs.append(ConfigRun(config_label(app.settings), app.sharing(own, "models", "embedder"),
-                             per_question=per_question))
+                             per_question=per_question, choice=choice))
     return configs
 
 
@@ -124,7 +139,8 @@ def question_app(config: ConfigRun, index: int) -> Iterator[App]:
 def run_question(config: ConfigRun, item: Item, index: int, web: EvalWeb, options: EvalOptions) -> dict[str, Any]:
     """Research one question in one configuration and score its run folder."""
     with question_app(config, index) as app:
-        limits = Limits.from_settings(app.settings.budget, results_per_query=app.settings.search.results_per_query)
+        limits = limits_for(app.settings, config.choice, mode=options.mode,
+                            results_per_query=app.settings.search.results_per_query)
         request = ResearchRequest(question=item.question, formats=EVAL_FORMATS, budget=options.budget)
         started = time.monotonic()
         outcome = execute(app.runner(), request, lambda event: None, base=limits, settings=app.settings)
@@ -139,13 +155,16 @@ def result_json(dataset: str, configs: Sequence[ConfigRun], settings: Settings, 
     """The eval's result: per configuration its summary and rows, the machine and the settings that matter."""
     return {
         "dataset": dataset,
-        "configs": {c.name: {"summary": summarize(c.rows), "rows": c.rows} for c in configs},
+        "configs": {c.name: {"summary": {**summarize(c.rows), "cost": mean_row_cost(c.rows)}, "rows": c.rows}
+                    for c in configs},
         "machine": machine(),
         "settings": {
             "llm": {"backend": settings.llm.backend, "model": settings.llm.model, "n_ctx": settings.llm.n_ctx},
             "embedding": {"backend": settings.memory.embedding_backend, "model": settings.memory.embedding_model},
             "budget": {k: v for k, v in vars(options.budget).items() if v is not None},
             "shared_memory": options.shared_memory,
+            "mode": next(({"name": c.choice.mode, "max_minutes": c.choice.max_minutes, "reason": c.choice.reason}
+                          for c in configs if c.choice is not None), None),
         },
         "wall_s": round(time.monotonic() - started, 1),
     }

@@ -31,7 +31,8 @@ SUPPORT_SHARE = 0.6
 QUOTE_SHARE = 0.9
 READ_STATUSES = ("fetched", "memory")
 METRICS = ("finished", "read_recall", "cited_recall", "answer_em", "answer_f1", "answer_in_report",
-           "citation_support", "unfetched", "report_words", "wall_s", "tokens", "pages_read")
+           "citation_support", "unfetched", "report_words", "wall_s", "tokens", "pages_read",
+           "calls", "prompt_tokens", "completion_tokens", "model_s")  # the cost: cost_fields
 _PUNCT = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _STOPWORD_TEXT = """and or but nor of in on at to for from by with without as into onto
@@ -195,6 +196,17 @@ class _QuoteFinder:
                    for title in candidates)
 
 
+def cost_fields(folder: Path) -> dict[str, Any]:
+    """A row's cost from the run's manifest: calls, tokens, model seconds, and per phase and role."""
+    manifest = read_json(Path(folder) / "manifest.json")
+    spent = manifest.get("cost") if isinstance(manifest, dict) else None
+    if not isinstance(spent, dict):
+        return {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "model_s": 0.0, "cost": {}}
+    return {**{k: spent.get(k, 0) for k in ("calls", "prompt_tokens", "completion_tokens", "model_s")},
+            "cost": {k: spent.get(k, {}) for k in ("phases", "roles")},
+            "mode": (manifest.get("mode") or {}).get("name") if isinstance(manifest, dict) else None}
+
+
 def _empty_row(item: Item, *, wall_s: float, tokens: int, pages_read: int, status: str) -> dict[str, Any]:
     return {"id": item.id, "question": item.question, "kind": item.kind, "hops": item.hops, "answer": item.answer,
             "predicted": "", "finished": False, "read_recall": 0.0, "cited_recall": 0.0, "answer_em": 0.0,
@@ -213,6 +225,7 @@ def score_run(folder: Path, item: Item, web: EvalWeb, *, exit_code: int, wall_s:
     report = read_json(folder / "report.json")
     status = "no report" if not (folder / "report.json").is_file() else "unreadable report"
     row = _empty_row(item, wall_s=wall_s, tokens=_tokens_used(folder), pages_read=len(read_urls), status=status)
+    row.update(cost_fields(folder))
     if not isinstance(report, dict):
         return row
     golds = [item.answer, *item.aliases]

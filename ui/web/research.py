@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import AgentError
-from agents.run.budget import Limits
+from agents.run.modes import limits_for
 from agents.run.runner import RunOptions
 from agents.settings import Settings
 from memory.errors import MemoryStoreError
 from tools.errors import ToolError
+from ui.manifest import QUARRY_VERSION, complete_manifest
 from ui.web.worker import Emit, Outcome, RunRequest
 
 Builder = Callable[[Settings], Any]
@@ -39,10 +40,9 @@ def settings_for(settings: Settings, request: RunRequest) -> Settings:
 
 
 def options_for(settings: Settings, request: RunRequest) -> RunOptions:
-    """The run's options: budgets from the settings with the request's depth, breadth and pages."""
-    limits = Limits.from_settings(
-        settings.budget, breadth=request.breadth, depth=request.depth, max_pages=request.max_pages
-    )
+    """The run's options: the request's mode (else budget.mode, else the fitting one), then depth, breadth, pages."""
+    limits = limits_for(settings, mode=request.mode, breadth=request.breadth, depth=request.depth,
+                        max_pages=request.max_pages, results_per_query=settings.search.results_per_query)
     return RunOptions(limits=limits, review=request.review)
 
 
@@ -113,4 +113,6 @@ class AppResearch:
         report = runner.report(run_id)
         if report is None:
             return Outcome(status="failed", error=f"Run {run_id} ended without a report; resume it from History.")
+        app = self._run_apps.get(run_id, self.app)  # the manifest as the CLI completes it: models, budget use, cost
+        complete_manifest(runner.folder(run_id), app.settings, QUARRY_VERSION)
         return Outcome(status="complete", report=report)

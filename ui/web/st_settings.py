@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from agents.run.modes import resolve
 from agents.settings import ROLES, Settings, config_file
 from tools.errors import PluginError
 from ui.safe import md_escape
@@ -71,6 +72,11 @@ def render(settings: Settings, app: Any = None) -> None:
                 f"{md_escape(where) if where else 'none (defaults and environment)'}")
     st.subheader("Models")
     st.dataframe(pd.DataFrame(model_rows(settings)), hide_index=True, width="stretch")
+    st.subheader("Mode")
+    choice = resolve(settings)
+    st.markdown(f"**{md_escape(choice.mode)}**, time budget {choice.max_minutes:g} minutes "
+                f"(budget.mode = {md_escape(settings.budget.mode)}).")
+    st.caption(md_escape(choice.reason))
     st.subheader("Search and budgets")
     st.json({"search": settings.search.model_dump(exclude={"tavily_key_env", "brave_key_env"}),
              "budget": settings.budget.model_dump(), "fetch": settings.fetch.model_dump()}, expanded=False)

@@ -39,6 +39,7 @@ class RunRequest:
     corpus: str | None = None
     model: str | None = None
     review: bool = True
+    mode: str | None = None  # quick, standard, deep (None: budget.mode, else what fits the machine)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Report what Quarry will run on: the llama.cpp build, the models, the data directory, the HTTP cache.
 
 With the model loaded, doctor also measures its prompt and decode speed on two short calls and
-estimates from them how long a default research run takes on this machine.
+estimates from them how long a default research run takes on this machine. It says which mode a run
+gets when none is asked for (``agents.run.modes``: estimated from the model's size, the CPU count and
+the GPU) and why, and which one the measured speed would pick.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from agents.run import modes
 from agents.settings import ROLES, config_file
 from ui.cli.commands import cache as cache_command
 from ui.preflight import default_model_note
@@ -43,16 +46,12 @@ def _llama_build() -> dict[str, Any]:
     }
 
 
-# What a default research run (breadth 4, depth 2, 40 pages) asks of the model, roughly: about 80
-# calls with prompts of a few thousand tokens (page extracts, findings) and answers of a few hundred.
-# Prefix reuse makes the prompt part cheaper than this; a run's manifest shows its own counts.
-RUN_PROMPT_TOKENS = 250_000
-RUN_GENERATED_TOKENS = 30_000
 SPEED_PROMPT = "Count from 1 to 200, separated by spaces. " + "Quarry measures how fast this model reads. " * 40
 
 
 def measure_speed(app: App, decode_tokens: int = 32) -> dict[str, Any]:
-    """Prompt and decode speed (tokens/s) of the drafter's model, and the estimated minutes of a default run.
+    """Prompt and decode speed (tokens/s) of the drafter's model, and the minutes of model work of a run of the mode
+    the settings give (``run_minutes``, ``mode``) and the mode the measured speed would pick (``measured_mode``).
 
     The first call reads the prompt and writes one token; the second repeats the prompt (its prefix
     is reused) and writes ``decode_tokens``, so its time is decoding.
@@ -68,9 +67,27 @@ def measure_speed(app: App, decode_tokens: int = 32) -> dict[str, Any]:
     decode_s = time.perf_counter() - started
     generated = max(1, model.last_usage[1])
     prompt_tps, decode_tps = prompt_tokens / max(read_s, 1e-6), generated / max(decode_s, 1e-6)
-    minutes = (RUN_PROMPT_TOKENS / prompt_tps + RUN_GENERATED_TOKENS / decode_tps) / 60
-    return {"prompt_tok_s": round(prompt_tps, 1), "decode_tok_s": round(decode_tps, 1),
-            "run_minutes": round(minutes, 1)}
+    return speed_report(modes.Speed(prompt_tps, decode_tps, "measured"), modes.resolve(app.settings).mode)
+
+
+def speed_report(measured: modes.Speed, mode: str) -> dict[str, Any]:
+    """The measured speed, the model minutes of a ``mode`` run at it, and the mode auto would pick at it."""
+    minutes = modes.work_seconds(measured, *modes.WORK[mode]) / 60
+    picked = modes.choose(measured)
+    return {"prompt_tok_s": round(measured.read_tps, 1), "decode_tok_s": round(measured.write_tps, 1),
+            "mode": mode, "run_minutes": round(minutes, 1), "run_tokens": list(modes.WORK[mode]),
+            "measured_mode": picked.mode, "measured_minutes": picked.max_minutes}
+
+
+def mode_report(settings: Any) -> dict[str, Any]:
+    """The mode a run gets when none is asked for, its time budget and why (from the estimated speed)."""
+    choice = modes.resolve(settings)
+    speed = modes.machine_speed(settings)
+    return {"mode": choice.mode, "max_minutes": choice.max_minutes, "reason": choice.reason,
+            "setting": settings.budget.mode,
+            "estimated_speed": None if speed is None else {"prompt_tok_s": round(speed.read_tps, 1),
+                                                           "decode_tok_s": round(speed.write_tps, 1),
+                                                           "basis": speed.basis}}
 
 
 def collect(app: App, load: bool = True) -> dict[str, Any]:
@@ -91,6 +108,7 @@ def collect(app: App, load: bool = True) -> dict[str, Any]:
         "http_cache": cache_command.describe(app),
         "default_model": default_model_note(settings),
         "speed": None,
+        "mode": mode_report(settings),
     }
     if load and report["model"].get("ok") and settings.llm.backend == "llama":
         report["speed"] = measure_speed(app)
@@ -110,11 +128,16 @@ def run(args: argparse.Namespace, app: App) -> int:
         print(f"HTTP cache: {cache_command.summary(info)} in {info['directory']} (empty it: app.py cache clear).")
         if report["default_model"]:
             print(f"Default model: {report['default_model']}")
+        mode = report["mode"]
+        print(f"Mode: {mode['mode']}, time budget {mode['max_minutes']:g} minutes (budget.mode = {mode['setting']}; "
+              f"--mode quick|standard|deep chooses): {mode['reason']}.")
         speed = report["speed"]
         if speed:
             minutes = speed["run_minutes"]
             took = f"roughly {minutes:.0f} minutes" if minutes >= 1 else "under a minute"
+            prompt, written = speed["run_tokens"]
             print(f"Speed: decode {speed['decode_tok_s']} tokens/s, prompt {speed['prompt_tok_s']} tokens/s; a default "
-                  f"research run takes {took} here (about "
-                  f"{RUN_GENERATED_TOKENS:,} tokens written and {RUN_PROMPT_TOKENS:,} read).")
+                  f"research run takes {took} of model time here ({speed['mode']}: about {written:,} tokens written "
+                  f"and {prompt:,} read); at the measured speed auto would choose {speed['measured_mode']} with "
+                  f"{speed['measured_minutes']:g} minutes.")
     return 0 if report["model"].get("ok", False) else 1

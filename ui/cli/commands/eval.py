@@ -8,9 +8,11 @@ the configured model (``--model``, ``--llm openai --base-url …``) through the 
 ``research``, each in a data directory of its own, and scored from its run folder: supporting pages
 read and cited, the short answer against the gold one (exact match, F1), the answer anywhere in the
 report, citations supported by their passages, nothing cited that was not fetched, words, time and
-tokens. ``--baseline floor`` also runs every question with no model at all. Results: a table and one
-JSON object; ``eval.json`` and ``eval.html`` in ``--out`` (default: ``<data dir>/evals/<time>``),
-rewritten after every question. Exit codes: 0 done, 2 bad input, 130 interrupted (what was scored is kept).
+tokens, and the cost (model calls, prompt and completion tokens, per phase and role). ``--mode`` runs
+every question in one mode (default: ``budget.mode``, else what fits this machine and model).
+``--baseline floor`` also runs every question with no model at all. Results: a table and one JSON object;
+``eval.json`` and ``eval.html`` in ``--out`` (default: ``<data dir>/evals/<time>``), rewritten after every
+question. Exit codes: 0 done, 2 bad input, 130 interrupted (what was scored is kept).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ if TYPE_CHECKING:
 HELP = "measure research quality on a question-answering data set, offline, against a no-model floor"
 
 METRICS = ("finished", "read_recall", "cited_recall", "answer_em", "answer_f1", "answer_in_report",
-           "citation_support", "unfetched", "report_words", "wall_s", "tokens")
+           "citation_support", "unfetched", "report_words", "wall_s", "tokens", "calls", "prompt_tokens",
+           "completion_tokens", "model_s")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=engine._positive(float), help="wall-clock budget of each run")
     parser.add_argument("--depth", type=int, choices=range(0, 11), metavar="N", help="reflection rounds (0-10)")
     parser.add_argument("--breadth", type=int, choices=range(1, 33), metavar="N", help="sub-questions per round")
+    engine.add_mode_argument(parser)
     parser.add_argument("--baseline", choices=("floor",), help="also run every question with no model (the floor)")
     parser.add_argument("--shared-memory", action="store_true",
                         help="one memory for all questions of a configuration (default: one per question)")
@@ -79,7 +83,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     budget = Budget(depth=args.depth, breadth=args.breadth, max_pages=args.max_pages,
                     max_minutes=args.max_minutes, max_tokens=args.max_tokens)
     options = EvalOptions(out=out, dataset=str(args.dataset), budget=budget, baseline=args.baseline,
-                          shared_memory=args.shared_memory)
+                          shared_memory=args.shared_memory, mode=args.mode)
     total = len(items) * (2 if args.baseline and app.settings.llm.backend != "none" else 1)
     with _progress(total) as on_row:
         try:

@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, help="also research the documents in this folder")
     parser.add_argument("--out", type=Path, help="also write the report files (and manifest) into DIR")
     parser.add_argument("--max-minutes", type=float, help="wall-clock budget of the run (minutes, per session)")
+    engine.add_mode_argument(parser)
     parser.add_argument("--review", action="store_true", help="pause after planning to approve or edit the plan")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a paused or interrupted run")
     engine.add_output_arguments(parser)
