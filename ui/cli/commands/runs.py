@@ -24,6 +24,7 @@ from rich.text import Text
 
 from agents.run.lock import describe_holder, holder, lock_state
 from ui import run_files
+from ui.cli.commands.memory import clean
 from ui.errors import BadInputError, RunNotFoundError, UIError
 from ui.run_files import RunSummary
 
@@ -67,7 +68,9 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
 
 
 def show_run(runs_dir: Path, run_id: str) -> dict[str, Any]:
-    """One run's summary: question, status, options, budget use, verification, files."""
+    """One run's summary: question, status, options, budget use, verification, files, follow-ups."""
+    from ui.followup import load_followups
+
     folder = run_folder(runs_dir, run_id)
     info, report, manifest = (run_files.read_dict(folder / n) for n in ("run.json", "report.json", "manifest.json"))
     tokens = manifest.get("tokens", {})
@@ -83,6 +86,7 @@ def show_run(runs_dir: Path, run_id: str) -> dict[str, Any]:
         "phases": manifest.get("phases", {}), "budget_out": manifest.get("budget_out", []),
         "verification": report.get("verification", {}), "references": len(report.get("references", [])),
         "folder": str(folder), "files": sorted(p.name for p in folder.iterdir() if p.is_file()),
+        "followups": [f.to_json() for f in load_followups(folder)],
     }
 
 
@@ -115,9 +119,17 @@ def _print_show(data: dict[str, Any], console: Console) -> None:
     table.add_column("what", style="bold")
     table.add_column("value")
     for key, value in data.items():
+        if key == "followups":
+            continue
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
         table.add_row(key, Text(shown))
     console.print(table)
+    for exchange in data.get("followups", []):  # the follow-up questions asked about it (`quarry ask`)
+        from ui.cli.commands.ask import print_followup
+        from ui.followup import Followup
+
+        console.print(Text(f"Follow-up: {clean(str(exchange.get('question', '')))}", style="bold"))
+        print_followup(Followup.from_json(exchange), console)
 
 
 def run(args: argparse.Namespace, app: App) -> int:
