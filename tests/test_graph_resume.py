@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from agents.llm.testing import ScriptedChatModel
+from agents.settings import Settings
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner, resume_subquestions
+from ui.manifest import complete_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,3 +101,13 @@ def test_sigkill_mid_search_then_resume_refetches_nothing_and_duplicates_nothing
     report = json.loads((home / "runs" / run_id / "report.json").read_text())
     cited = [c["chunk_id"] for s in report["sections"] for sent in s["sentences"] for c in sent["citations"]]
     assert cited and len(memory.get_chunks(cited)) == len(set(cited))
+
+    # The manifest's cost covers both sessions: the killed one planned (this one did not), each is listed.
+    data = complete_manifest(home / "runs" / run_id, Settings(home=home), "test")
+    spent = data["cost"]
+    sessions = [(s["kind"], s["status"]) for s in spent["sessions"]]
+    assert sessions == [("started", "interrupted"), ("resumed", "complete")]
+    assert spent["roles"]["planner"]["calls"] >= 1 and "planner" not in data["tokens"]  # tokens: this session only
+    this_session = sum(u["calls"] for u in data["tokens"].values())
+    assert spent["calls"] == sum(s["calls"] for s in spent["sessions"]) > this_session
+    assert spent["wall_s"] == round(sum(s["wall_s"] for s in spent["sessions"]), 2)
