@@ -28,6 +28,7 @@ from ui import followup
 from ui.api import ask_with
 from ui.errors import BadInputError
 from ui.followup import Followup
+from ui.safe import md_escape
 
 QUESTION = "How do perovskite solar cells work?"
 IN_MEMORY = "What is the band gap of methylammonium lead iodide?"
@@ -251,3 +252,49 @@ def test_the_python_api_asks_through_the_same_path(tmp_path: Path, web: FixtureW
         app.close()
     assert isinstance(exchange, Followup) and exchange.origin == "memory" and exchange.references
     assert exchanges(tmp_path / "home", finished)[-1]["question"] == IN_MEMORY
+
+
+# -- the report page's question box (Streamlit AppTest; the browser test drives it in Chromium) --------
+
+
+def _report_page(ctx: "Ctx", run_id: str) -> None:  # type: ignore[name-defined]  # noqa: F821, UP037  (a bare script)
+    import streamlit as st
+
+    from ui.web import st_report
+
+    st.session_state.setdefault("run_id", run_id)
+    st_report.render(ctx)
+
+
+def test_report_page_lists_follow_ups_escaped_and_refuses_an_empty_question(tmp_path: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui_support import sample_report, write_run
+    from ui.web.st_common import Ctx
+    from ui.web.worker import RunRegistry
+
+    settings = Settings(home=tmp_path / "home")
+
+    @dataclass
+    class Stub:
+        settings: Settings
+
+    ctx = Ctx(settings=settings, registry=RunRegistry(None), owner="alice", app=Stub(settings))  # type: ignore[arg-type]
+    write_run(settings.runs_dir, sample_report("r1"))
+    hostile = Followup(run_id="r1", question="<script>alert(1)</script> why?", answer="**bold** [x](javascript:1)",
+                       sentences=[{"text": "It is <b>so</b>.", "chunk_ids": ["c"], "refs": [1]}],
+                       references=[{"n": 1, "title": "T", "url": "javascript:alert(2)", "source_id": "s"}])
+    followup.append_followup(settings.runs_dir / "r1", hostile)
+    at = AppTest.from_function(_report_page, args=(ctx, "r1"), default_timeout=20)
+    at.session_state["owner"] = "alice"
+    at.run()
+    assert not at.exception
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "Follow-up questions" in [h.value for h in at.header]
+    assert f"**Q:** {md_escape(hostile.question)}" in shown and md_escape("It is <b>so</b>.") in shown
+    assert "](javascript" not in shown and "<b>" not in shown
+    at.text_input[0].input("   ")
+    at.button[0].click().run()
+    empty = "The follow-up question is empty; give a question about the report."
+    assert [e.value for e in at.error] == [md_escape(empty)]
+    assert len(followup.load_followups(settings.runs_dir / "r1")) == 1

@@ -3,7 +3,8 @@
 Guarantees: every sentence, title and passage is Markdown-escaped (``ui.web.views``/``ui.safe``), so a
 page or a model cannot inject HTML, images or links; citation markers link only to http(s) sources
 and carry the passage as their hover title; each section's citations open, on click, a popover with
-the quoted passage and its source; downloads come from ``ui.export`` (Markdown, HTML, PDF, JSON).
+the quoted passage and its source; follow-up questions are asked and listed under the report
+(``ui.web.st_followup``); downloads come from ``ui.export`` (Markdown, HTML, PDF, JSON).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from agents.report import Report, Section
 from ui import run_files
 from ui.safe import md_escape, md_link, shorten
 from ui.web.st_common import Ctx, current_report, current_run_id, no_run_message
+from ui.web.st_followup import render_followups
 from ui.web.views import CitedPassage, reference_lines, section_citations, section_markdown
 
 MIME = {"md": "text/markdown", "html": "text/html", "pdf": "application/pdf", "json": "application/json"}
@@ -40,6 +42,10 @@ def render(ctx: Ctx) -> None:
             no_run_message()
         return
     draw_report(report)
+    run_id = current_run_id()
+    if run_id and report.status != "running":  # a finished report: ask follow-up questions under it
+        st.divider()
+        render_followups(ctx.app, ctx.runs_dir, run_id)
     st.divider()
     downloads(ctx.runs_dir, report.run_id)
 
