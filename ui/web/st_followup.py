@@ -27,7 +27,8 @@ ORIGIN = {"memory": "from the run's memory", "research": "from a short research 
 def exchange_markdown(exchange: Followup) -> str:
     """One exchange as safe Markdown: the answer in bold, cited sentences with linked markers, the sources."""
     refs = {int(r["n"]): r for r in exchange.references}
-    lines = [f"**{md_escape(exchange.answer)}**", ""]
+    first = exchange.sentences[0]["text"] if exchange.sentences else ""
+    lines = [f"**{md_escape(exchange.answer)}**", ""] if exchange.answer != first else []
     for sentence in exchange.sentences:
         markers = "".join(md_link(f"[{n}]", refs[n]["url"], title=str(refs[n]["title"]))
                           for n in sentence.get("refs", []) if n in refs)

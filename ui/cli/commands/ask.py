@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def print_followup(exchange: Followup, console: Console) -> None:
     """The answer, its cited sentences and sources, in the terminal (stored text made inert)."""
-    console.print(Text(clean(exchange.answer), style="bold"))
+    if not exchange.sentences or exchange.answer != exchange.sentences[0]["text"]:
+        console.print(Text(clean(exchange.answer), style="bold"))
     for sentence in exchange.sentences:
         refs = "".join(f"[{n}]" for n in sentence.get("refs", []))
         console.print(Text(f"- {clean(sentence['text'])} {refs}"), soft_wrap=True)
