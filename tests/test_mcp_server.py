@@ -287,3 +287,32 @@ def test_listening_beyond_loopback_needs_a_token(tmp_path: Path, capsys: pytest.
         err = capsys.readouterr().err
         assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("quarry: "), (argv, err)
     assert not (tmp_path / "home").exists()
+
+
+def test_loopback_hosts_and_the_bearer_guard() -> None:
+    from ui.errors import BadInputError
+    from ui.mcp.http import BearerGuard, check_listen, is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost", "LOCALHOST"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.5", "::", "example.org", ""))
+    check_listen("127.0.0.1", None)
+    check_listen("0.0.0.0", "secret")
+    with pytest.raises(BadInputError, match="give --token SECRET"):
+        check_listen("192.168.1.5", None)
+    reached: list[str] = []
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        reached.append(scope["type"])
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    guard = BearerGuard(inner, "secret")
+    for headers in ([], [(b"authorization", b"Bearer wrong")], [(b"authorization", b"secret")]):
+        anyio.run(guard, {"type": "http", "headers": headers}, None, send)
+    assert reached == [] and [m["status"] for m in sent if "status" in m] == [401, 401, 401]
+    anyio.run(guard, {"type": "http", "headers": [(b"authorization", b"Bearer secret")]}, None, send)
+    anyio.run(guard, {"type": "lifespan"}, None, send)
+    assert reached == ["http", "lifespan"]

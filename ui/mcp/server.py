@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -25,6 +25,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, TextContent
 from mcp_types import Resource as McpResource
+from pydantic import Field
 
 from agents import __version__
 from agents.errors import AgentError
@@ -158,8 +159,11 @@ def _research_tool(server: QuarryServer, worker: Worker) -> None:
 
     @server.tool()
     @refusing
-    async def research(question: str = "", mode: str | None = None, max_minutes: float | None = None,
-                       resume: str | None = None, ctx: Context | None = None) -> CallToolResult:
+    async def research(question: Annotated[str, Field(description="the question to research")] = "",
+                       mode: Annotated[str | None, Field(description="quick, standard or deep")] = None,
+                       max_minutes: Annotated[float | None, Field(description="the run's time budget")] = None,
+                       resume: Annotated[str | None, Field(description="a stopped run's id to continue")] = None,
+                       ctx: Context | None = None) -> CallToolResult:
         """Research a question on the web and return the short answer, the cited report (Markdown) and the
         run id. mode: quick, standard or deep (default: what fits this machine); max_minutes: the time
         budget; resume: the id of a stopped run to continue instead of a new question."""
@@ -181,7 +185,9 @@ def _other_tools(server: QuarryServer, worker: Worker) -> None:
 
     @server.tool()
     @refusing
-    async def ask(run_id: str, question: str, ctx: Context | None = None) -> CallToolResult:
+    async def ask(run_id: Annotated[str, Field(description="a finished run's id (list_runs)")],
+                  question: Annotated[str, Field(description="the follow-up question")],
+                  ctx: Context | None = None) -> CallToolResult:
         """Ask a follow-up question about a finished run: answered from the run's memory and graph (cited),
         or by a short research round when memory does not hold it."""
         def work(sink: Callable[[Event], None], cancelled: threading.Event) -> service.Followup:
@@ -194,7 +200,8 @@ def _other_tools(server: QuarryServer, worker: Worker) -> None:
 
     @server.tool()
     @refusing
-    async def search_memory(query: str, k: int = 5) -> CallToolResult:
+    async def search_memory(query: Annotated[str, Field(description="words to search memory for")],
+                            k: Annotated[int, Field(description="how many passages, 1 to 50")] = 5) -> CallToolResult:
         """Search Quarry's memory (every page it has read) and return the k best passages with their sources."""
         def work(sink: Callable[[Event], None], cancelled: threading.Event) -> list[dict[str, Any]]:
             worker.parts("memory")
@@ -206,7 +213,8 @@ def _other_tools(server: QuarryServer, worker: Worker) -> None:
 
     @server.tool()
     @refusing
-    async def get_report(run_id: str, format: str = "md") -> CallToolResult:
+    async def get_report(run_id: Annotated[str, Field(description="a finished run's id (list_runs)")],
+                         format: Annotated[str, Field(description="md or json")] = "md") -> CallToolResult:
         """A finished run's report: format md (Markdown, with its follow-ups) or json."""
         text = await worker.call(None, lambda sink, cancelled: service.get_report(app, run_id, format))
         return text_result(text, {"run_id": run_id, "format": format, "report": text})
