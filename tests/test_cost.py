@@ -66,6 +66,8 @@ def test_usage_fills_in_when_no_call_was_logged() -> None:
     filled = cost.with_usage(cost.run_cost([ev(1, "run_started"), ev(9, "run_finished", status="complete")]), usage)
     assert (filled["calls"], filled["prompt_tokens"], filled["model_s"]) == (3, 1200, 2.5)
     assert filled["roles"]["drafter"]["seconds"] == 0.0
+    declined = cost.with_usage(cost.run_cost([]), {"planner": {"calls": 3, "prompt_tokens": 0, "completion_tokens": 0}})
+    assert declined["calls"] == 0 and declined["roles"] == {}
     logged = cost.run_cost(RESUMED)
     assert cost.with_usage(logged, usage) is logged
 

@@ -126,7 +126,11 @@ def test_eval_scores_a_scripted_model_over_http_beside_the_floor(
     assert floor["means"]["read_recall"] >= 0.5  # the question's own search finds its pages
     assert floor["means"]["cited_recall"] > 0 and floor["means"]["tokens"] == 0
     assert model["means"]["unfetched"] == 0 and model["means"]["tokens"] > 0
+    assert model["means"]["calls"] > 0 and model["means"]["prompt_tokens"] > 0 and floor["means"]["calls"] == 0
+    assert "plan" in model["cost"]["phases"] and model["cost"]["roles"]["planner"]["calls"] > 0
+    assert result["settings"]["mode"]["name"] in ("quick", "standard")  # one mode for both configurations
     rows = json.loads((out / "eval.json").read_text())["configs"]["model: scripted"]["rows"]
+    assert {r["mode"] for r in rows if r["finished"]} == {result["settings"]["mode"]["name"]}
     by_id = {r["id"]: r for r in rows}
     assert by_id["q3"]["finished"] is False and by_id["q3"]["error"]  # the run that failed is scored, not fatal
     assert by_id["q1"]["finished"] is True and by_id["q1"]["read_recall"] > 0

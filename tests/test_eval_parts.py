@@ -387,3 +387,21 @@ def test_eval_html_is_safe_and_has_one_chart_per_metric() -> None:
     assert page.count("<rect") == 2 * len(METRICS)
     assert ">0.750</text>" in page and ">0.250</text>" in page  # labelled bars for answer_f1
     assert "model: gemma-3-270m.gguf" in page and "href=" not in page
+
+
+def test_rows_carry_the_runs_cost_and_summaries_its_mean(tmp_path: Path) -> None:
+    from agents.run.cost import run_cost
+    from ui.eval.harness import mean_row_cost
+    from ui.eval.score import cost_fields
+
+    events = [{"type": "run_started", "ts": 1.0}, {"type": "phase", "phase": "plan", "ts": 1.0},
+              {"type": "model_call", "role": "planner", "prompt_tokens": 700, "completion_tokens": 90,
+               "seconds": 6.0, "ts": 7.0}, {"type": "run_finished", "status": "complete", "ts": 9.0}]
+    (tmp_path / "manifest.json").write_text(json.dumps({"cost": run_cost(events), "mode": {"name": "quick"}}),
+                                            encoding="utf-8")
+    row = cost_fields(tmp_path)
+    assert (row["calls"], row["prompt_tokens"], row["completion_tokens"], row["model_s"]) == (1, 700, 90, 6.0)
+    assert row["cost"]["phases"]["plan"]["calls"] == 1 and row["mode"] == "quick"
+    assert cost_fields(tmp_path / "missing")["calls"] == 0
+    mean = mean_row_cost([{**row, "wall_s": 8.0}, {**cost_fields(tmp_path / "missing"), "wall_s": 2.0}])
+    assert mean["calls"] == 0.5 and mean["wall_s"] == 5.0 and mean["roles"]["planner"]["seconds"] == 3.0

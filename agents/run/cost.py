@@ -158,9 +158,10 @@ def with_usage(cost: dict[str, Any], usage: Mapping[str, Mapping[str, Any]]) -> 
     A run whose events carry no ``model_call`` (an older run) still shows its calls and tokens per
     role; ``seconds`` may be absent from ``usage``.
     """
-    if cost.get("calls") or not any(_num(u.get("calls")) for u in usage.values()):
+    used = {role: u for role, u in usage.items() if _num(u.get("prompt_tokens")) + _num(u.get("completion_tokens"))}
+    if cost.get("calls") or not used:  # a call that used no tokens (no model: declined) is no model call
         return cost
-    roles = merge([usage])
+    roles = merge([used])
     return {**cost, **_totals(roles.values()), "roles": roles}
 
 
