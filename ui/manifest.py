@@ -19,8 +19,8 @@ from typing import Any
 
 from agents import __version__
 from agents.llm.hub import cached_path
-from agents.run import cost as run_cost
 from agents.publish import write_json
+from agents.run import cost as run_cost
 from agents.settings import ROLES, Settings
 from memory.ids import file_sha256 as hash_file
 
