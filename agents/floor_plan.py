@@ -7,6 +7,11 @@ Pure functions, no model and no I/O:
 - ``degenerate``: whether a sub-question or query a model wrote is useless — fewer words than a
   question needs, nothing in common with the question, only the schema's own key names or a
   language code;
+- ``off_topic`` / ``foreign_title``: the plan floor on the relevance bar's footing (``memory.relevance``):
+  a sub-question or query must share a named entity or a rare content word with the question (or a
+  bridge entity found in this run); an outline section must not name something else — a name that
+  shares only a common word with the question ("Operation Barrel Roll" for a question on Operation
+  Neptune Spear), or none, is dropped like any unusable title;
 - ``floor_plan``: the question itself is always searched — as a query of the model's first usable
   sub-question (after its own first two), or, when the model planned nothing usable, as the one sub-question (with the
   keyword query and the model's usable queries); the outline is the model's usable sections, else
@@ -21,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agents.lexical import content_words, fold, normalize_question
+from memory.relevance import names_something, shares_key
 
 FINDINGS_SECTION = "Findings"  # not "Answer": the short answer opens the report under that heading
 MIN_SUBQUESTION_WORDS = 4
@@ -100,21 +106,36 @@ def usable_title(title: str) -> bool:
     return bool(_WORD.search(title)) and not degenerate(title, title)
 
 
-def floor_plan(plan: dict[str, Any], question: str, breadth: int) -> dict[str, Any]:
+def off_topic(text: str, question: str, bridges: Sequence[str] = ()) -> bool:
+    """Whether a sub-question or query shares no named entity or rare word with the question or a bridge
+    (False when they name nothing the bar could judge: the older rules decide then)."""
+    return shares_key(text, question, bridges) is False
+
+
+def foreign_title(title: str, question: str, bridges: Sequence[str] = ()) -> bool:
+    """Whether an outline title names something else: it is a name (two capitalized words or a quoted
+    title) that shares no named entity or rare word with the question or a bridge. A generic title
+    ("Band", "Efficiency") names nothing and is judged as today."""
+    return names_something(title) and shares_key(title, question, bridges) is False
+
+
+def floor_plan(plan: dict[str, Any], question: str, breadth: int, bridges: Sequence[str] = ()) -> dict[str, Any]:
     """``plan`` (brief, outline, subquestions as dicts) with the floor under it; see the module docstring."""
     keywords = keyword_query(question)
     subs: list[dict[str, Any]] = []
     for sub in plan.get("subquestions", []):
         text = str(sub.get("question", "")).strip()
-        if degenerate(text, question, min_words=MIN_SUBQUESTION_WORDS):
+        if degenerate(text, question, min_words=MIN_SUBQUESTION_WORDS) or off_topic(text, question, bridges):
             continue
-        queries = [str(q).strip() for q in sub.get("queries", []) if not degenerate(str(q), f"{question} {text}")]
+        queries = [str(q).strip() for q in sub.get("queries", [])
+                   if not degenerate(str(q), f"{question} {text}") and not off_topic(str(q), question, bridges)]
         subs.append({"question": text, "queries": _distinct(queries or [keyword_query(text)]),
                      "section": sub.get("section", "")})
-    outline = _distinct([str(t).strip() for t in plan.get("outline", []) if usable_title(str(t))])
+    outline = _distinct([str(t).strip() for t in plan.get("outline", [])
+                         if usable_title(str(t)) and not foreign_title(str(t), question, bridges)])
     if not subs:
         model_queries = [q for s in plan.get("subquestions", []) for q in s.get("queries", [])
-                         if not degenerate(str(q), question)]
+                         if not degenerate(str(q), question) and not off_topic(str(q), question, bridges)]
         subs = [{"question": question, "queries": _distinct([keywords, *model_queries])[:3],
                  "section": outline[0] if outline else FINDINGS_SECTION}]
     elif not any(_same(s["question"], question) or any(_same(q, question) for q in s["queries"]) for s in subs):

@@ -119,7 +119,11 @@ def edited_plan(value: Any, current: Plan, question: str, breadth: int) -> Plan:
 
 
 def memory_notes(hits: list[Any], limit: int = 5) -> list[str]:
-    """Short notes on what memory already holds (title and the start of each passage)."""
+    """Short notes on what memory already holds (title and the start of each passage).
+
+    ``hits`` are those memory returned under the relevance bar (``memory.relevance``): none means the
+    planner is told memory holds nothing on the question.
+    """
     notes = []
     for hit in hits[:limit]:
         text = " ".join(hit.chunk.text.split())[:300]
@@ -132,7 +136,8 @@ async def plan_research(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     ctx = runtime.context
     run_id, question = state["run_id"], state["question"]
     emit(runtime, run_id, "phase", phase="plan")
-    hits = await asyncio.to_thread(ctx.memory.search, question, 5)
+    # Only what memory holds on this question: an earlier run's pages clear the relevance bar or stay out.
+    hits = await asyncio.to_thread(ctx.memory.search, question, 5, relevant_to=question, run_id=run_id)
     notes = memory_notes(hits)
     fixed = {"question": question, "breadth": ctx.limits.breadth, "language": ctx.language}
     packed = await fit(runtime, run_id, "planner", "planner", fixed, [Group("memory_notes", notes)])

@@ -7,7 +7,9 @@ it since); pages are stored by group commit (``agents.run.commit``): one writer 
 run's memory lock, drains every page waiting to be stored into one batched ``add_sources`` call,
 and each reader goes on only once its own page is stored (a failed batch fails each of its readers
 with that batch's error), so parallel agents never interleave writes; passages shown to a model are
-chunks that exist in memory, so every id a model can cite resolves to stored text.
+chunks that exist in memory, so every id a model can cite resolves to stored text. A source reused
+from memory is recorded as read by this run too (``Memory.claim_sources``), and ``reuse_notes`` says in
+the report how many sources came from memory.
 """
 
 from __future__ import annotations
@@ -200,6 +202,14 @@ async def _read_one(runtime: Rt, run_id: str, sub_id: str, url: str, hop: bool, 
     return out
 
 
+def _claim(ctx: RunContext, source_ids: list[str], run_id: str) -> None:
+    """Record the run on the stored sources it reused, so its provenance (and ``memory forget --run``) lists them."""
+    claim = getattr(ctx.memory, "claim_sources", None)  # ``memory.Memory`` has it; a bare port may not
+    if callable(claim):
+        with ctx.memory_lock:
+            claim(source_ids, run_id)
+
+
 async def read_pages(runtime: Rt, run_id: str, sub_id: str, urls: list[str], *, hop: bool = False) -> PagesRead:
     """Read ``urls`` concurrently (fresh copies in memory are reused, never fetched again)."""
     out = PagesRead()
@@ -208,7 +218,21 @@ async def read_pages(runtime: Rt, run_id: str, sub_id: str, urls: list[str], *, 
     known = await asyncio.to_thread(runtime.context.memory.sources_by_urls, urls)  # one read for the step
     for part in await asyncio.gather(*(_read_one(runtime, run_id, sub_id, u, hop, known.get(u)) for u in urls)):
         out.merge(part)
+    reused = [r["source_id"] for r in out.records if r["status"] == "memory" and r["source_id"]]
+    if reused:
+        await asyncio.to_thread(_claim, runtime.context, reused, run_id)
     return out
+
+
+def reuse_notes(fetches: list[FetchRecord]) -> list[str]:
+    """The report's note on how many of the sources read came from memory (none when all were fetched)."""
+    fetched = {f["source_id"] for f in fetches if f["status"] == "fetched" and f["source_id"]}
+    reused = {f["source_id"] for f in fetches if f["status"] == "memory" and f["source_id"]} - fetched
+    if not reused:
+        return []
+    total = len(fetched | reused)
+    return [f"{len(reused)} of the {total} sources read came from memory (read by an earlier run within the "
+            "freshness window), not fetched again."]
 
 
 def cited_statement_schema(chunk_ids: list[str], text_chars: int) -> dict[str, Any]:

@@ -10,6 +10,8 @@ Guarantees:
 - A local store keeps its BM25 index in ``quarry-lexical.npz`` beside the Chroma files (saved after a
   rebuild and on ``close`` when changed); it is used on reopen only when it holds exactly the chunk
   ids Chroma holds, otherwise it is rebuilt from the chunks and saved again.
+- ``search(..., relevant_to=question, run_id=...)`` is the read that crosses runs: what earlier runs
+  stored is returned only when ``memory.relevance`` finds it about the question.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from memory import records as rec
+from memory import relevance
 from memory.retrieval import BM25Index, ids_key, rrf
 from memory.retrieval import mmr as mmr_order
 from memory.types import Hit
@@ -150,9 +153,25 @@ class HybridSearchMixin:
         return self._sync_lexical(total).search(query, n, self._allowed(where))
 
     def search(
-        self, query: str, k: int = 10, filters: Filters | None = None, *, mmr: bool = False, mode: str = "hybrid"
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        *,
+        mmr: bool = False,
+        mode: str = "hybrid",
+        relevant_to: str | None = None,
+        run_id: str | None = None,
     ) -> list[Hit]:
-        """The ``k`` best chunks for ``query`` with their sources and scores (higher is better)."""
+        """The ``k`` best chunks for ``query`` with their sources and scores (higher is better).
+
+        With ``relevant_to`` (a question), a chunk an earlier run stored is kept only when it clears
+        ``memory.relevance``'s bar for that question; the user's own documents (kind "local") and
+        chunks of run ``run_id`` are kept as they are.
+        """
+        if relevant_to is not None:
+            wide = self.search(query, max(4 * k, 20), filters, mmr=mmr, mode=mode)
+            return [h for h in wide if crosses(h, relevant_to, run_id)][:k]
         ranked = self.rank(query, filters, mode=mode, n=max(self.options.candidates, k))
         if mmr and ranked:
             pool = dict(ranked[: max(4 * k, 20)])
@@ -177,3 +196,10 @@ class HybridSearchMixin:
             if source is not None:
                 hits.append(Hit(rec.to_chunk(cid, doc, meta), source, top[cid]))
         return hits
+
+
+def crosses(hit: Hit, question: str, run_id: str | None) -> bool:
+    """Whether a hit may be shown for ``question`` in run ``run_id`` (see ``HybridSearchMixin.search``)."""
+    if hit.source.kind == "local" or (run_id and run_id in hit.chunk.run_ids):
+        return True
+    return relevance.relevant(question, "\n".join([hit.source.title, hit.chunk.heading or "", hit.chunk.text]))

@@ -35,10 +35,11 @@ from memory.hybrid import LEXICAL_FILE, HybridSearchMixin, Lexical
 from memory.ids import chunk_id, content_hash, normalize_url, source_id
 from memory.knowledge import KnowledgeMixin
 from memory.options import Filters, MemoryOptions, NewSource
+from memory.runs import RunsMixin
 from memory.types import Chunk, Source
 
 
-class Memory(HybridSearchMixin, KnowledgeMixin):
+class Memory(HybridSearchMixin, KnowledgeMixin, RunsMixin):
     """Sources, chunks, findings, entities and relations in one Chroma store."""
 
     def __init__(
@@ -320,10 +321,11 @@ class Memory(HybridSearchMixin, KnowledgeMixin):
 
     # -- administration -----------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        """Counts per collection, sources per kind, the embedding model and where the store is."""
+        """Counts per collection, sources per kind and per run, the embedding model and where the store is."""
         counts = {name: col.count() for name, col in self._cols.items()}
         kinds = {k: len(self._cols["sources"].get(where={"kind": k}, include=[])["ids"]) for k in ("web", "local")}
-        return {"where": self.where, "embedding": self.embedder.fingerprint, "counts": counts, "sources_by_kind": kinds}
+        return {"where": self.where, "embedding": self.embedder.fingerprint, "counts": counts, "sources_by_kind": kinds,
+                "sources_by_run": self.sources_per_run()}
 
     def close(self) -> None:
         """Save the lexical index if it changed, then release the Chroma client (the embedder is the caller's)."""
