@@ -20,6 +20,7 @@ from agents import graphs
 from agents.context import Rt, RunContext, emit
 from agents.drafter import NOTHING_FOUND, run_source_ids
 from agents.lexical import fold
+from agents.reading import reuse_notes
 from agents.report import Answer, Citation, Contradiction, Reference, Report, Section, Sentence, Verification
 from agents.run.budget import refusal_note
 from agents.state import ResearchState
@@ -150,6 +151,7 @@ def build_report(ctx: RunContext, state: ResearchState) -> Report:
                                                          if answer.sentences else []))
     notes = list(state.get("notes", []))
     notes += [refusal_note(name, ctx.limits, n) for name, n in ctx.refused.items()]  # calls the budget gate refused
+    notes += reuse_notes(state.get("fetches", []))  # how many sources came from memory (issue 24)
     if not run_source_ids(state.get("fetches", [])) and NOTHING_FOUND not in notes:
         notes.insert(0, NOTHING_FOUND)
     return Report(

@@ -97,7 +97,7 @@ class RunsMixin:
     def _forget_sources(
         self, run_id: str, ids: list[str], metas: list[dict[str, Any]]
     ) -> tuple[set[str], set[str], int]:
-        """Delete the run's own sources and chunks, untag the shared ones; returns (sources, chunks) removed, untagged."""
+        """Delete the run's own sources and chunks, untag the shared ones; returns what it removed."""
         alone = {i for i, m in zip(ids, metas, strict=True) if set(m.get("run_ids") or []) <= {run_id}}
         shared = [(i, m) for i, m in zip(ids, metas, strict=True) if i not in alone]
         gone: list[str] = []

@@ -24,6 +24,7 @@ from typing import Any
 
 from agents.reading import normalize_url
 from ui.eval.dataset import Item
+from ui.eval.foreign import foreign_sections
 from ui.eval.web import EvalWeb
 from ui.run_files import read_json
 
@@ -31,6 +32,7 @@ SUPPORT_SHARE = 0.6
 QUOTE_SHARE = 0.9
 READ_STATUSES = ("fetched", "memory")
 METRICS = ("finished", "read_recall", "cited_recall", "answer_em", "answer_f1", "answer_in_report",
+           "foreign_sections",  # sections or queries built from another question's pages (ui.eval.foreign)
            "citation_support", "unfetched", "report_words", "wall_s", "tokens", "pages_read",
            "calls", "prompt_tokens", "completion_tokens", "model_s")  # the cost: cost_fields
 _PUNCT = set(string.punctuation)
@@ -226,6 +228,7 @@ def score_run(folder: Path, item: Item, web: EvalWeb, *, exit_code: int, wall_s:
     status = "no report" if not (folder / "report.json").is_file() else "unreadable report"
     row = _empty_row(item, wall_s=wall_s, tokens=_tokens_used(folder), pages_read=len(read_urls), status=status)
     row.update(cost_fields(folder))
+    row["foreign_sections"] = foreign_sections(folder, item, web)  # built from another question's pages
     if not isinstance(report, dict):
         return row
     golds = [item.answer, *item.aliases]
