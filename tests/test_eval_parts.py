@@ -405,3 +405,15 @@ def test_rows_carry_the_runs_cost_and_summaries_its_mean(tmp_path: Path) -> None
     assert cost_fields(tmp_path / "missing")["calls"] == 0
     mean = mean_row_cost([{**row, "wall_s": 8.0}, {**cost_fields(tmp_path / "missing"), "wall_s": 2.0}])
     assert mean["calls"] == 0.5 and mean["wall_s"] == 5.0 and mean["roles"]["planner"]["seconds"] == 3.0
+
+
+def test_eval_settings_point_at_the_test_web_with_no_plugin_or_mcp_server(tmp_path: Path, web: EvalWeb) -> None:
+    from agents.settings import McpServerSettings, Settings
+    from ui.eval.harness import eval_settings
+
+    mine = Settings(home=tmp_path / "home", mcp_servers={"files": McpServerSettings(command="files-server")})
+    own = eval_settings(mine, web, tmp_path / "eval")
+    assert own.plugins.load == [] and own.mcp_servers == {}  # no tool past the test web, no tool-choice call
+    assert own.search.backends == ["searxng"] and own.search.searxng_url == web.base_url
+    assert own.fetch.allow == [web.host_port.rsplit(":", 1)[0]] and own.home == tmp_path / "eval"
+    assert mine.plugins.load == "all" and mine.mcp_servers  # the user's settings are left alone

@@ -69,12 +69,14 @@ class ConfigRun:
 
 
 def eval_settings(settings: Settings, web: EvalWeb, home: Path, *, no_model: bool = False) -> Settings:
-    """``settings`` pointed at the test web and ``home``: searxng on it, only its host allowed; nothing else."""
+    """``settings`` pointed at the test web and ``home``: searxng on it, only its host allowed; nothing else
+    (no plugin or MCP server: their tools would reach past the test web and cost every agent a tool-choice call)."""
     search = settings.search.model_copy(
         update={"backends": ["searxng"], "searxng_url": web.base_url, "min_interval_s": 0.0}
     )
     fetch = settings.fetch.model_copy(update={"allow": [web.host_port.rsplit(":", 1)[0]]})
-    update: dict[str, Any] = {"home": home, "search": search, "fetch": fetch}
+    plugins = settings.plugins.model_copy(update={"load": []})
+    update: dict[str, Any] = {"home": home, "search": search, "fetch": fetch, "plugins": plugins, "mcp_servers": {}}
     if no_model:
         update["llm"] = settings.llm.model_copy(update={"backend": "none", "roles": {}})
     return settings.model_copy(update=update)
