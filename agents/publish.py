@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agents import graphs
+from agents.answer import NOT_FOUND
 from agents.context import Rt, RunContext, emit
 from agents.drafter import NOTHING_FOUND, run_source_ids
 from agents.lexical import fold
@@ -87,6 +88,8 @@ def render_markdown(report: Report) -> str:
         lines += ["## Answer", ""]
         if report.answer.text != report.answer.sentences[0].text:
             lines += [f"**{report.answer.text}**", ""]
+    elif report.answer.not_found:
+        lines += ["## Answer", "", NOT_FOUND, ""]
     shown = [Section(title="", sentences=report.answer.sentences)] if report.answer.sentences else []
     for section in [*shown, *report.sections]:
         lines += [f"## {section.title}", ""] if section.title else []
@@ -141,7 +144,7 @@ def build_report(ctx: RunContext, state: ResearchState) -> Report:
     chunks = {c.id: c for c in ctx.memory.get_chunks(ids)} if ids else {}
     sources = {s.id: s for s in ctx.memory.get_sources(sorted({c.source_id for c in chunks.values()}))}
     numbered, references = number_references(sections, chunks, {k: v for k, v in sources.items() if v is not None})
-    answer = Answer()
+    answer = Answer(not_found=bool(short.get("not_found")))
     if numbered and numbered[0].title == ANSWER:
         answer = Answer(text=str(short.get("text", "")) or numbered[0].sentences[0].text,
                         sentences=numbered.pop(0).sentences)

@@ -35,12 +35,15 @@ class Sentence(BaseModel):
 class Answer(BaseModel):
     """The direct answer that opens the report: a short text and the one to three cited sentences it rests on.
 
-    ``text`` is the model's short answer when the verifier found it in the passages its sentences
-    cite, else the first of those sentences (the best-supported finding when the model gave none).
+    ``text`` is a short span (a name, a date, a number, yes/no) and ``sentences`` the chain of cited
+    sentences linking it to the question's own names (``agents.answer``). ``not_found``: no chain held,
+    so no answer is given (``text`` empty) rather than a guess. Reports written before the chain may
+    carry a sentence as ``text``.
     """
 
     text: str = ""
     sentences: list[Sentence] = Field(default_factory=list)
+    not_found: bool = False
 
 
 class Section(BaseModel):

@@ -11,10 +11,15 @@ removed. The counts form the report's verification summary.
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Mapping
 from typing import Any
 
+from agents.answer import choose_answer
+from agents.answer.candidates import name_spans, restates
 from agents.context import Rt, RunContext, ask, emit
-from agents.drafter import MAX_SENTENCES, section_findings
+from agents.drafter import MAX_SENTENCES, run_source_ids, section_findings
+from agents.editor import edit_report
 from agents.floor_plan import named_spans
 from agents.floors import best_supported, quoted_answer, rank_supported
 from agents.lexical import content_words, echoes, fold, support_score
@@ -42,6 +47,16 @@ def with_findings(
     return [*kept, *({**f, "status": "supported"} for f in extra)]
 
 
+def claims(sentence: str) -> list[str]:
+    """The names and numbers ``sentence`` states ("A and B" as two names), each a claim a passage must hold.
+
+    A lone capitalized first word ("Heat pumps ...") is how sentences begin, not a name.
+    """
+    start = sentence.lstrip(" \"'(")
+    spans = [s for s in named_spans(sentence) if not (" " not in s and start.startswith(s) and not s[0].isdigit())]
+    return [p for s in spans for p in re.split(r"\s+(?:and|&)\s+", s) if content_words(p)]
+
+
 def attested(sentence: str, passages: list[str]) -> bool:
     """Whether every name and number ``sentence`` states is in ``passages`` (each name's content words).
 
@@ -50,10 +65,31 @@ def attested(sentence: str, passages: list[str]) -> bool:
     Menzies, "1955" to one about a 1999 film.
     """
     have = content_words(" ".join(passages))
-    start = sentence.lstrip(" \"'(")
-    # a lone capitalized first word ("Heat pumps ...") is how sentences begin, not a name
-    spans = [s for s in named_spans(sentence) if not (" " not in s and start.startswith(s) and not s[0].isdigit())]
-    return all(content_words(span) <= have for span in spans)
+    return all(content_words(span) <= have for span in claims(sentence))
+
+
+CONTRIBUTES = 0.34  # share of a sentence's content words a citation holding none of its names must hold
+
+
+def own_citations(
+    sentence: str, ids: list[str], texts: Mapping[str, str], titles: Mapping[str, str] | None = None
+) -> tuple[list[str], bool]:
+    """The citations of ``sentence`` that support something in it, and whether each of its names and numbers
+    is held by *one* of them that is about the sentence's subject (its first name).
+
+    Each claim is checked against a single cited chunk (with its source's title), never the union of
+    them: "Doctor Stranger aired on KBS2 from May 5 to July 8, 2014 [1][3]" fails when KBS2 is only in
+    [1], a passage about another series. A citation holding none of the sentence's names or numbers and
+    under ``CONTRIBUTES`` of its words supports nothing in it and is dropped.
+    """
+    titles = titles or {}
+    words = {i: content_words(f"{texts[i]} {titles.get(i, '')}") for i in dict.fromkeys(ids) if i in texts}
+    stated = [content_words(c) for c in claims(sentence)]
+    kept = [i for i, have in words.items()
+            if any(c <= have for c in stated) or support_score(sentence, [texts[i]]) >= CONTRIBUTES]
+    names = [c for c, text in zip(stated, claims(sentence), strict=True) if not text[:1].isdigit()]
+    about = [i for i in kept if names and names[0] <= words[i]] or kept
+    return kept, all(any(c <= words[i] for i in about) for c in stated)
 
 
 def screen(sentence: str, cited: list[str], others: list[str], question: str = "") -> str:
@@ -87,15 +123,17 @@ def judge_schema(candidate_ids: list[str], text_chars: int = 300) -> dict[str, A
     }
 
 
-def apply_verdict(sentence: dict[str, Any], verdict: dict[str, Any], texts: dict[str, str]) -> dict[str, Any] | None:
-    """The sentence after the judge's verdict, re-screened (its support, its names and numbers attested by
-    the passages it ends up citing); None when it must be removed."""
+def apply_verdict(
+    sentence: dict[str, Any], verdict: dict[str, Any], texts: dict[str, str], titles: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
+    """The sentence after the judge's verdict, re-screened (its support, each of its names and numbers held by
+    one passage it ends up citing, ``own_citations``); None when it must be removed."""
     kind = verdict.get("verdict")
     cited = sentence["chunk_ids"]
 
     def holds(text: str, ids: list[str], minimum: float) -> bool:
         passages = [texts[i] for i in ids if i in texts]
-        return support_score(text, passages) >= minimum and attested(text, passages)
+        return support_score(text, passages) >= minimum and own_citations(text, ids, texts, titles)[1]
 
     if kind == "supported" and holds(sentence["text"], cited, UNSUPPORTED):
         return {**sentence, "status": "supported"}
@@ -113,9 +151,28 @@ _YES_NO_START = ("is ", "are ", "was ", "were ", "do ", "does ", "did ", "can ",
 
 
 def _texts(ctx: RunContext, sections: list[dict[str, Any]], extra: list[str] | None = None) -> dict[str, str]:
+    return _texts_titles(ctx, sections, extra)[0]
+
+
+def _texts_titles(
+    ctx: RunContext, sections: list[dict[str, Any]], extra: list[str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The text of every chunk cited (or in ``extra``), and the title of its source."""
     ids = list(dict.fromkeys([*(i for s in sections for sent in s["sentences"] for i in sent["chunk_ids"]),
                               *(extra or [])]))
-    return {c.id: c.text for c in ctx.memory.get_chunks(ids)} if ids else {}
+    chunks = ctx.memory.get_chunks(ids) if ids else []
+    sources = {s.id: s for s in ctx.memory.get_sources(sorted({c.source_id for c in chunks}))} if chunks else {}
+    return {c.id: c.text for c in chunks}, {c.id: str(getattr(sources.get(c.source_id), "title", "") or "")
+                                            for c in chunks}
+
+
+def question_passages(ctx: RunContext, state: ResearchState) -> list[str]:
+    """The ids of the passages of this run's sources that best match the question (hybrid retrieval)."""
+    sources = run_source_ids(state.get("fetches", []))
+    if not sources:
+        return []
+    hits = ctx.memory.search(state["question"], ctx.limits.chunks_per_prompt, ctx.filters(source_ids=sources))
+    return [h.chunk.id for h in hits]
 
 
 def answer_text(question: str, text: str, kept: list[dict[str, Any]], texts: dict[str, str]) -> str:
@@ -130,7 +187,8 @@ def answer_text(question: str, text: str, kept: list[dict[str, Any]], texts: dic
 
 
 async def verify_answer(
-    runtime: Rt, state: ResearchState, sections: list[dict[str, Any]], texts: dict[str, str], counts: dict[str, int]
+    runtime: Rt, state: ResearchState, sections: list[dict[str, Any]], texts: dict[str, str], counts: dict[str, int],
+    titles: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The short answer after verification: its text the first that holds of
 
@@ -151,7 +209,7 @@ async def verify_answer(
     if answer.get("sentences"):
         checked = await verify_section(
             runtime, state["run_id"], {"title": "Answer", "sentences": answer["sentences"]}, texts, counts,
-            state["question"],
+            state["question"], titles,
         )
         kept = checked["sentences"]
     text = answer_text(state["question"], said, kept, texts) if kept else ""
@@ -187,27 +245,34 @@ async def judge(
 
 async def verify_section(
     runtime: Rt, run_id: str, section: dict[str, Any], texts: dict[str, str], counts: dict[str, int],
-    question: str = "",
+    question: str = "", titles: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Check every sentence of one section; returns the section with verified sentences only.
 
-    ``question`` is handed to ``screen``, which removes a sentence that only restates it.
+    ``question`` is handed to ``screen``, which removes a sentence that only restates it. Each sentence
+    keeps only the citations that support something in it (``own_citations``); one whose names and
+    numbers no single passage about its subject holds is not "supported" by the screen (the judge may
+    re-cite or narrow it, else it is removed).
     """
     ctx = runtime.context
     pool = list(dict.fromkeys(i for s in section["sentences"] for i in s["chunk_ids"] if i in texts))
     kept = []
     for sentence in section["sentences"]:
         counts["checked"] += 1
-        cited = [texts[i] for i in sentence["chunk_ids"] if i in texts]
-        others = [texts[i] for i in pool if i not in sentence["chunk_ids"]]
+        ids, whole = own_citations(sentence["text"], sentence["chunk_ids"], texts, titles)
+        sentence = {**sentence, "chunk_ids": ids}  # a citation that supports nothing in the sentence goes
+        cited = [texts[i] for i in ids]
+        others = [texts[i] for i in pool if i not in ids]
         verdict = screen(sentence["text"], cited, others, question)
+        if verdict == "supported" and not whole:
+            verdict = "judge"  # stitched: a name or number only a passage about another subject holds
         if verdict == "judge" and (ctx.out_of_tokens() or not ctx.limits.judge):
             verdict = "unsupported"  # no budget left to judge, or no judge (quick): keep what the screen supports
         result: dict[str, Any] | None
         if verdict == "supported":
             result = {**sentence, "status": "supported"}
         elif verdict == "judge":
-            result = apply_verdict(sentence, await judge(runtime, run_id, sentence, texts, pool), texts)
+            result = apply_verdict(sentence, await judge(runtime, run_id, sentence, texts, pool), texts, titles)
         else:
             result = None
         if result is None:
@@ -229,12 +294,32 @@ async def verify_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     answer = state.get("answer") or {}
     extra = [i for s in answer.get("sentences", []) for i in s["chunk_ids"]] + list(answer.get("shown", []))
     extra += [i for f in state.get("findings", []) for i in f["chunk_ids"]]
-    texts = await asyncio.to_thread(_texts, ctx, sections, extra)
+    extra += await asyncio.to_thread(question_passages, ctx, state)  # where the span picker looks too
+    texts, titles = await asyncio.to_thread(_texts_titles, ctx, sections, extra)
     counts = {"checked": 0, "supported": 0, "changed": 0, "removed": 0}
-    verified = [await verify_section(runtime, run_id, s, texts, counts, state["question"]) for s in sections]
+    verified = [await verify_section(runtime, run_id, s, texts, counts, state["question"], titles) for s in sections]
     for section in verified:  # the floor: a section keeps its best-supported findings beside what was verified
         section["sentences"] = with_findings(state["question"], section["sentences"],
                                              section_findings(section["title"], state), texts)
-    short = await verify_answer(runtime, state, verified, texts, counts)
-    emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens(), answer=short.get("source", "none"))
-    return {"sections": verified, "answer": short, "verification": counts}
+    short = await verify_answer(runtime, state, verified, texts, counts, titles)
+    answer, edited = finish_report(state, verified, short, texts, ctx.limits.length)
+    emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens(), answer=answer.get("source", "none"),
+         not_found=bool(answer.get("not_found")))
+    return {"sections": edited, "answer": answer, "verification": counts}
+
+
+def finish_report(
+    state: ResearchState, sections: list[dict[str, Any]], short: dict[str, Any], texts: dict[str, str], length: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """After verification: the answer by chain of evidence (``agents.answer``), then the editor over the sections
+    (``agents.editor``), the chain's bridge names and each section's sub-questions its topic."""
+    question = state["question"]
+    said = str((state.get("answer") or {}).get("text", ""))
+    answer = choose_answer(question, short, sections, state.get("findings", []), state.get("facts", []), texts, said)
+    bridges = [n for s in answer["sentences"] for n, _at in name_spans(str(s["text"])) if not restates(n, question)]
+    subs: dict[str, list[str]] = {}
+    for sub in [*state.get("plan", {}).get("subquestions", []), *state.get("searches", [])]:
+        subs.setdefault(sub["section"], []).append(sub["question"])
+    edited = edit_report(question, sections, answer["sentences"], subquestions=subs, bridges=bridges, texts=texts,
+                         length=length)
+    return answer, edited

@@ -39,6 +39,8 @@ class Limits:
     graph_calls: bool = False  # the graph agent extracts facts in calls of its own (else the searcher writes them)
     one_call_draft: bool = True  # the answer and every section in one drafting call (else one call a section)
     judge: bool = True  # the model judges sentences the verifier's lexical screen cannot settle
+    research_calls: bool = True  # planning and searching call the model (else the floors plan, search and note)
+    length: str = "standard"  # the report's length: short, standard or long (drafter prompts, the editor's caps)
     mode: str = ""  # the preset these limits came from (agents.run.modes: quick, standard, deep; "" none)
     mode_reason: str = ""  # why that mode (asked for, or the auto choice for this machine and model)
 

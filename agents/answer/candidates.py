@@ -1,0 +1,188 @@
+"""The span picker: short answers (names, dates, numbers, yes/no) a cited sentence offers for a question.
+
+Pure functions, no model and no I/O. A candidate is a span of a sentence the run holds (a verified
+sentence, a finding, a passage's sentence) or the model's own short answer; it must say something the
+question does not (a span whose content words the question already holds restates the question and
+is never the answer), except for the options of an either-or question ("X or Y?"), which are the only
+candidates there. The question's expected kind (date, year, number, name, yes/no) is read from its
+wording, so a "what date" question prefers "July 8, 2014" over "2016".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agents.floor_plan import named_spans
+from agents.lexical import content_words, fold
+
+_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+          r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{3,4}}"  # July 8, 2014
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{3,4}}"  # 8 July 2014
+    rf"|{_MONTH},?\s+\d{{4}})\b"  # July 2014
+)
+_YEAR = re.compile(r"(?<![\d.,])\b(1[0-9]{3}|20[0-9]{2})\b(?![\d.,]\d)")
+_NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?(?:\s*(?:%|percent|million|billion|thousand))?(?![\w])")
+_CLAUSE_START = re.compile(r"(?:^|[.!?:;—–]\s*|\s-\s)[\"'“(]?$")  # a lone capital here starts a sentence
+_YES_NO = ("is ", "are ", "was ", "were ", "do ", "does ", "did ", "can ", "could ", "has ", "have ", "had ",
+           "will ", "would ", "should ")
+_OPTIONS = re.compile(r",?\s*([^,?]+?)\s+or\s+([^,?]+?)\s*\?\s*$")
+_MEASURES = ("efficiency|percentage|percent|rate|population|height|length|speed|temperature|size|amount|cost|"
+             "price|distance|area|capacity|weight|age|score|number|count|total|share")
+_LAST = re.compile(r"\b(last|latest|final|finally|end|ended|ends|until|closed|concluded)\b", re.I)
+_FIRST = re.compile(r"\b(first|premiered|began|begin|start|started|debut|debuted|opened|launched)\b", re.I)
+# What a question asks with, not what it is about: never evidence that a sentence is on its topic.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+ASKING = _words("what which who whom whose when where why how name named called date year number")
+PRONOUNS = _words("it its he his she her they their them this these those")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A cited sentence the run holds: its text and the ids of the chunks it cites."""
+
+    text: str
+    chunk_ids: tuple[str, ...]
+    origin: str = "sentence"  # "model" (the model's verified answer sentence), "sentence", "finding", "passage", "fact"
+    pos: int = -1  # a passage sentence's place in its chunk (-1: not a passage sentence)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A short answer and where it was found (the statement holding it; None for a bare yes/no)."""
+
+    text: str
+    kind: str  # "date", "year", "number", "name", "yesno"
+    statement: Statement | None
+    position: int = 0  # where the span starts in its statement (the subject comes first)
+    model: bool = False  # the model's own short answer
+
+
+def expected_kind(question: str) -> str:
+    """The kind of answer ``question`` asks for: "date", "year", "number", "yesno", "option" or "name"."""
+    q = " ".join(question.casefold().split())
+    if options(question):
+        return "option"
+    if q.startswith(_YES_NO):
+        return "yesno"
+    if re.search(r"\b(what|which|in what)\s+year\b", q):
+        return "year"
+    if q.startswith("when") or re.search(r"\b(what|which)\s+(date|day)\b", q) or q.rstrip("?").endswith("date"):
+        return "date"
+    if re.search(r"\bhow\s+(many|much|long|old|tall|high|far|big|large)\b", q) or "what number" in q:
+        return "number"
+    if re.search(rf"\b(what|which)\s+(\w+\s+)?({_MEASURES})\b", q):
+        return "number"
+    return "name"
+
+
+def options(question: str) -> list[str]:
+    """The two options of an either-or question ("Which is older, X or Y?"), else []."""
+    q = question.strip()
+    if not re.match(r"(?i)\s*(which|who|what|whose|where|is|are|was|were|did|does|do)\b", q):
+        return []
+    match = _OPTIONS.search(q)
+    if not match:
+        return []
+    first = re.sub(r"(?i)^.*\b(?:is|was|are|were|did|does|do|has|had)\s+(?:the\s+)?", "", match.group(1)).strip()
+    out = [first.strip(" \"'"), match.group(2).strip(" \"'")]
+    return out if all(len(o) > 1 for o in out) else []
+
+
+def restates(span: str, question: str) -> bool:
+    """Whether ``span`` only restates ``question``: every content word of it is one of the question's."""
+    words = content_words(span)
+    return not words or words <= content_words(question)
+
+
+def name_spans(text: str) -> list[tuple[str, int]]:
+    """Names (quoted titles, capitalized runs) in ``text`` with their positions; "A and B" split in two, a lone
+    capitalized word starting a sentence or clause ("Stacking a cell ...") no name."""
+    out: list[tuple[str, int]] = []
+    for span in named_spans(text):
+        for part in re.split(r"\s+(?:and|&)\s+", span):
+            part = part.strip(" \"'“”,;:.")
+            at = text.find(part)
+            if part and not part.replace(",", "").replace(".", "").isdigit() and _YEAR.fullmatch(part) is None \
+                    and not (" " not in part and _CLAUSE_START.search(text[:max(at, 0)])):
+                out.append((part, at if at >= 0 else len(text)))
+    return out
+
+
+def spans(text: str) -> list[tuple[str, str, int]]:
+    """Every answer-like span of ``text``: (span, kind, position) for dates, years, numbers and names."""
+    found: list[tuple[str, str, int]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in (("date", _DATE), ("year", _YEAR), ("number", _NUMBER)):
+        for match in pattern.finditer(text):
+            if any(a <= match.start() < b for a, b in taken):
+                continue  # "2014" inside "July 8, 2014" is not a span of its own
+            taken.append((match.start(), match.end()))
+            found.append((match.group(0).strip(" ,"), kind, match.start()))
+    for name, at in name_spans(text):
+        if not _DATE.fullmatch(name) and not any(a <= at < b for a, b in taken):
+            found.append((name, "name", at))
+    return found
+
+
+def fits(kind: str, wanted: str) -> int:
+    """How well a span of ``kind`` fits a question asking for ``wanted``: 2 exactly, 1 loosely, 0 not."""
+    if kind == wanted:
+        return 2
+    loose = {"date": ("year",), "year": ("date",), "number": (), "name": ("date", "year", "number")}
+    return 1 if kind in loose.get(wanted, ()) else 0
+
+
+def from_statement(question: str, statement: Statement) -> list[Candidate]:
+    """The candidates a statement offers: its spans the question does not already state."""
+    wanted = expected_kind(question)
+    if wanted == "option":
+        return [Candidate(o, "name", statement, statement.text.casefold().find(o.casefold()))
+                for o in options(question) if holds(statement.text, o)]
+    if wanted == "yesno":
+        return []
+    return [Candidate(span, kind, statement, at) for span, kind, at in spans(statement.text)
+            if fits(kind, wanted) and not restates(span, question)]
+
+
+def from_model(question: str, text: str, statements: list[Statement]) -> list[Candidate]:
+    """The model's short answer as candidates: once per statement that states it (a yes/no stands alone).
+
+    An answer that only restates the question ("The Hounds of Zaroff" for "What was The Hounds of
+    Zaroff also published as?") is no candidate; an either-or question takes only one of its options.
+    """
+    text = " ".join(text.split()).strip(" .;,\"'")
+    wanted = expected_kind(question)
+    if not text or len(text.split()) > 12:
+        return []
+    if text.casefold() in ("yes", "no"):
+        return [Candidate(text.casefold(), "yesno", None, model=True)] if wanted == "yesno" else []
+    if wanted == "option":
+        if not any(fold(text) == fold(o) for o in options(question)):
+            return []
+    elif restates(text, question):
+        return []
+    kind = spans(text)[0][1] if len(spans(text)) == 1 else "name"
+    return [Candidate(text, kind, s, s.text.casefold().find(text.casefold()), model=True)
+            for s in statements if holds(s.text, text)]
+
+
+def holds(sentence: str, span: str) -> bool:
+    """Whether ``sentence`` states ``span`` word for word (case and spacing aside, whole words only)."""
+    needle = re.escape(fold(span))
+    return re.search(rf"(?<!\w){needle}(?!\w)", fold(sentence)) is not None
+
+
+def order_hint(question: str, statement: Statement, position: int) -> float:
+    """For a "last aired"/"first published" question: the later (or earlier) span of a range wins."""
+    if _LAST.search(question):
+        return position / max(len(statement.text), 1)
+    if _FIRST.search(question):
+        return -position / max(len(statement.text), 1)
+    return 0.0
+

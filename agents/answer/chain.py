@@ -1,0 +1,252 @@
+"""The answer by chain of evidence: each candidate span scored by the cited statements linking it to the question.
+
+Pure functions, no model and no I/O. The run's statements (the model's verified answer sentences, the
+verified section sentences, the findings, the knowledge graph's facts whose chunks attest them, and
+the sentences of the passages cited) form the pool. A candidate's chain starts at the statement that
+holds it and grows, at most ``MAX_LINKS`` times, by a statement that shares a *bridge* name with the
+chain (a name the question does not state) and covers question terms the chain does not yet cover:
+question entity → bridge → candidate, every link a cited statement. A chain *holds* when it covers
+at least ``HOLD`` of the question's terms and names one of its entities (when it has any); the best
+candidate is the best-fitting kind, then the best-covered chain, then the model's own answer, then
+the one more statements state. When no chain holds, the answer is "not found" — never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agents.answer.candidates import (
+    ASKING,
+    PRONOUNS,
+    Candidate,
+    Statement,
+    expected_kind,
+    fits,
+    from_model,
+    from_statement,
+    holds,
+    name_spans,
+    order_hint,
+    restates,
+)
+from agents.floors import split_sentences
+from agents.lexical import content_words, fold
+
+MAX_LINKS = 3  # statements a chain may add to the candidate's own: question entity → bridge(s) → candidate
+HOLD = 0.4  # share of the question's terms a chain must cover to hold
+MAX_CHARS = 400  # a passage sentence longer than this is no statement to print
+MIN_WORDS = 4
+_END = (".", "!", "?", '"', "”", "’", ")")
+
+
+def terms(text: str) -> set[str]:
+    """Content words of ``text`` that say what it is about (the words a question asks with left out; hyphenated
+    words in their parts, so "perovskite-silicon" covers "silicon")."""
+    return content_words(re.sub(r"(?<=\w)-(?=\w)", " ", text)) - ASKING
+
+
+def question_entities(question: str) -> list[set[str]]:
+    """The content words of each name the question states (its own entities)."""
+    return [w for w in (terms(n) for n, _at in name_spans(question)) if w]
+
+
+_ABBREVIATION = re.compile(r"(?:\b(?:Jr|Sr|Dr|Mr|Mrs|Ms|St|Co|Ltd|Inc|No|Vol|vs|Mt|Gen|Col|Lt|Sgt|Prof)|\b[A-Z])\.$")
+
+
+def sentences(text: str) -> list[str]:
+    """``floors.split_sentences``, with a split after an abbreviation ("Connell Jr. (born ...") joined back."""
+    out: list[str] = []
+    for part in split_sentences(text):
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
+
+
+def passage_statements(chunk_id: str, text: str) -> list[Statement]:
+    """The whole sentences of a chunk as statements citing it; a fragment cut at the chunk's edge is left out."""
+    parts = sentences(text)
+    out = []
+    for n, part in enumerate(parts):
+        cut_start = n == 0 and part[:1].islower()
+        cut_end = n == len(parts) - 1 and not part.endswith(_END)
+        if not (cut_start or cut_end) and len(part.split()) >= MIN_WORDS and len(part) <= MAX_CHARS:
+            out.append(Statement(part, (chunk_id,), "passage", n))
+    return out
+
+
+def fact_statements(facts: Sequence[Mapping[str, Any]], texts: Mapping[str, str]) -> list[Statement]:
+    """Each knowledge-graph fact as the sentence of a chunk it cites that names both its ends (else none)."""
+    out = []
+    for fact in facts:
+        ends = [str(fact.get("subject", "")), str(fact.get("object", ""))]
+        for chunk_id in fact.get("chunk_ids", []):
+            found = [s for s in sentences(texts.get(chunk_id, "")) if all(holds(s, e) for e in ends if e)]
+            if found and len(found[0]) <= MAX_CHARS:
+                out.append(Statement(found[0], (chunk_id,), "fact"))
+                break
+    return out
+
+
+def statement_pool(
+    answer: Sequence[Mapping[str, Any]], sections: Sequence[Mapping[str, Any]], findings: Sequence[Mapping[str, Any]],
+    facts: Sequence[Mapping[str, Any]], texts: Mapping[str, str],
+) -> list[Statement]:
+    """Every cited statement the run holds, each once: the model's verified answer sentences first."""
+    def cited(items: Sequence[Mapping[str, Any]], origin: str) -> list[Statement]:
+        return [Statement(str(s["text"]), tuple(i for i in s.get("chunk_ids", []) if i in texts), origin)
+                for s in items if any(i in texts for i in s.get("chunk_ids", []))]
+
+    pool = [*cited(answer, "model"), *cited([s for sec in sections for s in sec.get("sentences", [])], "sentence"),
+            *cited(findings, "finding"), *fact_statements(facts, texts)]
+    pool += [s for chunk_id, text in texts.items() for s in passage_statements(chunk_id, text)]
+    out: dict[str, Statement] = {}
+    for statement in pool:
+        out.setdefault(fold(statement.text), statement)
+    return list(out.values())
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A candidate and the statements linking it to the question (question side first, its own last)."""
+
+    candidate: Candidate
+    statements: tuple[Statement, ...]
+    coverage: float  # share of the question's terms the statements cover
+    entities: int  # the question's entities the statements name
+    focus: int = 0  # the question's focus terms (``focus_terms``) the candidate's own statement states
+
+
+def focus_terms(question: str) -> set[str]:
+    """The terms next to what the question asks with ("last aired on what date" → last, aired): the relation
+    the answer's own statement should state."""
+    words = question.rstrip(" ?").split()
+    at = next((n for n, w in enumerate(words) if w.casefold().strip(",") in ASKING), 0)
+    return terms(" ".join([*words[max(0, at - 4): at + 4], *words[-4:]]))
+
+
+def pronoun_led(text: str) -> bool:
+    """Whether a sentence's subject is a pronoun ("It is the third book ...")."""
+    first = text.split(maxsplit=1)[0].casefold().strip("\"'“(,") if text.split() else ""
+    return first in PRONOUNS
+
+
+class _Index:
+    """The pool with each statement's terms and bridge names, and which statements each bridge name links."""
+
+    def __init__(self, question: str, pool: Sequence[Statement]) -> None:
+        self.question = question
+        self.wanted = terms(question)
+        self.focus = focus_terms(question) & self.wanted
+        self.entities = question_entities(question)
+        self.pool = list(pool)
+        self.words = [terms(s.text) for s in self.pool]
+        folded = [fold(s.text) for s in self.pool]
+        names = [[fold(n) for n, _at in name_spans(s.text) if not restates(n, question)] for s in self.pool]
+        mentions = {n: [i for i, text in enumerate(folded) if n in text and holds(text, n)]
+                    for n in {n for found in names for n in found}}
+        common = self._common(mentions)
+        self.bridges = [[n for n in found if n not in common] for found in names]
+        self.mentions = mentions
+        self.place = {(s.chunk_ids[0], s.pos): i for i, s in enumerate(self.pool) if s.pos >= 0}
+        self._chains: dict[int, tuple[tuple[int, ...], set[str]]] = {}
+
+    def _common(self, mentions: Mapping[str, list[int]]) -> set[str]:
+        """Names most chunks state ("Korean", "American"): no bridge between two subjects."""
+        chunks = {c for s in self.pool for c in s.chunk_ids}
+        if len(chunks) < 4:
+            return set()
+        return {n for n, where in mentions.items()
+                if len({c for i in where for c in self.pool[i].chunk_ids}) > len(chunks) / 2}
+
+    def near(self, i: int) -> set[int]:
+        """Statements linked to statement ``i``: those stating one of its bridge names, and its passage neighbours."""
+        out = {j for n in self.bridges[i] for j in self.mentions.get(n, [])}
+        s = self.pool[i]
+        if s.pos >= 0:
+            out |= {j for d in (-1, 1) if (j := self.place.get((s.chunk_ids[0], s.pos + d))) is not None}
+        return out - {i}
+
+    def chain(self, start: int) -> tuple[tuple[int, ...], set[str]]:
+        """Greedy: from ``start``, add the linked statement covering most new question terms, ``MAX_LINKS`` times."""
+        if start not in self._chains:
+            links, covered = [start], self.words[start] & self.wanted
+            for _ in range(MAX_LINKS):
+                near = set().union(*(self.near(i) for i in links)) - set(links)
+                gains = sorted(((len((self.words[j] & self.wanted) - covered), -j) for j in near), reverse=True)
+                if not gains or gains[0][0] == 0:
+                    break
+                links.insert(0, -gains[0][1])
+                covered |= self.words[-gains[0][1]] & self.wanted
+            self._chains[start] = (tuple(links), covered)
+        return self._chains[start]
+
+    def printable(self, links: Sequence[int]) -> list[Statement]:
+        """The chain's statements to print: a pronoun-led passage sentence after the one before it in its chunk,
+        sentences of one chunk together and in their order, chunks in the chain's order."""
+        wanted = list(links)
+        for i in links:
+            s = self.pool[i]
+            if s.pos > 0 and pronoun_led(s.text) and (j := self.place.get((s.chunk_ids[0], s.pos - 1))) is not None:
+                wanted.insert(wanted.index(i), j)
+        groups: dict[str, list[int]] = {}
+        for i in dict.fromkeys(wanted):
+            groups.setdefault(self.pool[i].chunk_ids[0] if self.pool[i].pos >= 0 else f"#{i}", []).append(i)
+        return [self.pool[i] for group in groups.values() for i in sorted(group, key=lambda k: self.pool[k].pos)]
+
+
+def chain_for(index: _Index, candidate: Candidate) -> Chain | None:
+    """The chain of ``candidate`` (None for a candidate with no statement)."""
+    if candidate.statement is None:
+        return None
+    start = index.pool.index(candidate.statement)
+    links, covered = index.chain(start)
+    words = set().union(*(index.words[i] for i in links))
+    named = sum(1 for e in index.entities if e <= words)
+    coverage = len(covered) / len(index.wanted) if index.wanted else 0.0
+    focus = len(index.words[start] & index.focus)
+    return Chain(candidate, tuple(index.printable(links)), coverage, named, focus)
+
+
+def holding(chain: Chain, index: _Index) -> bool:
+    """Whether ``chain`` links its candidate to the question: enough of its terms, one of its entities."""
+    return chain.coverage >= HOLD and (chain.entities > 0 or not index.entities)
+
+
+def rank_key(chain: Chain, index: _Index, votes: Mapping[str, int]) -> tuple[float, ...]:
+    """Sort key (higher first): the kind's fit, the chain's coverage, the model's answer, how often stated, order."""
+    c = chain.candidate
+    hint = order_hint(index.question, c.statement, c.position) if c.statement is not None else 0.0
+    return (fits(c.kind, expected_kind(index.question)), round(chain.coverage, 1), chain.focus, chain.entities,
+            float(c.model),
+            min(votes.get(fold(c.text), 0), 3), hint, -len(chain.statements), -c.position / 1000.0)
+
+
+def best_chain(question: str, pool: Sequence[Statement], model_answer: str = "") -> Chain | None:
+    """The best holding chain over ``pool`` for ``question`` (the model's answer a candidate too); None: not found."""
+    index = _Index(question, pool)
+    found = [*from_model(question, model_answer, index.pool),
+             *(c for s in index.pool for c in from_statement(question, s))]
+    votes: dict[str, int] = {}
+    for c in found:
+        votes[fold(c.text)] = votes.get(fold(c.text), 0) + 1
+    chains = [ch for ch in (chain_for(index, c) for c in found) if ch is not None and holding(ch, index)]
+    return max(chains, key=lambda ch: rank_key(ch, index, votes), default=None)
+
+
+def yes_no(question: str, model_answer: str, pool: Sequence[Statement]) -> Chain | None:
+    """A yes/no question's answer: the model's yes or no, held by its verified sentences covering the question."""
+    said = " ".join(model_answer.split()).strip(" .!").casefold()
+    own = [s for s in pool if s.origin == "model"]
+    if expected_kind(question) != "yesno" or said not in ("yes", "no") or not own:
+        return None
+    index = _Index(question, own)
+    covered = set().union(*index.words) & index.wanted
+    chain = Chain(Candidate(said, "yesno", None, model=True), tuple(own),
+                  len(covered) / len(index.wanted) if index.wanted else 0.0,
+                  sum(1 for e in index.entities if e <= set().union(*index.words)))
+    return chain if holding(chain, index) else None

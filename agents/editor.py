@@ -1,0 +1,175 @@
+"""The editor: the verified report, edited so that what is printed earns its place (deterministic, no model).
+
+Runs after verification, over the verified sections and the answer's chain; every rule is a pure
+function with its own test:
+
+- a sentence cut mid-word ("The story is insp.") becomes the whole sentence of the chunk it cites,
+  or goes;
+- a sentence is kept only when it is on topic: it names an entity of the question, of the answer's
+  bridge names or of its section's sub-questions, or shares ``MIN_TERMS`` of their content terms;
+- a sentence whose subject is a pronoun ("It is the third book ...") is kept only right after a
+  sentence citing the same chunk (the one that names "it");
+- near-duplicate sentences (``DUPLICATE`` of the smaller one's content words shared) are said once,
+  the better-cited one kept in the first one's place; the answer's chain comes first, so a section
+  never repeats it;
+- sections with the same title are merged; a section left empty goes, a one-sentence section is
+  folded into its neighbour;
+- a title cut mid-phrase or too long is made from its section's sub-question;
+- ``length`` caps sentences per section and sections (``LENGTHS``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agents.answer.candidates import PRONOUNS, name_spans
+from agents.answer.chain import sentences as chunk_sentences
+from agents.answer.chain import terms
+from agents.answer.evidence import near_duplicate
+from agents.lexical import content_words, fold
+
+DUPLICATE = 0.7  # share of the smaller sentence's content words two sentences share: said once
+MIN_TERMS = 2  # content terms of the question (or bridges, or sub-questions) an on-topic sentence shares
+MAX_TITLE = 80
+# sentences per section and sections per report for each ``--length``
+LENGTHS: dict[str, tuple[int, int]] = {"short": (2, 3), "standard": (5, 6), "long": (8, 8)}
+_DANGLING = frozenset(str.split("""a an the of in on at to for from by with and or but as is are was were be that
+    which who whose its their his her this these than into about over under between via per"""))
+
+
+def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, Any] | None:
+    """``sentence`` with a cut mid-word repaired from the chunk it cites (the chunk's whole sentence), or None
+    when it cannot be; a sentence its chunks do not hold verbatim is left as written."""
+    text = str(sentence["text"])
+    stem = fold(text.rstrip(" .…"))
+    for chunk_id in sentence.get("chunk_ids", []):
+        chunk = fold(texts.get(chunk_id, ""))
+        at = chunk.find(stem) if stem else -1
+        if at < 0:
+            continue
+        after = chunk[at + len(stem): at + len(stem) + 1]
+        if not after.isalnum():
+            return dict(sentence)  # it ends where a word ends
+        for whole in chunk_sentences(texts.get(chunk_id, "")):
+            if fold(whole).startswith(stem) and whole.rstrip().endswith((".", "!", "?", '"', "”")):
+                return {**sentence, "text": whole}
+        return None
+    return dict(sentence)
+
+
+def topic(question: str, bridges: Sequence[str], subquestions: Sequence[str]) -> tuple[list[set[str]], set[str]]:
+    """The entities (content words of each name) and the content terms a sentence of a section may speak to."""
+    texts = [question, *bridges, *subquestions]
+    entities = [w for text in texts for w in (content_words(n) for n, _at in name_spans(text)) if w]
+    entities += [w for w in (content_words(b) for b in bridges) if w]
+    return entities, set().union(*(terms(t) for t in texts))
+
+
+def on_topic(text: str, entities: Sequence[set[str]], wanted: set[str]) -> bool:
+    """Whether a sentence names one of ``entities`` or shares ``MIN_TERMS`` of the ``wanted`` terms."""
+    words = content_words(text)
+    return any(e <= words for e in entities) or len(terms(text) & wanted) >= MIN_TERMS
+
+
+def pronoun_led(text: str) -> bool:
+    """Whether a sentence's subject is a pronoun ("It is ...", "He began ...")."""
+    first = text.split(maxsplit=1)[0] if text.split() else ""
+    return first.casefold().strip("\"'“(,") in PRONOUNS
+
+
+def resolved(sentences: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The sentences without a pronoun-led one that does not follow a sentence citing the same chunk."""
+    out: list[dict[str, Any]] = []
+    for sentence in sentences:
+        if pronoun_led(str(sentence["text"])):
+            before = set(out[-1]["chunk_ids"]) if out else set()
+            if not before & set(sentence.get("chunk_ids", [])):
+                continue
+        out.append(dict(sentence))
+    return out
+
+
+def said_once(answer: Sequence[Mapping[str, Any]], sections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``sections`` with every near-duplicate said once: the answer's sentences first, then in order; of two
+    near-duplicates the better-cited (more chunks, then longer) is kept in the first one's place."""
+    seen: list[tuple[set[str], int, int]] = [(content_words(str(s["text"])), -1, -1) for s in answer]
+    out = [{"title": s["title"], "sentences": []} for s in sections]
+    for n, section in enumerate(sections):
+        for sentence in section["sentences"]:
+            words = content_words(str(sentence["text"]))
+            twin = next((item for item in seen if near_duplicate(words, item[0], DUPLICATE)), None)
+            if twin is None:
+                seen.append((words, n, len(out[n]["sentences"])))
+                out[n]["sentences"].append(dict(sentence))
+            elif twin[1] >= 0 and _better(sentence, out[twin[1]]["sentences"][twin[2]]):
+                out[twin[1]]["sentences"][twin[2]] = dict(sentence)
+    return out
+
+
+def _better(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return (len(a.get("chunk_ids", [])), len(str(a["text"]))) > (len(b.get("chunk_ids", [])), len(str(b["text"])))
+
+
+def title_fits(title: str) -> bool:
+    """Whether a title is whole: short enough, and not ending on a word that needs another after it."""
+    words = title.rstrip(" ?.").split()
+    return bool(words) and len(title) <= MAX_TITLE and words[-1].casefold() not in _DANGLING \
+        and not title.rstrip().endswith(("-", ",", ":", "—"))
+
+
+def whole_title(title: str, subquestions: Sequence[str]) -> str:
+    """``title`` when it fits, else one made from the first sub-question (cut at a word, never mid-phrase)."""
+    if title_fits(title):
+        return title
+    source = next((q for q in subquestions if q.strip()), title)
+    words = re.sub(r"\s+", " ", source).strip(" ?.").split(" ")
+    while words and (len(" ".join(words)) > MAX_TITLE or words[-1].casefold().strip(",;:") in _DANGLING):
+        words.pop()
+    return " ".join(words).rstrip(",;:—-") or "Findings"
+
+
+def merged_titles(sections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Sections of the same title (case and spacing aside) merged into the first."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in sections:
+        key = fold(str(section["title"]))
+        if key in out:
+            out[key]["sentences"] += section["sentences"]
+        else:
+            out[key] = {"title": section["title"], "sentences": list(section["sentences"])}
+    return list(out.values())
+
+
+def folded(sections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Empty sections dropped; a one-sentence section folded into the section before it (else the one after)."""
+    out = [{"title": s["title"], "sentences": list(s["sentences"])} for s in sections if s["sentences"]]
+    n = 0
+    while len(out) > 1 and n < len(out):
+        if len(out[n]["sentences"]) == 1:
+            into = out[n - 1] if n > 0 else out[n + 1]
+            into["sentences"] = [*into["sentences"], *out[n]["sentences"]] if n > 0 \
+                else [*out[n]["sentences"], *into["sentences"]]
+            del out[n]
+        else:
+            n += 1
+    return out
+
+
+def edit_report(
+    question: str, sections: Sequence[Mapping[str, Any]], answer: Sequence[Mapping[str, Any]], *,
+    subquestions: Mapping[str, Sequence[str]], bridges: Sequence[str], texts: Mapping[str, str],
+    length: str = "standard",
+) -> list[dict[str, Any]]:
+    """The edited sections (see the module docstring); ``answer`` is the answer's chain, printed first."""
+    per_section, most = LENGTHS.get(length, LENGTHS["standard"])
+    kept = []
+    for section in sections:
+        subs = subquestions.get(str(section["title"]), [])
+        entities, wanted = topic(question, bridges, subs)
+        whole = [w for w in (whole_sentence(s, texts) for s in section["sentences"]) if w is not None]
+        relevant = resolved([s for s in whole if on_topic(str(s["text"]), entities, wanted)])
+        kept.append({"title": whole_title(str(section["title"]), subs), "sentences": relevant})
+    edited = folded(said_once(answer, merged_titles(kept)))
+    return [{**s, "sentences": s["sentences"][:per_section]} for s in edited][:most]
