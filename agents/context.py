@@ -268,6 +268,8 @@ async def ask(runtime: Rt, run_id: str, role: str, messages: list[dict[str, str]
     (a ``model_call`` event).
     """
     ctx = runtime.context
+    if role not in FINISHING_ROLES and not ctx.limits.research_calls:  # quick: the floors plan, search and note
+        return None
     model = ctx.model(role)
     kind = str(schema.get("title", ""))
     name = str(getattr(model, "name", role))

@@ -47,3 +47,14 @@ def test_the_deep_structure_gives_each_decision_its_own_call(tmp_path: Path, fix
     sections = [e for e in events if e["type"] == "section_drafted"]
     assert brain.calls["Section"] == len([e for e in sections if e["sentences"]])  # one call a section
     assert report["status"] == "complete" and report["references"]
+
+
+def test_quick_makes_one_model_call_the_drafting_one(tmp_path: Path, fixture_web: Any) -> None:
+    from agents.run import modes
+
+    brain = Brain(judge="remove")  # a judge that removed everything would show in the report: it is never asked
+    events, report = _run(tmp_path, fixture_web, brain, **modes.preset("quick"))
+    assert brain.calls == {"Report": 1}  # the floors plan, search and note; the model writes the report
+    assert [e["type"] for e in events].count("search_started") >= 1
+    assert report["answer"]["sentences"] and report["references"]
+    assert not [e for e in events if e["type"] == "budget_skip"]  # declined by design, not by the budget

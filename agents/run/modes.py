@@ -28,16 +28,19 @@ from agents.run.budget import Limits
 MODES = ("quick", "standard", "deep")
 AUTO = "auto"
 
-_LEAN = {"model_tools": False, "model_picks": False, "graph_calls": False, "one_call_draft": True}
+_LEAN = {"model_tools": False, "model_picks": False, "graph_calls": False, "one_call_draft": True,
+         "research_calls": True}
 PRESETS: dict[str, dict[str, Any]] = {
-    # one round, one drafting call, no model judge: the verifier keeps what its lexical screen supports
+    # one round, one model call (the drafting call: the floors plan, search and note), no model judge: the
+    # verifier keeps what its lexical screen supports
     "quick": {"depth": 0, "breadth": 2, "max_pages": 6, "max_hops": 0, "max_sections": 2, "read_per_agent": 3,
-              "judge": False, **_LEAN},
+              "judge": False, **_LEAN, "research_calls": False},
     "standard": {"depth": 1, "breadth": 3, "max_pages": 12, "max_hops": 1, "max_sections": 4, "read_per_agent": 4,
                  "judge": True, **_LEAN},
     # the old call structure: the model picks tools and pages, extracts the graph, drafts section by section
     "deep": {"depth": 2, "breadth": 4, "max_pages": 40, "max_hops": 1, "max_sections": 6, "read_per_agent": 4,
-             "judge": True, "model_tools": True, "model_picks": True, "graph_calls": True, "one_call_draft": False},
+             "judge": True, "model_tools": True, "model_picks": True, "graph_calls": True, "one_call_draft": False,
+             "research_calls": True},
 }
 TARGET_MINUTES = {"quick": 1.5, "standard": 4.0, "deep": 15.0}  # on the reference machine
 
@@ -48,7 +51,7 @@ REF_MODEL_BYTES = 1_117_320_768
 REF_CORES = 2
 # The model work of a run of each mode (prompt, completion tokens), roughly, with its call structure;
 # the standard one compares machines. A run's manifest shows its own counts.
-WORK = {"quick": (4000, 700), "standard": (8000, 1500), "deep": (40000, 5000)}
+WORK = {"quick": (3500, 450), "standard": (8000, 1500), "deep": (40000, 5000)}
 REF_WORK = WORK["standard"]
 STANDARD_MAX_SLOWDOWN = 1.25  # auto keeps standard on a machine up to this much slower than the reference
 GPU_READ_FACTOR = 40.0  # a GPU against two CPU cores, same model: prompt reading ...
