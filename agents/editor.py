@@ -35,6 +35,7 @@ MIN_TERMS = 2  # content terms of the question (or bridges, or sub-questions) an
 MAX_TITLE = 80
 # sentences per section and sections per report for each ``--length``
 LENGTHS: dict[str, tuple[int, int]] = {"short": (2, 3), "standard": (5, 6), "long": (8, 8)}
+_ENDS = (".", "!", "?", '"', "”", "’", ")")
 _DANGLING = frozenset(str.split("""a an the of in on at to for from by with and or but as is are was were be that
     which who whose its their his her this these than into about over under between via per"""))
 
@@ -50,10 +51,10 @@ def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dic
         if at < 0:
             continue
         after = chunk[at + len(stem): at + len(stem) + 1]
-        if not after.isalnum():
-            return dict(sentence)  # it ends where a word ends
+        if not after.isalnum() and (after or chunk.rstrip().endswith(_ENDS)):
+            return dict(sentence)  # it ends where a word ends (not where the chunk was cut)
         for whole in chunk_sentences(texts.get(chunk_id, "")):
-            if fold(whole).startswith(stem) and whole.rstrip().endswith((".", "!", "?", '"', "”")):
+            if fold(whole).startswith(stem) and whole.rstrip().endswith(_ENDS):
                 return {**sentence, "text": whole}
         return None
     return dict(sentence)

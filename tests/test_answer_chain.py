@@ -1,0 +1,107 @@
+"""The answer by chain of evidence (agents/answer/): the issue's cases, pure functions, no model."""
+
+from __future__ import annotations
+
+from agents.answer import choose_answer, rank_passages
+from agents.answer.candidates import expected_kind, from_model, options, spans
+from agents.answer.chain import passage_statements, statement_pool
+
+DRAMA = ("The youngest male model ever to participate in Seoul Fashion Week stars with Park Hae-jin and Kang So-ra "
+         "in a TV series that last aired on what date?")
+DRAMA_TEXTS = {
+    "lawyer": "My Lawyer, Mr. Jo is a 2016 South Korean television series starring Park Shin-yang and Kang So-ra. "
+              "Based on the same-titled webtoon, it aired on KBS2.",
+    "doctor": "Doctor Stranger (Korean: 닥터 이방인) is a 2014 South Korean television series starring Lee Jong-suk, "
+              "Jin Se-yeon, Park Hae-jin and Kang So-ra. It aired on SBS from May 5 to July 8, 2014 on Mondays and "
+              "Tuesdays at 22:00 for 20 episodes.",
+    "lee": "Lee Jong-suk (born September 14, 1989) is a South Korean actor and model. He began his career as a runway "
+           "model, and is the youngest male model ever to participate in Seoul Fashion Week.",
+    "pizza": "PJI Korea Co, Ltd. is a Korean pizza franchise headquartered in Seoul, Korea, established in 2005.",
+}
+ZAROFF = "What was Richard Connell's best known work The Hounds of Zaroff also published as?"
+ZAROFF_TEXTS = {
+    "game": '"The Most Dangerous Game", also published as "The Hounds of Zaroff", is a short story by Richard '
+            "Connell, first published in Collier's on January 19, 1924. The story is inspired by big-game hunting.",
+    "empire": "It is the third and final book in the 'Empire Trilogy' and was published in 1992.",
+    "connell": "Richard Edward Connell Jr. (October 17, 1893 – November 22, 1949) was an American author and "
+               'journalist. He is best known for his short story "The Most Dangerous Game".',
+}
+
+
+def test_the_wrong_entitys_date_loses_to_the_chain_through_the_bridge() -> None:
+    # the model said "2016", from a sentence about another series that shares an actor
+    wrong = {"text": "My Lawyer, Mr. Jo is a 2016 South Korean television series starring Park Shin-yang and "
+                     "Kang So-ra.", "chunk_ids": ["lawyer"]}
+    answer = choose_answer(DRAMA, {"sentences": [wrong], "source": "model"}, [], [], [], DRAMA_TEXTS, "2016")
+    assert answer["text"] == "July 8, 2014" and not answer["not_found"]
+    chain = [s["text"] for s in answer["sentences"]]
+    assert "youngest male model" in chain[1] and chain[-1].startswith("It aired on SBS")
+    assert chain.index(next(t for t in chain if t.startswith("Doctor Stranger"))) == len(chain) - 2
+    assert all(s["chunk_ids"] for s in answer["sentences"])  # every link a cited statement
+    assert not any("pizza" in t or "KBS2" in t for t in chain)
+
+
+def test_an_answer_that_restates_the_question_is_never_the_answer() -> None:
+    assert from_model(ZAROFF, "The Hounds of Zaroff", []) == []
+    answer = choose_answer(ZAROFF, {"source": "model"}, [], [], [], ZAROFF_TEXTS, "The Hounds of Zaroff")
+    assert answer["text"] == "The Most Dangerous Game" and answer["source"] == "floor"
+    assert not any("Empire" in s["text"] for s in answer["sentences"])
+    # the pronoun-led sentence is printed after the sentence that names "he"
+    chain = [s["text"] for s in answer["sentences"]]
+    assert chain[0].startswith("Richard Edward Connell Jr.") and chain[1].startswith("He is best known")
+
+
+def test_no_chain_means_not_found_instead_of_a_guess() -> None:
+    answer = choose_answer("Who founded the Zed pizza company in Oslo?", {"source": "floor"}, [], [], [],
+                           ZAROFF_TEXTS, "Richard Connell")
+    assert answer == {"text": "", "sentences": [], "source": "floor", "not_found": True}
+
+
+def test_the_floor_gets_a_span_not_a_sentence() -> None:
+    question = "What record efficiency have perovskite silicon tandem cells reached?"
+    texts = {"a": "The Shockley-Queisser limit caps a single-junction silicon cell at about 33 percent, and practical "
+                  "silicon cells have reached 26.8 percent.",
+             "b": "In 2024 LONGi reported a certified efficiency of 34.6 percent for a perovskite-silicon tandem cell, "
+                  "the highest for any two-junction solar cell at the time."}
+    answer = choose_answer(question, {"source": "floor"}, [], [], [], texts)
+    assert answer["text"] == "34.6 percent" and answer["sentences"][-1]["chunk_ids"] == ["b"]
+
+
+def test_a_yes_no_question_takes_the_models_yes_only_with_sentences_covering_it() -> None:
+    question = "Is Doctor Stranger a South Korean television series?"
+    said = {"text": "Doctor Stranger is a 2014 South Korean television series.", "chunk_ids": ["doctor"],
+            "status": "supported"}
+    answer = choose_answer(question, {"sentences": [said], "source": "model"}, [], [], [], DRAMA_TEXTS, "yes")
+    assert answer["text"] == "yes" and answer["sentences"][0]["text"] == said["text"]
+    assert choose_answer(question, {"source": "floor"}, [], [], [], DRAMA_TEXTS, "")["not_found"]
+
+
+def test_question_kinds_options_and_spans() -> None:
+    assert expected_kind(DRAMA) == "date" and expected_kind("In what year was it built?") == "year"
+    assert expected_kind("How many episodes did it have?") == "number" and expected_kind(ZAROFF) == "name"
+    assert expected_kind("Which is older, Oxford PV or LONGi?") == "option"
+    assert options("Which is older, Oxford PV or LONGi?") == ["Oxford PV", "LONGi"]
+    found = {(text, kind) for text, kind, _at in spans(DRAMA_TEXTS["doctor"])}
+    assert ("July 8, 2014", "date") in found and ("2014", "year") in found and ("Lee Jong-suk", "name") in found
+    assert ("Park Hae-jin", "name") in found and ("Kang So-ra", "name") in found  # "A and B" is two names
+    assert not any(kind == "name" and text == "Stacking" for text, kind, _at in spans("Records — Stacking a cell."))
+
+
+def test_passage_statements_leave_out_fragments_cut_at_a_chunks_edge() -> None:
+    texts = [s.text for s in passage_statements("c", "ory is inspired by hunting. The story is set on an island. It "
+                                                     "was first publ")]
+    assert texts == ["The story is set on an island."]
+    pool = statement_pool([{"text": "The story is set on an island.", "chunk_ids": ["c"]}], [], [], [],
+                          {"c": "The story is set on an island in the Caribbean sea."})
+    assert [s.origin for s in pool] == ["model", "passage"]  # the same sentence once, the model's first
+
+
+def test_passages_ranked_chain_and_entities_first_duplicates_once_distractors_last() -> None:
+    passages = [{"id": k, "text": v} for k, v in DRAMA_TEXTS.items()]
+    passages.insert(1, {"id": "copy", "text": DRAMA_TEXTS["lawyer"] + " "})
+    ranked = [p["id"] for p in rank_passages(DRAMA, passages, chain_ids=["lee"], bridges=["Doctor Stranger"])]
+    assert ranked[0] == "lee" and ranked.index("doctor") < ranked.index("pizza")
+    assert "copy" not in ranked and ranked[-1] == "pizza"
+    kept = rank_passages(DRAMA, [{"id": "x", "text": "Zebras graze on the savanna in herds."}, *passages[:1]],
+                         drop_distractors=True)
+    assert [p["id"] for p in kept] == ["lawyer"]

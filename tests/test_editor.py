@@ -1,0 +1,94 @@
+"""The editor over the verified report (agents/editor.py): the issue's defects, each a pure-function case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.editor import edit_report, folded, resolved, said_once, title_fits, whole_sentence, whole_title
+
+QUESTION = ("The youngest male model ever to participate in Seoul Fashion Week stars with Park Hae-jin and Kang "
+            "So-ra in a TV series that last aired on what date?")
+DOCTOR = "Doctor Stranger is a 2014 South Korean television series starring Lee Jong-suk, Park Hae-jin and Kang So-ra."
+LEE = "Lee Jong-suk is the youngest male model ever to participate in Seoul Fashion Week."
+
+
+def s(text: str, *ids: str) -> dict[str, Any]:
+    return {"text": text, "chunk_ids": list(ids), "status": "supported"}
+
+
+def test_repeats_are_said_once_the_better_cited_kept_and_the_chain_first() -> None:
+    sections = [
+        {"title": "Lee Jong-suk", "sentences": [s(LEE, "a"), s(DOCTOR, "b"), s("Lee Jong-suk began as a runway model "
+                                                                          "in Seoul.", "a")]},
+        {"title": "Doctor Stranger", "sentences": [s(DOCTOR.replace(" television", " TV"), "b", "c"), s(LEE, "a")]},
+    ]
+    out = said_once([s(LEE, "a")], sections)  # the answer's chain holds LEE: no section repeats it
+    texts = [x["text"] for sec in out for x in sec["sentences"]]
+    assert LEE not in texts
+    assert texts.count(DOCTOR) == 0 and len([t for t in texts if t.startswith("Doctor Stranger")]) == 1
+    assert out[0]["sentences"][0]["chunk_ids"] == ["b", "c"]  # the better-cited twin, in the first one's place
+
+
+def test_an_off_topic_sentence_goes_even_when_supported() -> None:
+    sections = [{"title": "Introduction", "sentences": [
+        s(DOCTOR, "b"),
+        s("PJI Korea Co, Ltd. is a Korean pizza franchise headquartered in Seoul, Korea, established in 2005.", "p"),
+        s("Based on the same-titled webtoon, it aired on KBS2.", "k"),
+        s("Lee Jong-suk began his career as a runway model.", "a"),
+        s("Doctor Stranger aired for 20 episodes.", "b")]}]
+    out = edit_report(QUESTION, sections, [], subquestions={}, bridges=["Lee Jong-suk", "Doctor Stranger"], texts={})
+    texts = [x["text"] for x in out[0]["sentences"]]
+    assert texts == [DOCTOR, "Lee Jong-suk began his career as a runway model.", "Doctor Stranger aired for 20 "
+                     "episodes."]
+
+
+def test_an_unresolved_it_is_kept_only_beside_the_sentence_naming_it() -> None:
+    empire = s("It is the third and final book in the 'Empire Trilogy' and was published in 1992.", "e")
+    assert resolved([s("Richard Connell wrote The Most Dangerous Game.", "g"), empire]) == \
+        [s("Richard Connell wrote The Most Dangerous Game.", "g")]
+    named = s("The Hounds of Zaroff is a short story by Richard Connell, published in 1924.", "g")
+    it = s("It is inspired by big-game hunting safaris.", "g")
+    assert resolved([named, it]) == [named, it]
+
+
+def test_a_sentence_cut_mid_word_is_made_whole_from_its_chunk_or_dropped() -> None:
+    texts = {"g": "The Most Dangerous Game is a short story. The story is inspired by big-game hunting safaris. End.",
+             "x": "Something else entirely. The plot is insp"}
+    assert whole_sentence(s("The story is insp.", "g"), texts) == \
+        s("The story is inspired by big-game hunting safaris.", "g")
+    assert whole_sentence(s("The plot is insp.", "x"), texts) is None
+    assert whole_sentence(s("The Most Dangerous Game is a short story.", "g"), texts) == \
+        s("The Most Dangerous Game is a short story.", "g")
+    assert whole_sentence(s("A paraphrase the chunk does not hold.", "g"), texts) is not None
+
+
+def test_a_title_cut_mid_phrase_is_made_from_its_subquestion() -> None:
+    cut = "What aerospace manufacturer and space flight services company is supported by at"
+    assert not title_fits(cut) and title_fits("The Hounds of Zaroff's Publication")
+    sub = "Which aerospace company does the founder of PayPal run?"
+    assert whole_title(cut, [sub]) == "Which aerospace company does the founder of PayPal run"
+    long_sub = ("What aerospace manufacturer and space flight services company headquartered in Hawthorne, California "
+                "is supported by at least one of the founders?")
+    title = whole_title(cut, [long_sub])
+    assert len(title) <= 80 and title_fits(title) and long_sub.startswith(title)
+
+
+def test_thin_and_repeating_sections_fold_into_a_neighbour() -> None:
+    sections = [
+        {"title": "A", "sentences": [s("one", "a"), s("two", "b")]},
+        {"title": "B", "sentences": [s("three", "c")]},
+        {"title": "C", "sentences": []},
+    ]
+    assert folded(sections) == [{"title": "A", "sentences": [s("one", "a"), s("two", "b"), s("three", "c")]}]
+    twice = [{"title": "Seoul Fashion Week", "sentences": [s(LEE, "a"), s(DOCTOR, "b")]},
+             {"title": "seoul fashion  week", "sentences": [s("Lee Jong-suk began as a runway model in Seoul.", "a")]}]
+    out = edit_report(QUESTION, twice, [], subquestions={}, bridges=["Lee Jong-suk"], texts={})
+    assert len(out) == 1 and len(out[0]["sentences"]) == 3
+
+
+def test_length_caps_sentences_and_sections() -> None:
+    many = [s(f"Lee Jong-suk starred in Doctor Stranger episode {n} of 2014.", f"c{n}") for n in range(10)]
+    sections = [{"title": f"Part {n}", "sentences": many[:]} for n in range(5)]
+    subs = {f"Part {n}": [f"Part {n} question"] for n in range(5)}
+    short = edit_report(QUESTION, sections, [], subquestions=subs, bridges=["Lee Jong-suk"], texts={}, length="short")
+    assert len(short) <= 3 and all(len(x["sentences"]) <= 2 for x in short)
