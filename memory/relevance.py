@@ -6,7 +6,7 @@ about a question (``relevant``) only when both hold:
 1. **It names what the question names** (``about``): a named entity of the question — a quoted title or
    a capitalized name, matched as a whole word sequence ("U.S." and "US" meet) — or a *rare* content
    word of it. A word is common when its stem occurs in at least ``COMMON_SHARE`` of the paragraphs of
-   a general reference corpus (``word_df.tsv``: document frequencies of Snowball stems over the 5,052
+   a general reference corpus (``word_df.tsv``: document frequencies of Snowball stems over the 5,065
    Wikipedia paragraphs of the shared HotpotQA and MuSiQue sets, written by
    ``bench/relevance_calibrate.py df``), so "Operation", "group" or "first" never make a passage
    relevant on their own, while "Neptune" or "perovskite" do.
