@@ -34,12 +34,13 @@ def _sends(state: ResearchState) -> list[Send]:
                 run_id=state["run_id"],
                 question=state["question"],
                 sub=sub,
-                page_allowance=allowance["pages"],
+                # the first "floor" sub-questions are the floor's own searches: their pages come first
+                page_allowance=allowance.get("floor_pages", 0) if n < allowance.get("floor", 0) else allowance["pages"],
                 hop_allowance=allowance["hops"],
                 skip_urls=read,
             ),
         )
-        for sub in state.get("pending", [])
+        for n, sub in enumerate(state.get("pending", []))
     ]
 
 

@@ -214,6 +214,12 @@ def hop_subquestions(state: ResearchState, facts: list[dict[str, Any]], limit: i
                              skip=state.get("asked", []))
 
 
+def hop_names(state: ResearchState) -> list[str]:
+    """The bridge names this run's second hop searched (``hop_subquestions`` asks "{name} — {question}")."""
+    suffix = f" — {state['question']}"
+    return [s["question"][: -len(suffix)] for s in state.get("searches", []) if s["question"].endswith(suffix)]
+
+
 async def build_graph(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     """Node: extract facts from new findings, analyse the graph, and queue follow-ups within budget."""
     ctx, run_id = runtime.context, state["run_id"]
@@ -263,7 +269,7 @@ async def build_graph(state: ResearchState, runtime: Rt) -> dict[str, Any]:
         taken = {f["id"] for f in hops}
         followups = [*hops, *(f for f in proposed if f["id"] not in taken)][: max(ctx.limits.breadth, len(hops))]
         if followups:
-            allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(followups))
+            allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(followups), floor=len(hops))
             update.update(pending=followups, round=round_no + 1, allowance=allowance)
             emit(runtime, run_id, "followups", round=round_no + 1, subquestions=[f["question"] for f in followups])
     elif wanted:

@@ -158,5 +158,5 @@ def review_plan(state: ResearchState, runtime: Rt) -> dict[str, Any]:
         plan = edited_plan(value, plan, state["question"], ctx.limits.breadth)
         emit(runtime, state["run_id"], "plan_approved", plan=dict(plan))
     pending = plan["subquestions"]
-    allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(pending))
+    allowance = round_allowance(ctx.limits, state.get("pages_fetched", 0), len(pending), floor=1)  # the question's
     return {"plan": plan, "pending": pending, "allowance": allowance}

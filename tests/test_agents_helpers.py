@@ -40,8 +40,12 @@ def test_budgets_share_pages_and_name_what_ran_out() -> None:
     assert page_allowance(limits, 0, 4) == 2  # 10 pages over 4 agents
     assert page_allowance(limits, 0, 1) == 4  # capped per agent
     assert page_allowance(limits, 10, 3) == 0
-    assert round_allowance(limits, 0, 4) == {"pages": 2, "hops": 0}  # 2 spare pages over 4 agents
-    assert round_allowance(limits, 0, 2) == {"pages": 4, "hops": 1}
+    assert round_allowance(limits, 0, 4) == {"pages": 2, "hops": 0, "floor_pages": 0, "floor": 0}  # 2 spare / 4
+    assert round_allowance(limits, 0, 2) == {"pages": 4, "hops": 1, "floor_pages": 0, "floor": 0}
+    # the question's own search first: it reads what it would alone, the model's three share what is left
+    assert round_allowance(limits, 0, 4, floor=1) == {"pages": 1, "hops": 0, "floor_pages": 4, "floor": 1}
+    assert page_allowance(limits, 0, 4, floor=1) == 1  # 10 pages, half kept for the floor: 5 over 3 agents
+    assert round_allowance(limits, 0, 1, floor=1)["floor_pages"] == 4  # the floor alone: as before
     clock = Clock(max_minutes=1.0)
     assert exhausted(limits, pages_fetched=10, tokens=100, clock=clock) == ["pages", "tokens"]
     assert exhausted(limits, pages_fetched=0, tokens=0, clock=Clock(max_minutes=1e-9, started=0.0)) == ["time"]

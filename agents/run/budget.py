@@ -84,18 +84,42 @@ def pages_left(limits: Limits, pages_fetched: int) -> int:
     return max(0, limits.max_pages - pages_fetched)
 
 
-def page_allowance(limits: Limits, pages_fetched: int, agents: int) -> int:
-    """Pages each of ``agents`` parallel search agents may fetch this round (a fair share)."""
-    if agents <= 0:
+def page_allowance(limits: Limits, pages_fetched: int, agents: int, floor: int = 0) -> int:
+    """Pages each of the model's search agents may fetch this round: the ``agents - floor`` after the first
+    ``floor`` (the floor's), in what the floor's claim leaves (``floor_claim``); with no floor, a fair share."""
+    floor = max(0, min(floor, agents))
+    if agents - floor <= 0:
         return 0
-    return min(limits.read_per_agent, pages_left(limits, pages_fetched) // agents)
+    room = pages_left(limits, pages_fetched) - floor_claim(limits, pages_fetched, floor)
+    return min(limits.read_per_agent, max(room, 0) // (agents - floor))
 
 
-def round_allowance(limits: Limits, pages_fetched: int, agents: int) -> dict[str, int]:
-    """What each search agent of a round may use: pages to read and links to follow."""
-    pages = page_allowance(limits, pages_fetched, agents)
-    spare = pages_left(limits, pages_fetched) - pages * agents
-    return {"pages": pages, "hops": min(limits.max_hops, max(spare, 0) // max(agents, 1))}
+def floor_pages(limits: Limits, pages_fetched: int, floor: int) -> int:
+    """Pages each of the ``floor`` search agents of the floor's own searches (the question, the second hop's
+    names) may fetch: what they would read with no model sub-question beside them."""
+    return min(limits.read_per_agent, pages_left(limits, pages_fetched) // floor) if floor > 0 else 0
+
+
+def floor_claim(limits: Limits, pages_fetched: int, floor: int) -> int:
+    """Pages the floor's searches keep first: what they read this round, and at least half of the pages left
+    (so the next round's floor, the second hop, still has its share); none without a floor's search."""
+    left = pages_left(limits, pages_fetched)
+    return min(left, max(floor_pages(limits, pages_fetched, floor) * floor, (left + 1) // 2)) if floor > 0 else 0
+
+
+def round_allowance(limits: Limits, pages_fetched: int, agents: int, floor: int = 0) -> dict[str, int]:
+    """What each search agent of a round may use: pages to read and links to follow.
+
+    The first ``floor`` agents are the floor's (the question's own search, the second hop's bridge names):
+    they get ``floor_pages`` each ("floor_pages", "floor"); a model sub-question never takes a page the
+    floor would have read. The others share the rest ("pages"). With ``floor`` 0, every agent a fair share.
+    """
+    floor = max(0, min(floor, agents))
+    pages = page_allowance(limits, pages_fetched, agents, floor)
+    own = floor_pages(limits, pages_fetched, floor)
+    spare = pages_left(limits, pages_fetched) - pages * (agents - floor) - own * floor
+    return {"pages": pages, "hops": min(limits.max_hops, max(spare, 0) // max(agents, 1)), "floor_pages": own,
+            "floor": floor}
 
 
 def tokens_used(usage: Mapping[str, Any]) -> int:
