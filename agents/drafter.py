@@ -12,7 +12,9 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agents.answer import rank_passages
 from agents.context import Rt, RunContext, ask, emit
+from agents.kg import hop_names
 from agents.planner import make_subquestions
 from agents.prompt_fit import Group, fit
 from agents.reading import cited_statement_schema, passage_dicts
@@ -214,8 +216,9 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
         return {"sections": sections, "answer": answer, "pending": [], "notes": [], "budget_out": []}
     support = {s: await section_passages(ctx, state, s) for s in outline}
     sections, notes, out = await draft_sections(runtime, state, outline, support)
-    answer = {} if ctx.starved(share=1.0) else await draft_answer(
-        runtime, state, await passages_for(ctx, state, state["question"], state.get("findings", [])))
+    findings = state.get("findings", [])
+    found = [] if ctx.starved(share=1.0) else await passages_for(ctx, state, state["question"], findings)
+    answer = await draft_answer(runtime, state, rank_passages(state["question"], found, bridges=hop_names(state)))
     return {"sections": sections, "answer": answer, "pending": [], "notes": notes, "budget_out": out}
 
 
@@ -261,7 +264,8 @@ async def draft_whole(
     """
     ctx, run_id = runtime.context, state["run_id"]
     findings = state.get("findings", [])
-    chunks = await passages_for(ctx, state, state["question"], findings)
+    found = await passages_for(ctx, state, state["question"], findings)
+    chunks = rank_passages(state["question"], found, bridges=hop_names(state))  # the evidence first
     every = {c["id"] for c in chunks}
     fixed = {"question": state["question"], "brief": state["plan"]["brief"], "outline": outline,
              "language": ctx.language}

@@ -58,3 +58,15 @@ def test_quick_makes_one_model_call_the_drafting_one(tmp_path: Path, fixture_web
     assert [e["type"] for e in events].count("search_started") >= 1
     assert report["answer"]["sentences"] and report["references"]
     assert not [e for e in events if e["type"] == "budget_skip"]  # declined by design, not by the budget
+
+
+def test_the_bridge_names_of_the_second_hop_are_read_back_from_its_searches() -> None:
+    from agents.kg import hop_names
+
+    question = "Which band released Counterparts?"
+    state: Any = {"question": question, "searches": [
+        {"question": f"Rush — {question}"},
+        {"question": "Who drummed for Rush?"},
+        {"question": f"Neil Peart — {question}"},
+    ]}
+    assert hop_names(state) == ["Rush", "Neil Peart"]
