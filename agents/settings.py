@@ -154,6 +154,7 @@ class BudgetSettings(_Section):
     max_hops: int = Field(default=1, ge=0, le=5)
     max_tokens: int = Field(default=400_000, ge=1_000)
     max_minutes: float = Field(default=30.0, gt=0)
+    length: Literal["short", "standard", "long"] = "standard"  # the report's length (drafter prompt, editor caps)
 
 
 class McpServerSettings(_Section):

@@ -92,3 +92,21 @@ def test_length_caps_sentences_and_sections() -> None:
     subs = {f"Part {n}": [f"Part {n} question"] for n in range(5)}
     short = edit_report(QUESTION, sections, [], subquestions=subs, bridges=["Lee Jong-suk"], texts={}, length="short")
     assert len(short) <= 3 and all(len(x["sentences"]) <= 2 for x in short)
+
+
+def test_the_length_flag_reaches_the_runs_limits_and_the_drafter_prompt() -> None:
+    import argparse
+
+    from agents.run.budget import Limits
+    from prompts import render
+    from ui.cli import engine
+
+    parser = argparse.ArgumentParser()
+    engine.add_output_arguments(parser)
+    request = engine.request_from(parser.parse_args(["--length", "short"]), ("md",))
+    assert request.budget.limits(Limits()).length == "short"
+    assert engine.request_from(parser.parse_args([]), ("md",)).budget.limits(Limits()).length == "standard"
+    fixed = {"language": "en", "question": "q", "brief": "b", "section": "s", "findings": [], "facts": [],
+             "contradictions": [], "chunks": []}
+    assert "one or two sentences" in render("drafter", **fixed, length="short")[0]["content"]
+    assert "three to five sentences" in render("drafter", **fixed)[0]["content"]  # no length given: standard

@@ -17,6 +17,8 @@ from ui.eval.html import render_eval_html
 from ui.eval.score import (
     METRICS,
     answer_in_text,
+    cited_precision,
+    dup_sentences,
     exact_match,
     f1,
     normalize_answer,
@@ -90,13 +92,10 @@ def test_generic_line_loads_with_defaults_and_blank_lines_skipped(tmp_path: Path
     ("[1, 2]", "it is a list, not a JSON object"),
     ({k: v for k, v in GENERIC.items() if k != "answer"}, "'answer' is missing"),
     ({**GENERIC, "question": ["x"]}, "'question' is a list, not a string"),
-    ({**GENERIC, "supporting": ["Moon"]}, "the supporting title 'Moon' names no page in 'pages'"),
     ({**GENERIC, "pages": []}, "'pages' has no pages"),
     ({**GENERIC, "aliases": "azure"}, "'aliases' must be a list of strings"),
     ({**GENERIC, "hops": 0}, "'hops' must be a positive integer"),
     ({**HOTPOT, "context": [["A", "not a list"]]}, "each 'context' entry must be [title, [sentences]]"),
-    ({**MUSIQUE, "paragraphs": [{**MUSIQUE["paragraphs"][0], "is_supporting": False}]},
-     "no page is marked as supporting"),
 ])
 def test_bad_line_is_one_sentence_with_file_and_line(tmp_path: Path, line: Any, what: str) -> None:
     path = write_jsonl(tmp_path / "eval.jsonl", [GENERIC, "", line])
@@ -106,6 +105,18 @@ def test_bad_line_is_one_sentence_with_file_and_line(tmp_path: Path, line: Any, 
     assert message.startswith(f"eval.jsonl line 3: {what}")
     assert message.endswith(".") and "\n" not in message
     assert isinstance(err.value, BadInputError) and err.value.exit_code == 2
+
+
+def test_a_line_whose_supporting_titles_name_no_page_is_skipped_and_counted(tmp_path: Path) -> None:
+    unsupported = {**MUSIQUE, "paragraphs": [{**MUSIQUE["paragraphs"][0], "is_supporting": False}]}
+    lines: list[Any] = [{**GENERIC, "supporting": ["Moon"]}, GENERIC, unsupported, {**GENERIC, "id": "b"}]
+    skipped: list[str] = []
+    items = load_dataset(write_jsonl(tmp_path / "eval.jsonl", lines), skip=1, skipped=skipped)
+    assert [i.id for i in items] == ["b"]  # skipped lines count toward neither --skip nor --n
+    assert skipped == ["line 1: the supporting title 'Moon' names no page in 'pages'",
+                       "line 3: no page is marked as supporting"]
+    with pytest.raises(DatasetError, match=r"holds no questions \(its 1 unusable lines skipped\)"):
+        load_dataset(write_jsonl(tmp_path / "bad.jsonl", [lines[0]]), skipped=[])
 
 
 def test_missing_file_empty_file_and_empty_selection_are_one_sentence(tmp_path: Path) -> None:
@@ -324,6 +335,19 @@ def test_score_run_good_report(tmp_path: Path, web: EvalWeb) -> None:
     assert row["report_words"] == 6 + 6 + 5 + 5 + 4
     assert (row["wall_s"], row["tokens"], row["pages_read"]) == (12.5, 500, 1)
     assert set(METRICS) <= set(row)
+    assert row["cited_precision"] == 0.5  # Proxima Centauri (supporting) and Alpha Centauri (not) are cited
+    assert row["dup_sentences"] == 1 and row["not_found"] is False  # the answer's sentence said again
+
+
+def test_dup_sentences_and_cited_precision_and_not_found(tmp_path: Path, web: EvalWeb) -> None:
+    assert dup_sentences(["Doctor Stranger is a 2014 South Korean series starring Lee Jong-suk and Kang So-ra.",
+                          "Doctor Stranger is a 2014 South Korean TV series starring Lee Jong-suk and Kang So-ra.",
+                          "Lee Jong-suk is the youngest male model at Seoul Fashion Week."]) == 1
+    assert cited_precision([], ["A"]) is None and cited_precision(["A", "B", "C", "D"], ["A", "B"]) == 0.5
+    report = {**_report(web), "answer": {"text": "", "sentences": [], "not_found": True}}
+    row = score_run(_write_run(tmp_path / "nf", web, report, read=["Proxima Centauri"]), _items()[0], web,
+                    exit_code=0, wall_s=1.0)
+    assert row["not_found"] is True and row["predicted"] == "" and summarize([row])["means"]["not_found"] == 1.0
 
 
 def test_score_run_missing_answer_and_exit_code(tmp_path: Path, web: EvalWeb) -> None:

@@ -77,6 +77,7 @@ class Budget:
     max_pages: int | None = None
     max_minutes: float | None = None
     max_tokens: int | None = None
+    length: str | None = None  # short, standard or long
 
     def limits(self, base: Limits) -> Limits:
         """``base`` with the given overrides."""

@@ -73,6 +73,8 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=int, choices=range(0, 11), metavar="N", help="reflection rounds (0-10)")
     parser.add_argument("--breadth", type=int, choices=range(1, 33), metavar="N", help="sub-questions per round")
     parser.add_argument("--language", help="write the report in this language (e.g. en, fr, de)")
+    parser.add_argument("--length", choices=("short", "standard", "long"),
+                        help="the report's length: sentences per section and sections (default: budget.length)")
 
 
 def add_mode_argument(parser: argparse.ArgumentParser) -> None:
@@ -154,7 +156,7 @@ def request_from(args: argparse.Namespace, formats: tuple[str, ...]) -> Research
     """The ``ResearchRequest`` the flags describe."""
     budget = Budget(depth=getattr(args, "depth", None), breadth=getattr(args, "breadth", None),
                     max_pages=getattr(args, "max_pages", None), max_minutes=getattr(args, "max_minutes", None),
-                    max_tokens=getattr(args, "max_tokens", None))
+                    max_tokens=getattr(args, "max_tokens", None), length=getattr(args, "length", None))
     return ResearchRequest(
         question=" ".join(getattr(args, "question", None) or []) if isinstance(getattr(args, "question", None), list)
         else (getattr(args, "question", None) or ""),

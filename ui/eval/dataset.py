@@ -2,8 +2,9 @@
 
 Guarantees: ``load_dataset`` returns questions in file order, each with at least one page (one per
 distinct title; paragraphs that share a title are merged in order, identical ones kept once) and at
-least one supporting title, every one of which names a page; or it raises ``DatasetError`` with one
-sentence naming the file, the line number and what is wrong (exit code 2). Lines past the selected
+least one supporting title, every one of which names a page; a line whose supporting titles name no page
+of its own is skipped and reported (``skipped``), not fatal; any other bad line raises ``DatasetError``
+with one sentence naming the file, the line number and what is wrong (exit code 2). Lines past the selected
 ``skip + n`` questions are not read. The format is detected per line:
 
 - **HotpotQA**: ``_id``, ``question``, ``answer``, ``supporting_facts`` ([title, sentence index]
@@ -74,6 +75,10 @@ class _LineError(Exception):
         self.what, self.hint = what, hint
 
 
+class _Unusable(_LineError):
+    """A well-formed line that is no usable question (no page of its own supports it): skipped, not fatal."""
+
+
 def _field(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], want: str, hint: str) -> Any:
     if key not in obj:
         raise _LineError(f"'{key}' is missing", hint)
@@ -117,9 +122,9 @@ def _check_supporting(supporting: list[str], pages: tuple[Page, ...], where: str
     titles = {p.title for p in pages}
     for title in supporting:
         if title not in titles:
-            raise _LineError(f"the supporting title {title!r} names no page in '{where}'", hint)
+            raise _Unusable(f"the supporting title {title!r} names no page in '{where}'", hint)
     if not supporting:
-        raise _LineError("no page is marked as supporting", hint)
+        raise _Unusable("no page is marked as supporting", hint)
     return tuple(dict.fromkeys(supporting))
 
 
@@ -219,8 +224,13 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                            "questions (see `quarry eval --help`).") from exc
 
 
-def load_dataset(path: Path, *, n: int | None = None, skip: int = 0) -> list[Item]:
-    """The questions of a JSONL dataset file, after dropping the first ``skip`` and keeping ``n``."""
+def load_dataset(path: Path, *, n: int | None = None, skip: int = 0, skipped: list[str] | None = None) -> list[Item]:
+    """The questions of a JSONL dataset file, after dropping the first ``skip`` and keeping ``n``.
+
+    A line that is well formed but no usable question (a supporting title that names none of its pages,
+    no page marked as supporting) is skipped, not fatal: its reason (``line N: ...``) is appended to
+    ``skipped``, and it counts toward neither ``skip`` nor ``n``.
+    """
     if skip < 0 or (n is not None and n < 1):
         raise DatasetError("--skip must be 0 or more and --n 1 or more.")
     path = Path(path)
@@ -233,6 +243,10 @@ def load_dataset(path: Path, *, n: int | None = None, skip: int = 0) -> list[Ite
     for number, line in _lines(path):
         try:
             item = _parse_line(line, f"line-{number}")
+        except _Unusable as err:
+            if skipped is not None:
+                skipped.append(f"line {number}: {err.what}")
+            continue
         except _LineError as err:
             raise DatasetError(f"{path.name} line {number}: {err.what}; {err.hint}.") from None
         if item.id in seen:
@@ -248,5 +262,6 @@ def load_dataset(path: Path, *, n: int | None = None, skip: int = 0) -> list[Ite
         raise DatasetError(f"{path.name} holds {count} questions, none left after skipping {skip}; "
                            "pass a smaller --skip.")
     if not items:
-        raise DatasetError(f"{path.name} holds no questions; {_GENERIC_HINT}.")
+        unusable = f" (its {len(skipped)} unusable lines skipped)" if skipped else ""
+        raise DatasetError(f"{path.name} holds no questions{unusable}; {_GENERIC_HINT}.")
     return items

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from ui.eval.score import METRICS
 
 SHARE_METRICS = frozenset({"finished", "read_recall", "cited_recall", "answer_em", "answer_f1",
-                           "answer_in_report", "citation_support"})
+                           "answer_in_report", "citation_support", "cited_precision", "not_found"})
 GROUP_METRICS = ("finished", "read_recall", "cited_recall", "answer_f1", "answer_in_report", "citation_support")
 BAR_W, BAR_GAP, CHART_H, LABEL_W = 56, 18, 120, 150
 # The Content-Security-Policy of report.html: no scripts, no external loads, inline styles only.

@@ -8,7 +8,10 @@ a sentence is supported by its cited passages when at least 60% of its distinct 
 number in the sentence occurs there too. ``unfetched`` counts the distinct reference URLs that no
 read source (status fetched or memory) has, plus the citations whose quote is found nowhere: a quote
 is found when 90% of its normalized tokens occur in the visible text of a read page or of its
-reference's page (an empty quote has nothing to find). ``score_run`` never raises on a run folder: a missing or
+reference's page (an empty quote has nothing to find). ``cited_precision`` is the share of the distinct
+cited pages that are supporting; ``dup_sentences`` counts the pairs of report sentences sharing at least
+70% of their content words; ``not_found`` is whether the report said the answer was not found (its
+mean, the share of runs). ``score_run`` never raises on a run folder: a missing or
 unreadable ``report.json`` gives a row with ``finished`` False, zero quality metrics and no
 ``citation_support``; the counts read from ``sources.json`` and ``manifest.json`` are kept.
 """
@@ -34,7 +37,10 @@ READ_STATUSES = ("fetched", "memory")
 METRICS = ("finished", "read_recall", "cited_recall", "answer_em", "answer_f1", "answer_in_report",
            "foreign_sections",  # sections or queries built from another question's pages (ui.eval.foreign)
            "citation_support", "unfetched", "report_words", "wall_s", "tokens", "pages_read",
-           "calls", "prompt_tokens", "completion_tokens", "model_s")  # the cost: cost_fields
+           "pages_fetched",  # pages fetched from the web (pages_read less those reused from memory)
+           "calls", "prompt_tokens", "completion_tokens", "model_s",  # the cost: cost_fields
+           "cited_precision", "dup_sentences", "not_found")  # what is printed earns its place (issue 22)
+DUP_SHARE = 0.7  # two report sentences sharing this share of (the smaller one's) content words: a repeat
 _PUNCT = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _STOPWORD_TEXT = """and or but nor of in on at to for from by with without as into onto
@@ -209,6 +215,19 @@ def cost_fields(folder: Path) -> dict[str, Any]:
             "mode": (manifest.get("mode") or {}).get("name") if isinstance(manifest, dict) else None}
 
 
+def dup_sentences(texts: Sequence[str]) -> int:
+    """Pairs of sentences sharing at least ``DUP_SHARE`` of their content words (of the smaller sentence)."""
+    words = [w for w in (_content(t) for t in texts) if w]
+    return sum(1 for i, a in enumerate(words) for b in words[i + 1:]
+               if len(a & b) / min(len(a), len(b)) >= DUP_SHARE)
+
+
+def cited_precision(cited_titles: Iterable[str], supporting: Sequence[str]) -> float | None:
+    """Share of the distinct cited pages that are supporting pages (None when nothing is cited)."""
+    cited = set(cited_titles)
+    return round(len(cited & set(supporting)) / len(cited), 4) if cited else None
+
+
 def _empty_row(item: Item, *, wall_s: float, tokens: int, pages_read: int, status: str) -> dict[str, Any]:
     return {"id": item.id, "question": item.question, "kind": item.kind, "hops": item.hops, "answer": item.answer,
             "predicted": "", "finished": False, "read_recall": 0.0, "cited_recall": 0.0, "answer_em": 0.0,
@@ -227,8 +246,10 @@ def score_run(folder: Path, item: Item, web: EvalWeb, *, exit_code: int, wall_s:
     report = read_json(folder / "report.json")
     status = "no report" if not (folder / "report.json").is_file() else "unreadable report"
     row = _empty_row(item, wall_s=wall_s, tokens=_tokens_used(folder), pages_read=len(read_urls), status=status)
+    row["pages_fetched"] = len({_url_key(_source_url(s)) for s in read if s.get("status") == "fetched"})
     row.update(cost_fields(folder))
     row["foreign_sections"] = foreign_sections(folder, item, web)  # built from another question's pages
+    row.update({"cited_precision": None, "dup_sentences": 0, "not_found": False})
     if not isinstance(report, dict):
         return row
     golds = [item.answer, *item.aliases]
@@ -258,6 +279,9 @@ def score_run(folder: Path, item: Item, web: EvalWeb, *, exit_code: int, wall_s:
         "unfetched": len(ref_urls - read_urls) + lost_quotes,
         "report_words": sum(len(t.split()) for t in texts) if texts else len(predicted.split()),
         "status": str(report.get("status") or ""),
+        "cited_precision": cited_precision({t for t in map(web.title_for, ref_url.values()) if t}, item.supporting),
+        "dup_sentences": dup_sentences(texts),
+        "not_found": bool((answer or {}).get("not_found")),
     })
     return row
 

@@ -42,7 +42,7 @@ HELP = "measure research quality on a question-answering data set, offline, agai
 
 METRICS = ("finished", "read_recall", "cited_recall", "answer_em", "answer_f1", "answer_in_report",
            "citation_support", "unfetched", "report_words", "wall_s", "tokens", "calls", "prompt_tokens",
-           "completion_tokens", "model_s")
+           "completion_tokens", "model_s", "cited_precision", "dup_sentences", "not_found")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +74,11 @@ def run(args: argparse.Namespace, app: App) -> int:
 
     if args.skip < 0:
         raise BadInputError("--skip must be 0 or more.")
-    items = load_dataset(args.dataset, n=args.n, skip=args.skip)
+    skipped: list[str] = []
+    items = load_dataset(args.dataset, n=args.n, skip=args.skip, skipped=skipped)
+    if skipped:  # one warning line: unusable lines are counted, not fatal
+        print(f"quarry: warning: skipped {len(skipped)} unusable lines of {args.dataset} ({skipped[0]}"
+              f"{'; …' if len(skipped) > 1 else ''}).", file=sys.stderr)
     engine.apply_overrides(app, args)
     check_models(app.settings)  # a truncated or missing model file is bad input, before any run
     out = args.out or app.settings.home / "evals" / time.strftime("%Y%m%d-%H%M%S")
@@ -95,7 +99,8 @@ def run(args: argparse.Namespace, app: App) -> int:
     write_text(out / "eval.html", render_eval_html(result))
     summary = {**{k: v for k, v in result.items() if k != "configs"},
                "configs": {name: c["summary"] for name, c in result["configs"].items()},
-               "files": {"json": str(out / "eval.json"), "html": str(out / "eval.html")}}
+               "files": {"json": str(out / "eval.json"), "html": str(out / "eval.html")},
+               "skipped_lines": len(skipped)}
     if not args.json:
         Console().print(summary_table(summary))
     print(json.dumps(summary), flush=True)
