@@ -9,7 +9,7 @@ function with its own test:
   bridge names or of its section's sub-questions, or shares ``MIN_TERMS`` of their content terms;
 - a sentence whose subject is a pronoun ("It is the third book ...") is kept only right after a
   sentence citing the same chunk (the one that names "it");
-- near-duplicate sentences (``DUPLICATE`` of the smaller one's content words shared) are said once,
+- near-duplicate sentences (``DUPLICATE`` of each one's content words shared) are said once,
   the better-cited one kept in the first one's place; the answer's chain comes first, so a section
   never repeats it;
 - sections with the same title are merged; a section left empty goes, a one-sentence section is
@@ -27,10 +27,9 @@ from typing import Any
 from agents.answer.candidates import PRONOUNS, name_spans
 from agents.answer.chain import sentences as chunk_sentences
 from agents.answer.chain import terms
-from agents.answer.evidence import near_duplicate
 from agents.lexical import content_words, fold
 
-DUPLICATE = 0.7  # share of the smaller sentence's content words two sentences share: said once
+DUPLICATE = 0.7  # share of each sentence's content words two sentences share: said once
 MIN_TERMS = 2  # content terms of the question (or bridges, or sub-questions) an on-topic sentence shares
 MAX_TITLE = 80
 # sentences per section and sections per report for each ``--length``
@@ -41,22 +40,22 @@ _DANGLING = frozenset(str.split("""a an the of in on at to for from by with and 
 
 
 def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, Any] | None:
-    """``sentence`` with a cut mid-word repaired from the chunk it cites (the chunk's whole sentence), or None
-    when it cannot be; a sentence its chunks do not hold verbatim is left as written."""
-    text = str(sentence["text"])
-    stem = fold(text.rstrip(" .…"))
+    """``sentence`` made whole from the chunk it cites when it is a cut piece of one of the chunk's sentences
+    (cut mid-word, "The story is insp.", or after an abbreviation, "Jo is a 2016 series" of "Mr. Jo");
+    None when the chunk itself was cut there; a sentence its chunks do not hold verbatim is left as written."""
+    stem = fold(str(sentence["text"]).rstrip(" .…"))
     for chunk_id in sentence.get("chunk_ids", []):
-        chunk = fold(texts.get(chunk_id, ""))
-        at = chunk.find(stem) if stem else -1
-        if at < 0:
-            continue
-        after = chunk[at + len(stem): at + len(stem) + 1]
-        if not after.isalnum() and (after or chunk.rstrip().endswith(_ENDS)):
-            return dict(sentence)  # it ends where a word ends (not where the chunk was cut)
         for whole in chunk_sentences(texts.get(chunk_id, "")):
-            if fold(whole).startswith(stem) and whole.rstrip().endswith(_ENDS):
-                return {**sentence, "text": whole}
-        return None
+            folded_whole = fold(whole)
+            at = folded_whole.find(stem) if stem else -1
+            if at < 0:
+                continue
+            if not whole.rstrip().endswith(_ENDS):
+                return None  # the chunk was cut here: no whole sentence to print
+            after = folded_whole[at + len(stem): at + len(stem) + 1]
+            if at == 0 and not after.isalnum():
+                return dict(sentence)  # the sentence itself, or a clause of it ending where a word ends
+            return {**sentence, "text": whole} if at == 0 or not after.isalnum() else dict(sentence)
     return dict(sentence)
 
 
@@ -100,13 +99,18 @@ def said_once(answer: Sequence[Mapping[str, Any]], sections: Sequence[Mapping[st
     for n, section in enumerate(sections):
         for sentence in section["sentences"]:
             words = content_words(str(sentence["text"]))
-            twin = next((item for item in seen if near_duplicate(words, item[0], DUPLICATE)), None)
+            twin = next((item for item in seen if repeats(words, item[0])), None)
             if twin is None:
                 seen.append((words, n, len(out[n]["sentences"])))
                 out[n]["sentences"].append(dict(sentence))
             elif twin[1] >= 0 and _better(sentence, out[twin[1]]["sentences"][twin[2]]):
                 out[twin[1]]["sentences"][twin[2]] = dict(sentence)
     return out
+
+
+def repeats(a: set[str], b: set[str]) -> bool:
+    """Whether two sentences' content words are each ``DUPLICATE`` shared with the other (the same statement)."""
+    return bool(a and b) and len(a & b) / max(len(a), len(b)) >= DUPLICATE
 
 
 def _better(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.answer import choose_answer
-from agents.answer.candidates import name_spans, restates
+from agents.answer.chain import bridge_names
 from agents.context import Rt, RunContext, ask, emit
 from agents.drafter import MAX_SENTENCES, run_source_ids, section_findings
 from agents.editor import edit_report
@@ -316,7 +316,7 @@ def finish_report(
     question = state["question"]
     said = str((state.get("answer") or {}).get("text", ""))
     answer = choose_answer(question, short, sections, state.get("findings", []), state.get("facts", []), texts, said)
-    bridges = [n for s in answer["sentences"] for n, _at in name_spans(str(s["text"])) if not restates(n, question)]
+    bridges = bridge_names(question, answer["sentences"], texts)
     subs: dict[str, list[str]] = {}
     for sub in [*state.get("plan", {}).get("subquestions", []), *state.get("searches", [])]:
         subs.setdefault(sub["section"], []).append(sub["question"])

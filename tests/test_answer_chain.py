@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from agents.answer import choose_answer, rank_passages
 from agents.answer.candidates import expected_kind, from_model, options, spans
 from agents.answer.chain import passage_statements, statement_pool
@@ -105,3 +108,59 @@ def test_passages_ranked_chain_and_entities_first_duplicates_once_distractors_la
     kept = rank_passages(DRAMA, [{"id": "x", "text": "Zebras graze on the savanna in herds."}, *passages[:1]],
                          drop_distractors=True)
     assert [p["id"] for p in kept] == ["lawyer"]
+
+
+def test_a_scripted_models_wrong_entity_answer_and_messy_report_are_edited_end_to_end(
+    tmp_path: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    """The issue's first run through the real app: a model answering "2016" from the other series, repeating a
+    sentence, citing a pizza franchise and stitching KBS2 onto Doctor Stranger's dates; the floor beside it."""
+    import json
+    import re
+
+    from tests.research_brain import PASSAGE, Brain
+    from tests.scripted_openai import ScriptedOpenAI
+    from tests.test_eval import embedding_env, run_eval, write_dataset
+
+    pages = [{"title": "Doctor Stranger", "text": DRAMA_TEXTS["doctor"]},
+             {"title": "Lee Jong-suk", "text": DRAMA_TEXTS["lee"]},
+             {"title": "My Lawyer, Mr. Jo", "text": DRAMA_TEXTS["lawyer"]},
+             {"title": "PJI Korea", "text": DRAMA_TEXTS["pizza"]}]
+    item = {"id": "d1", "question": DRAMA, "answer": "July 8, 2014", "pages": pages,
+            "supporting": ["Doctor Stranger", "Lee Jong-suk"]}
+
+    class MessyBrain(Brain):
+        def _plan(self, messages: Any, schema: Any) -> Any:
+            return {"brief": "A brief.", "outline": ["Seoul Fashion Week"],
+                    "subquestions": [{"question": DRAMA, "section": "Seoul Fashion Week",
+                                      "queries": ["youngest male model Seoul Fashion Week", "Kang So-ra"]}]}
+
+        def _report(self, messages: Any, schema: Any) -> Any:
+            ids = {key: cid for cid, text in PASSAGE.findall(messages[-1]["content"])
+                   for key, marker in (("doctor", "Jin Se-yeon"), ("lawyer", "Park Shin-yang"), ("pizza", "pizza"))
+                   if marker in text}
+            doctor = ("Doctor Stranger is a 2014 South Korean television series starring Lee Jong-suk, Jin Se-yeon, "
+                      "Park Hae-jin and Kang So-ra.")
+            said = [{"text": doctor, "chunk_ids": [ids["doctor"]]},
+                    {"text": "Doctor Stranger aired on KBS2 from May 5 to July 8, 2014.",
+                     "chunk_ids": [ids["lawyer"], ids["doctor"]]}]
+            if "pizza" in ids:  # shown when retrieval ranks it among the passages
+                said.append({"text": DRAMA_TEXTS["pizza"], "chunk_ids": [ids["pizza"]]})
+            wrong = re.split(r"(?<=\.) (?=[A-Z])", DRAMA_TEXTS["lawyer"])[0]
+            return {"answer": "2016", "sentences": [{"text": wrong, "chunk_ids": [ids["lawyer"]]}],
+                    "sections": [{"title": "Seoul Fashion Week", "sentences": [*said, said[0]]}]}
+
+    dataset = write_dataset(tmp_path / "qa.jsonl", [item])
+    with ScriptedOpenAI(MessyBrain()) as server:
+        embedding_env(monkeypatch, server)
+        code, _result, err = run_eval([str(dataset), "--llm", "openai", "--base-url", server.base_url,
+                                      "--llm-model", "scripted", "--baseline", "floor", "--out",
+                                      str(tmp_path / "e"), "--depth", "0", "--max-pages", "6"], capsys)
+    assert code == 0, err
+    rows = json.loads((tmp_path / "e" / "eval.json").read_text())["configs"]
+    model, floor = rows["model: scripted"]["rows"][0], rows["floor"]["rows"][0]
+    assert model["predicted"] == "July 8, 2014" and model["answer_em"] == 1.0, err
+    assert model["dup_sentences"] == 0 and floor["dup_sentences"] == 0
+    assert floor["answer_f1"] > 0.5  # the span picker, not a whole sentence
+    report = (Path(model["folder"]) / "report.md").read_text()
+    assert "KBS2" not in report and "pizza" not in report and report.count("starring Lee Jong-suk") == 1

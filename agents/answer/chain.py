@@ -106,8 +106,21 @@ def statement_pool(
     pool += [s for chunk_id, text in texts.items() for s in passage_statements(chunk_id, text)]
     out: dict[str, Statement] = {}
     for statement in pool:
-        out.setdefault(fold(statement.text), statement)
+        key = fold(statement.text)
+        first = out.setdefault(key, statement)
+        if first is not statement and statement.pos >= 0 and first.pos < 0:  # the same sentence, in its passage
+            ids = (statement.chunk_ids[0], *(i for i in first.chunk_ids if i != statement.chunk_ids[0]))
+            out[key] = Statement(first.text, ids, first.origin, statement.pos)
     return list(out.values())
+
+
+def bridge_names(question: str, statements: Sequence[Mapping[str, Any]], texts: Mapping[str, str]) -> list[str]:
+    """The names ``statements`` state that the question does not, less those most chunks of ``texts`` state
+    ("Korean", "American": no bridge between two subjects)."""
+    found = [n for s in statements for n, _at in name_spans(str(s["text"])) if not restates(n, question)]
+    chunks = [fold(t) for t in texts.values()]
+    common = {n for n in found if len(chunks) >= 4 and sum(holds(c, n) for c in chunks) > len(chunks) / 2}
+    return list(dict.fromkeys(n for n in found if n not in common))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ METRICS = ("finished", "read_recall", "cited_recall", "answer_em", "answer_f1", 
            "pages_fetched",  # pages fetched from the web (pages_read less those reused from memory)
            "calls", "prompt_tokens", "completion_tokens", "model_s",  # the cost: cost_fields
            "cited_precision", "dup_sentences", "not_found")  # what is printed earns its place (issue 22)
-DUP_SHARE = 0.7  # two report sentences sharing this share of (the smaller one's) content words: a repeat
+DUP_SHARE = 0.7  # two report sentences sharing this share of (each one's) content words: a repeat
 _PUNCT = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _STOPWORD_TEXT = """and or but nor of in on at to for from by with without as into onto
@@ -216,10 +216,10 @@ def cost_fields(folder: Path) -> dict[str, Any]:
 
 
 def dup_sentences(texts: Sequence[str]) -> int:
-    """Pairs of sentences sharing at least ``DUP_SHARE`` of their content words (of the smaller sentence)."""
+    """Pairs of sentences sharing at least ``DUP_SHARE`` of their content words (of each of the two)."""
     words = [w for w in (_content(t) for t in texts) if w]
     return sum(1 for i, a in enumerate(words) for b in words[i + 1:]
-               if len(a & b) / min(len(a), len(b)) >= DUP_SHARE)
+               if len(a & b) / max(len(a), len(b)) >= DUP_SHARE)
 
 
 def cited_precision(cited_titles: Iterable[str], supporting: Sequence[str]) -> float | None:
