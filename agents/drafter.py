@@ -140,7 +140,8 @@ async def draft_section(
     """Draft one section's sentences from its passages, findings and graph neighbourhood."""
     ctx = runtime.context
     every = {c["id"] for c in chunks}
-    fixed = {"question": state["question"], "brief": state["plan"]["brief"], "section": section}
+    fixed = {"question": state["question"], "brief": state["plan"]["brief"], "section": section,
+             "length": ctx.limits.length}
     groups = [
         Group("chunks", chunks, required=True),
         Group("findings", section_findings(section, state)[:12]),
@@ -268,7 +269,7 @@ async def draft_whole(
     chunks = rank_passages(state["question"], found, bridges=hop_names(state))  # the evidence first
     every = {c["id"] for c in chunks}
     fixed = {"question": state["question"], "brief": state["plan"]["brief"], "outline": outline,
-             "language": ctx.language}
+             "language": ctx.language, "length": ctx.limits.length}
     groups = [Group("chunks", chunks, required=True), Group("findings", findings[:12]),
               Group("facts", related(state.get("facts", []), every, 10), field=None),
               Group("contradictions", related(state.get("contradictions", []), every, 5), field=None)]

@@ -77,6 +77,7 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "brief": "Efficiency and cost of heat pumps below freezing.",
         "outline": ["Efficiency", "Costs"],
         "language": "en",
+        "length": "short",
         "findings": [{"text": "Measured COP was 2.1 at -15 C.", "chunk_ids": ["c1"]}],
         "facts": [{"subject": "Heat pump", "relation": "has COP", "object": "2.1"}],
         "contradictions": [{"subject": "Heat pump", "relation": "has COP", "objects": ["2.1", "3.0"]}],
