@@ -282,8 +282,8 @@ async def ask(runtime: Rt, run_id: str, role: str, messages: list[dict[str, str]
         emit(runtime, run_id, "budget_skip", role=role, schema=kind, budget=why, prompt_tokens=prompt,
              estimate_s=None if estimate is None else round(estimate, 1))
         return None
-    call_id = ctx.pace.start(name, estimate or 0.0)
     started = time.monotonic()
+    call_id = ctx.pace.start(name, estimate or 0.0, started)
     usage = (0, 0)
 
     def call() -> Any:
@@ -301,8 +301,9 @@ async def ask(runtime: Rt, run_id: str, role: str, messages: list[dict[str, str]
         emit(runtime, run_id, "model_error", role=role, schema=kind, error=str(err))
         return None
     finally:
-        seconds = time.monotonic() - started
-        ctx.pace.finish(name, call_id, kind, seconds, *usage)
+        ended = time.monotonic()
+        seconds = ended - started  # this call's duration, its wait behind other agents' calls included
+        ctx.pace.finish(name, call_id, kind, ended, *usage)
         if sum(usage):
             ctx.seconds[role] = ctx.seconds.get(role, 0.0) + seconds
             emit(runtime, run_id, "model_call", role=role, schema=kind, prompt_tokens=usage[0],

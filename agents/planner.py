@@ -34,11 +34,11 @@ def plan_schema(breadth: int, text_chars: int = 300, sections: int = MAX_SECTION
             # Bounds that forbid the degenerate answers small models give ("a", "en"): a sub-question of
             # a few words, queries of at least one word.
             "question": {"type": "string", "minLength": 15, "maxLength": min(200, text_chars)},
-            "queries": {
+            "queries": {  # keyword queries: two short ones say it (each written token costs ten read ones)
                 "type": "array",
-                "items": {"type": "string", "minLength": 3, "maxLength": min(100, text_chars)},
+                "items": {"type": "string", "minLength": 3, "maxLength": min(60, text_chars)},
                 "minItems": 1,
-                "maxItems": 3,
+                "maxItems": 2,
             },
             "section": {"type": "string", "maxLength": short},
         },
@@ -48,7 +48,7 @@ def plan_schema(breadth: int, text_chars: int = 300, sections: int = MAX_SECTION
         "title": "Plan",
         "type": "object",
         "properties": {
-            "brief": {"type": "string", "maxLength": 2 * text_chars},
+            "brief": {"type": "string", "maxLength": min(160, text_chars)},  # steers the drafter; never printed
             "outline": {
                 "type": "array",
                 "items": {"type": "string", "minLength": 1, "maxLength": short},

@@ -20,25 +20,33 @@ def test_pace_learns_a_models_speed_and_each_answer_kinds_length() -> None:
     assert pace.estimate_s("m", 1000, 100) is None  # nothing measured: no estimate, the first call runs
     assert pace.expected_answer("m", "Plan", cap=1024) == FIRST_ANSWER
     assert pace.expected_answer("m", "Plan", cap=64) == 64  # never more than the call may write
-    call = pace.start("m", 0.0)
-    pace.finish("m", call, "Plan", seconds=2.0, prompt_tokens=1000, completion_tokens=100)
+    call = pace.start("m", 0.0, now=10.0)
+    pace.finish("m", call, "Plan", now=12.0, prompt_tokens=1000, completion_tokens=100)
     # 1000 + 10 × 100 = 2000 work units in 2 s: 1000 a second
     assert pace.estimate_s("m", 500, 50) == (500 + WRITE_COST * 50) / 1000
     assert pace.expected_answer("m", "Plan", cap=1024) == 100
-    call = pace.start("m", 0.0)
-    pace.finish("m", call, "Plan", seconds=1.0, prompt_tokens=0, completion_tokens=200)
+    call = pace.start("m", 0.0, now=20.0)  # the idle time between calls is not the model's
+    pace.finish("m", call, "Plan", now=22.0, prompt_tokens=0, completion_tokens=200)
+    assert pace.estimate_s("m", 1000, 100) == 2.0  # 4000 units in 4 busy seconds, not 12
     assert pace.expected_answer("m", "Plan", cap=1024) == 150  # a running estimate, not the last call alone
     assert pace.estimate_s("other", 10, 10) is None  # speeds are per model
 
 
-def test_calls_in_flight_count_until_they_finish_and_a_declined_call_teaches_nothing() -> None:
+def test_calls_queued_on_one_model_measure_its_busy_time_not_their_waits() -> None:
     pace = Pace()
-    first, second = pace.start("m", 3.0), pace.start("m", 4.5)
+    first, second = pace.start("m", 3.0, now=0.0), pace.start("m", 4.5, now=0.0)
     assert pace.queued_s("m") == 7.5
-    pace.finish("m", first, "Findings", seconds=0.0, prompt_tokens=0, completion_tokens=0)  # declined: no tokens
-    assert pace.queued_s("m") == 4.5 and pace.estimate_s("m", 10, 1) is None
-    pace.finish("m", second, "Findings", seconds=1.0, prompt_tokens=10, completion_tokens=1)
+    # served one after the other: the first ends at 2 s, the second (which waited) at 4 s
+    pace.finish("m", first, "Findings", now=2.0, prompt_tokens=1000, completion_tokens=100)
+    pace.finish("m", second, "Findings", now=4.0, prompt_tokens=1000, completion_tokens=100)
     assert pace.queued_s("m") == 0.0
+    assert pace.estimate_s("m", 1000, 100) == 2.0  # 4000 units in 4 busy seconds, not in 2 + 4 = 6
+
+
+def test_a_declined_call_teaches_no_speed() -> None:
+    pace = Pace()
+    pace.finish("m", pace.start("m", 0.0, now=0.0), "Plan", now=0.5, prompt_tokens=0, completion_tokens=0)
+    assert pace.estimate_s("m", 10, 1) is None and pace.queued_s("m") == 0.0
 
 
 def test_refusal_names_the_budget_a_call_would_break() -> None:
@@ -62,9 +70,9 @@ def test_research_stops_early_enough_for_the_drafting_call() -> None:
     assert Pace().expected_answer("m", "Report", cap=1024) > FIRST_ANSWER  # the whole report is a long answer
     pace = Pace()
     assert pace.draft_prompt("m") is None
-    pace.finish("m", pace.start("m", 0.0), "Findings", seconds=1.0, prompt_tokens=1000, completion_tokens=50)
+    pace.finish("m", pace.start("m", 0.0, now=0.0), "Findings", now=1.0, prompt_tokens=1000, completion_tokens=50)
     assert pace.draft_prompt("m") == 1500  # more passages than a findings call, and the findings
-    pace.finish("m", pace.start("m", 0.0), "Report", seconds=1.0, prompt_tokens=2400, completion_tokens=300)
+    pace.finish("m", pace.start("m", 0.0, now=2.0), "Report", now=3.0, prompt_tokens=2400, completion_tokens=300)
     assert pace.draft_prompt("m") == 2400  # measured
 
 

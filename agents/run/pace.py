@@ -28,18 +28,24 @@ SMOOTHING = 0.5  # weight of the newest call in an answer kind's running estimat
 
 @dataclass
 class ModelPace:
-    """The measured speed of one model."""
+    """The measured speed of one model.
+
+    ``seconds`` is the model's busy time (while at least one call is in flight), not the sum of the calls'
+    durations: parallel agents queue on an in-process model, and a call's duration includes its wait, so
+    summing durations would measure the model several times slower than it is.
+    """
 
     seconds: float = 0.0
     work: float = 0.0  # prompt tokens + WRITE_COST × completion tokens
     calls: int = 0
+    mark: float = 0.0  # when busy time was last counted up to
     answer_tokens: dict[str, float] = field(default_factory=dict)  # answer kind -> expected completion tokens
     prompt_tokens: dict[str, float] = field(default_factory=dict)  # answer kind -> running mean of its prompts
     running: dict[int, float] = field(default_factory=dict)  # call id -> its estimated seconds
 
     def work_per_second(self) -> float | None:
         """Work units per second (None before the first measured call)."""
-        return self.work / self.seconds if self.calls and self.seconds > 0 else None
+        return self.work / self.seconds if self.calls and self.seconds > 0 and self.work > 0 else None
 
 
 def call_work(prompt_tokens: int, completion_tokens: float) -> float:
@@ -74,23 +80,28 @@ class Pace:
         with self._lock:
             return sum(self._model(model).running.values())
 
-    def start(self, model: str, estimate_s: float) -> int:
-        """Register a call in flight; returns its id for ``finish``."""
+    def start(self, model: str, estimate_s: float, now: float) -> int:
+        """Register a call in flight at time ``now``; returns its id for ``finish``."""
         with self._lock:
+            pace = self._model(model)
+            if not pace.running:
+                pace.mark = now  # the model was idle: its busy time starts counting here
             self._next_id += 1
-            self._model(model).running[self._next_id] = estimate_s
+            pace.running[self._next_id] = estimate_s
             return self._next_id
 
     def finish(
-        self, model: str, call_id: int, kind: str, seconds: float, prompt_tokens: int, completion_tokens: int
+        self, model: str, call_id: int, kind: str, now: float, prompt_tokens: int, completion_tokens: int
     ) -> None:
-        """Record a finished call (a call that used no tokens, such as a declined one, teaches nothing)."""
+        """Record a call finished at ``now`` (a call that used no tokens, such as a declined one, teaches nothing)."""
         with self._lock:
             pace = self._model(model)
+            busy = max(0.0, now - pace.mark)
+            pace.mark = now
             pace.running.pop(call_id, None)
-            if prompt_tokens + completion_tokens <= 0 or seconds <= 0:
+            pace.seconds += busy  # declined calls' time too: the model was not free then
+            if prompt_tokens + completion_tokens <= 0:
                 return
-            pace.seconds += seconds
             pace.work += call_work(prompt_tokens, completion_tokens)
             pace.calls += 1
             for seen, value in ((pace.answer_tokens, completion_tokens), (pace.prompt_tokens, prompt_tokens)):
