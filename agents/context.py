@@ -224,18 +224,11 @@ class RunContext:
         )
 
     def draft_estimate_s(self) -> float | None:
-        """Seconds the drafting call is expected to take on the drafter's model (None before a measure).
-
-        Its prompt is learned from the calls made (``Pace.draft_prompt``); the searcher's findings calls
-        run on the searcher's model, so a drafter on another model is estimated from that model's prompts.
-        """
-        drafter, searcher = self.model("drafter"), self.model("searcher")
+        """Seconds the drafting call is expected to take on the drafter's model (None before its pace is known)."""
+        drafter = self.model("drafter")
         name = str(getattr(drafter, "name", "drafter"))
-        prompt = self.pace.draft_prompt(name) or self.pace.draft_prompt(str(getattr(searcher, "name", "searcher")))
-        if prompt is None:
-            return None
         answer = self.pace.expected_answer(name, "Report", answer_tokens(drafter))
-        return self.pace.estimate_s(name, int(prompt), answer)
+        return self.pace.estimate_s(name, int(self.pace.draft_prompt(name)), answer)
 
     def tokens(self) -> int:
         """Model tokens used so far in this session."""

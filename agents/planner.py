@@ -33,7 +33,7 @@ def plan_schema(breadth: int, text_chars: int = 300, sections: int = MAX_SECTION
         "properties": {
             # Bounds that forbid the degenerate answers small models give ("a", "en"): a sub-question of
             # a few words, queries of at least one word.
-            "question": {"type": "string", "minLength": 15, "maxLength": min(200, text_chars)},
+            "question": {"type": "string", "minLength": 15, "maxLength": min(150, text_chars)},
             "queries": {  # keyword queries: two short ones say it (each written token costs ten read ones)
                 "type": "array",
                 "items": {"type": "string", "minLength": 3, "maxLength": min(60, text_chars)},

@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 WRITE_COST = 10.0  # prompt tokens one completion token costs in time (CPU decoding, measured 134 / 11.7)
 FIRST_ANSWER = 160  # completion tokens assumed for an answer kind never seen before
 FIRST_ANSWERS = {"Report": 400}  # ... and for the kinds known to be longer (the whole report in one call)
-DRAFT_READS = 1.5  # a drafting call reads about this many times a findings call's prompt (more passages, findings)
+# The drafting call's prompt before one is measured: twelve passages and the findings, packed by the drafter
+# (3,710 tokens on the 1.5B in a standard run); a findings call reads far fewer (one agent's pages), so its
+# prompt does not predict this one.
+DRAFT_PROMPT = 3500
 DRAFT_MARGIN = 1.25  # the drafting time kept free is this much more than its estimate
 MIN_RESERVE = 0.10  # and never less than this share of the time budget
 SMOOTHING = 0.5  # weight of the newest call in an answer kind's running estimate
@@ -113,12 +116,10 @@ class Pace:
         with self._lock:
             return self._model(model).prompt_tokens.get(kind)
 
-    def draft_prompt(self, model: str) -> float | None:
-        """Prompt tokens the drafting call is expected to read: a measured one, else ``DRAFT_READS`` findings
-        prompts (None before either was measured)."""
-        report, findings = self.prompt_of(model, "Report"), self.prompt_of(model, "Findings")
-        return report if report is not None else (None if findings is None else DRAFT_READS * findings)
-
+    def draft_prompt(self, model: str) -> float:
+        """Prompt tokens the drafting call is expected to read: a measured one, else ``DRAFT_PROMPT``."""
+        report = self.prompt_of(model, "Report")
+        return DRAFT_PROMPT if report is None else report
 
 def refusal(
     *, seconds_left: float, estimate_s: float | None, queued_s: float, tokens_left: int, tokens_needed: float
