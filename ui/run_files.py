@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents.report import Report
+from agents.run.cost import read_events
 from agents.run.lock import describe_holder, holder, lock_state
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a plain folder name under runs/
@@ -130,20 +131,7 @@ def read_dict(path: Path) -> dict[str, Any]:
 
 def load_events(runs_dir: Path, run_id: str) -> list[dict[str, Any]]:
     """The run's ``events.jsonl`` (skipping unreadable lines), oldest first."""
-    path = run_dir(runs_dir, run_id) / "events.jsonl"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            out.append(event)
-    return out
+    return read_events(run_dir(runs_dir, run_id) / "events.jsonl")
 
 
 def paused_plan(events: list[dict[str, Any]]) -> dict[str, Any] | None:
