@@ -44,6 +44,12 @@ def test_list_and_show(tmp_path: Path) -> None:
     shown = show_run(tmp_path, "20261122-080000-bbbbbb")
     assert shown["question"] == "Second <b>question</b>?" and shown["references"] == 3
     assert "report.json" in shown["files"] and shown["options"] == {"limits": {"max_pages": 7}}
+    assert shown["cost"] is None  # a folder without a cost record (written before costs were kept)
+    folder = tmp_path / "20261122-080000-bbbbbb"
+    manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
+    manifest["cost"] = {"calls": 14, "prompt_tokens": 16_000, "completion_tokens": 3_000, "wall_s": 220.0}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert show_run(tmp_path, "20261122-080000-bbbbbb")["cost"] == "14 model calls, 19k tokens, 3 m 40 s"
     with pytest.raises(RunNotFoundError):
         show_run(tmp_path, "20990101-000000-ffffff")
     with pytest.raises(BadInputError):

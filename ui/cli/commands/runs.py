@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agents.run.cost import summary_line
 from agents.run.lock import describe_holder, holder, lock_state
 from ui import run_files
 from ui.cli.commands.memory import clean
@@ -83,6 +84,7 @@ def show_run(runs_dir: Path, run_id: str) -> dict[str, Any]:
         "queries": len(manifest.get("queries", [])),
         "tokens": sum(int(u.get("prompt_tokens", 0)) + int(u.get("completion_tokens", 0)) for u in tokens.values())
         if isinstance(tokens, dict) else None,
+        "cost": summary_line(manifest["cost"]) if isinstance(manifest.get("cost"), dict) else None,
         "phases": manifest.get("phases", {}), "budget_out": manifest.get("budget_out", []),
         "verification": report.get("verification", {}), "references": len(report.get("references", [])),
         "folder": str(folder), "files": sorted(p.name for p in folder.iterdir() if p.is_file()),
