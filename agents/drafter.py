@@ -266,7 +266,8 @@ async def draft_whole(
     ctx, run_id = runtime.context, state["run_id"]
     findings = state.get("findings", [])
     found = await passages_for(ctx, state, state["question"], findings)
-    chunks = rank_passages(state["question"], found, bridges=hop_names(state))  # the evidence first
+    # the evidence first, a few more passages than one search agent's call reads
+    chunks = rank_passages(state["question"], found, bridges=hop_names(state), limit=ctx.limits.chunks_per_prompt + 4)
     every = {c["id"] for c in chunks}
     fixed = {"question": state["question"], "brief": state["plan"]["brief"], "outline": outline,
              "language": ctx.language, "length": ctx.limits.length}

@@ -64,7 +64,7 @@ def test_refusal_names_the_budget_a_call_would_break() -> None:
 
 def test_research_stops_early_enough_for_the_drafting_call() -> None:
     assert research_deadline_s(180.0, None, share=0.75) == 135.0  # no pace yet: the research share
-    assert research_deadline_s(180.0, 60.0, share=0.75) == 105.0  # the drafting call's 60 s, with a margin
+    assert research_deadline_s(180.0, 60.0, share=0.75) == 90.0  # the drafting call's 60 s, with a margin
     assert research_deadline_s(1800.0, 60.0, share=0.75) == 1620.0  # a long budget keeps a tenth free
     assert research_deadline_s(60.0, 60.0, share=0.75) < 0  # drafting alone overruns: research calls no model
     assert Pace().expected_answer("m", "Report", cap=1024) > FIRST_ANSWER  # the whole report is a long answer

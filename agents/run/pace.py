@@ -18,13 +18,16 @@ import threading
 from dataclasses import dataclass, field
 
 WRITE_COST = 10.0  # prompt tokens one completion token costs in time (CPU decoding, measured 134 / 11.7)
-FIRST_ANSWER = 160  # completion tokens assumed for an answer kind never seen before
-FIRST_ANSWERS = {"Report": 400}  # ... and for the kinds known to be longer (the whole report in one call)
+# Completion tokens assumed for an answer kind never seen before, and for the kinds known to be longer (the
+# whole report in one call): on the high side (the 1.5B wrote 199-338 for findings, about 500 for a report),
+# since an estimate that runs short lets research eat the drafting call's time.
+FIRST_ANSWER = 250
+FIRST_ANSWERS = {"Report": 500}
 # The drafting call's prompt before one is measured: twelve passages and the findings, packed by the drafter
 # (3,710 tokens on the 1.5B in a standard run); a findings call reads far fewer (one agent's pages), so its
 # prompt does not predict this one.
 DRAFT_PROMPT = 3500
-DRAFT_MARGIN = 1.25  # the drafting time kept free is this much more than its estimate
+DRAFT_MARGIN = 1.5  # the drafting time kept free is this much more than its estimate (speeds vary by half)
 MIN_RESERVE = 0.10  # and never less than this share of the time budget
 SMOOTHING = 0.5  # weight of the newest call in an answer kind's running estimate
 
