@@ -164,3 +164,23 @@ def test_a_scripted_models_wrong_entity_answer_and_messy_report_are_edited_end_t
     assert floor["answer_f1"] > 0.5  # the span picker, not a whole sentence
     report = (Path(model["folder"]) / "report.md").read_text()
     assert "KBS2" not in report and "pizza" not in report and report.count("starring Lee Jong-suk") == 1
+
+
+def test_the_models_answer_wins_when_a_chain_holds_it() -> None:
+    from agents.answer.candidates import Statement
+    from agents.answer.chain import best_chain
+
+    question = 'Which Canadian rock band released a song called "Counterparts" and had a drummer in the Hall of Fame?'
+    pool = [
+        Statement('"Nobody\'s Hero" is a song by Canadian progressive rock band Rush, released from their 1993 album '
+                  '"Counterparts".', ("c1",), "passage", 0),
+        Statement("Neil Peart is a Canadian musician, the drummer of the rock band Rush; he was inducted into the "
+                  "Modern Drummer Hall of Fame in 1983.", ("c2",), "passage", 0),
+        Statement("Keith Moon, an English drummer of a rock band, was inducted into the Modern Drummer Hall of Fame "
+                  "and was voted second-greatest drummer by a Rolling Stone poll.", ("c3",), "passage", 0),
+    ]
+    assert best_chain(question, pool, model_answer="Rush").candidate.text == "Rush"  # type: ignore[union-attr]
+    chosen = best_chain(question, pool, model_answer="Rolling Stone")  # the model's answer, held by a chain
+    assert chosen is not None and chosen.candidate.model and chosen.candidate.text == "Rolling Stone"
+    unheld = best_chain(question, pool, model_answer="Hollowick")  # stated nowhere: the span picker decides
+    assert unheld is not None and not unheld.candidate.model

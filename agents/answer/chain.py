@@ -248,7 +248,10 @@ def best_chain(question: str, pool: Sequence[Statement], model_answer: str = "")
     for c in found:
         votes[fold(c.text)] = votes.get(fold(c.text), 0) + 1
     chains = [ch for ch in (chain_for(index, c) for c in found) if ch is not None and holding(ch, index)]
-    return max(chains, key=lambda ch: rank_key(ch, index, votes), default=None)
+    # The model read the passages; the span picker only reads their surface. Its answer, when a chain holds
+    # it, is the answer (a 1.5B's held answers lost to spans such as "Roll Hall of Fame" and "9 January 1868").
+    own = [ch for ch in chains if ch.candidate.model]
+    return max(own or chains, key=lambda ch: rank_key(ch, index, votes), default=None)
 
 
 def yes_no(question: str, model_answer: str, pool: Sequence[Statement]) -> Chain | None:
