@@ -74,7 +74,7 @@ def test_a_title_cut_mid_phrase_is_made_from_its_subquestion() -> None:
 
 
 def test_thin_and_repeating_sections_fold_into_a_neighbour() -> None:
-    sections = [
+    sections: list[dict[str, Any]] = [
         {"title": "A", "sentences": [s("one", "a"), s("two", "b")]},
         {"title": "B", "sentences": [s("three", "c")]},
         {"title": "C", "sentences": []},

@@ -296,7 +296,7 @@ class _DegenerateBrain(Brain):
         return {"calls": [{"tool": "web_search", "arguments": {"query": "what"}}] * limit}
 
     def _findings(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
-        facts = {"facts": []} if "facts" in schema["properties"] else {}
+        facts: dict[str, Any] = {"facts": []} if "facts" in schema["properties"] else {}
         return {"findings": [], **facts, **({"follow": None} if "follow" in schema["properties"] else {})}
 
     def _section(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
