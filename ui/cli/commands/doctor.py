@@ -75,7 +75,7 @@ def speed_report(measured: modes.Speed, mode: str) -> dict[str, Any]:
     minutes = modes.work_seconds(measured, *modes.WORK[mode]) / 60
     picked = modes.choose(measured)
     return {"prompt_tok_s": round(measured.read_tps, 1), "decode_tok_s": round(measured.write_tps, 1),
-            "mode": mode, "run_minutes": round(minutes, 1), "run_tokens": list(modes.WORK[mode]),
+            "mode": mode, "run_minutes": round(minutes, 2), "run_tokens": list(modes.WORK[mode]),
             "measured_mode": picked.mode, "measured_minutes": picked.max_minutes}
 
 

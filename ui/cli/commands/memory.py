@@ -73,10 +73,10 @@ def run(args: argparse.Namespace, app: App) -> int:
         result: Any = app.memory().stats()
     elif args.action == "search":
         result = _search(args, app)
-    elif args.action == "forget" and (args.forget_run is None) == (args.source is None):
+    elif args.action == "forget" and (getattr(args, "forget_run", None) is None) == (args.source is None):
         print("quarry: give either a source or --run RUN_ID to forget, not both or neither.", file=sys.stderr)
         return 2
-    elif args.action == "forget" and args.forget_run is not None:
+    elif args.action == "forget" and getattr(args, "forget_run", None) is not None:
         forgotten = app.memory().forget_run(args.forget_run)
         if forgotten is None:
             print(f"quarry: memory holds nothing of a run {args.forget_run!r}; `memory stats` lists its runs.",
