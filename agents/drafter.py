@@ -269,8 +269,8 @@ async def draft_whole(
     # the evidence first, a few more passages than one search agent's call reads
     chunks = rank_passages(state["question"], found, bridges=hop_names(state), limit=ctx.limits.chunks_per_prompt + 4)
     every = {c["id"] for c in chunks}
-    fixed = {"question": state["question"], "brief": state["plan"]["brief"], "outline": outline,
-             "language": ctx.language, "length": ctx.limits.length}
+    # No brief: small models copied it into the report as a sentence (a 1.5B printed "The report must answer ...").
+    fixed = {"question": state["question"], "outline": outline, "language": ctx.language, "length": ctx.limits.length}
     groups = [Group("chunks", chunks, required=True), Group("findings", findings[:12]),
               Group("facts", related(state.get("facts", []), every, 10), field=None),
               Group("contradictions", related(state.get("contradictions", []), every, 5), field=None)]

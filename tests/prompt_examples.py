@@ -74,7 +74,6 @@ EXAMPLES: dict[str, dict[str, object]] = {
     },
     "report": {
         "question": "How do heat pumps perform in cold climates?",
-        "brief": "Efficiency and cost of heat pumps below freezing.",
         "outline": ["Efficiency", "Costs"],
         "language": "en",
         "length": "short",
