@@ -184,3 +184,24 @@ def test_the_models_answer_wins_when_a_chain_holds_it() -> None:
     assert chosen is not None and chosen.candidate.model and chosen.candidate.text == "Rolling Stone"
     unheld = best_chain(question, pool, model_answer="Hollowick")  # stated nowhere: the span picker decides
     assert unheld is not None and not unheld.candidate.model
+
+
+def test_a_span_filling_the_questions_blank_wins_a_tie() -> None:
+    from agents.answer.candidates import Statement, cloze_hint
+    from agents.answer.chain import best_chain
+
+    question = ("What was the English football club Tottenham Hotspur that Leonard Francis played for commonly "
+                "referred to as?")
+    spurs = Statement("Tottenham Hotspur Football Club, commonly referred to simply as Tottenham or Spurs, is an "
+                      "English football club located in Tottenham, Haringey, London.", ("c1",), "passage", 0)
+    francis = Statement("Leonard Francis Worley is a former amateur footballer who played for Tottenham Hotspur.",
+                        ("c2",), "passage", 0)
+    assert cloze_hint(question, spurs, spurs.text.find("Spurs")) == 1
+    assert cloze_hint(question, spurs, spurs.text.find("London")) == 0  # too far past "referred"
+    assert cloze_hint("Which band released Counterparts?", spurs, 10) == 0  # no blank at the question's end
+    chosen = best_chain(question, [spurs, francis], model_answer="Tottenham Hotspur")  # the model restated it
+    assert chosen is not None and chosen.candidate.text == "Spurs"
+    zaroff = Statement('"The Most Dangerous Game", also published as "The Hounds of Zaroff", is a short story by '
+                       "Richard Connell.", ("c3",), "passage", 0)
+    asked = "What was Richard Connell's best known work The Hounds of Zaroff also published as?"
+    assert cloze_hint(asked, zaroff, zaroff.text.find("Richard")) == 0  # past the window after "published"

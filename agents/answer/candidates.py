@@ -186,3 +186,20 @@ def order_hint(question: str, statement: Statement, position: int) -> float:
         return -position / max(len(statement.text), 1)
     return 0.0
 
+
+
+_TAIL_STOP = _words("to as of on in at by for the a an was is were are be been also simply commonly")
+
+
+def cloze_hint(question: str, statement: Statement, position: int) -> int:
+    """1 when the span comes right after the words the question ends on ("... commonly referred to as?" and
+    "... or Spurs" after "referred to simply as"; "also published as?" and "published as The Most Dangerous
+    Game"): the sentence fills the question's blank. Else 0."""
+    tail = re.findall(r"[\w'-]+", question.rstrip(" ?").split(",")[-1].casefold())[-4:]
+    if not tail or tail[-1] not in ("as", "called", "named", "titled", "by"):
+        return 0
+    anchors = [w for w in tail if w not in _TAIL_STOP and w not in ASKING]
+    if not anchors:
+        return 0
+    at = statement.text.casefold().find(anchors[-1])
+    return 1 if 0 <= at < position <= at + len(anchors[-1]) + 30 else 0

@@ -23,6 +23,7 @@ from agents.answer.candidates import (
     PRONOUNS,
     Candidate,
     Statement,
+    cloze_hint,
     expected_kind,
     fits,
     from_model,
@@ -234,7 +235,8 @@ def rank_key(chain: Chain, index: _Index, votes: Mapping[str, int]) -> tuple[flo
     """Sort key (higher first): the kind's fit, the chain's coverage, the model's answer, how often stated, order."""
     c = chain.candidate
     hint = order_hint(index.question, c.statement, c.position) if c.statement is not None else 0.0
-    return (fits(c.kind, expected_kind(index.question)), round(chain.coverage, 1), chain.focus, chain.entities,
+    cloze = cloze_hint(index.question, c.statement, c.position) if c.statement is not None else 0
+    return (fits(c.kind, expected_kind(index.question)), round(chain.coverage, 1), chain.focus, cloze, chain.entities,
             float(c.model),
             min(votes.get(fold(c.text), 0), 3), hint, -len(chain.statements), -c.position / 1000.0)
 
