@@ -143,9 +143,13 @@ class Brain:
 
     def _report(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
         """The whole report in one call: the answer as ``_answer`` writes it, each section as ``_section`` does."""
-        outline = schema["properties"]["sections"]["items"]["properties"]["title"]["enum"]
-        sections = [{"title": title, **self._section(messages, schema)} for title in outline]
-        return {**self._answer(messages, schema), "sections": [s for s in sections if s["sentences"]]}
+        section = schema["properties"]["sections"]["items"]["properties"]
+        most = section["sentences"]["maxItems"]  # as a grammar would hold a real model to it
+        sections = [{"title": title, "sentences": self._section(messages, schema)["sentences"][:most]}
+                    for title in section["title"]["enum"]]
+        answer = self._answer(messages, schema)
+        answer["sentences"] = answer["sentences"][: schema["properties"]["sentences"]["maxItems"]]
+        return {**answer, "sections": [s for s in sections if s["sentences"]]}
 
     def _answer(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
         passages = PASSAGE.findall(messages[-1]["content"])

@@ -70,3 +70,13 @@ def test_the_bridge_names_of_the_second_hop_are_read_back_from_its_searches() ->
         {"question": f"Neil Peart — {question}"},
     ]}
     assert hop_names(state) == ["Rush", "Neil Peart"]
+
+
+def test_the_report_schema_bounds_each_section_by_the_length() -> None:
+    from agents.drafter import report_schema
+
+    def most(length: str) -> tuple[int, int]:
+        props = report_schema(["c1"], ["A", "B"], length=length)["properties"]
+        return props["sections"]["items"]["properties"]["sentences"]["maxItems"], props["sentences"]["maxItems"]
+
+    assert most("short") == (2, 2) and most("standard") == (4, 3) and most("long") == (8, 3)

@@ -34,13 +34,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     # one round, one model call (the drafting call: the floors plan, search and note), no model judge: the
     # verifier keeps what its lexical screen supports
     "quick": {"depth": 0, "breadth": 2, "max_pages": 6, "max_hops": 0, "max_sections": 2, "read_per_agent": 3,
-              "chunks_per_prompt": 5, "judge": False, **_LEAN, "research_calls": False},
+              "chunks_per_prompt": 5, "length": "short", "judge": False, **_LEAN, "research_calls": False},
     "standard": {"depth": 1, "breadth": 3, "max_pages": 12, "max_hops": 1, "max_sections": 4, "read_per_agent": 4,
-                 "chunks_per_prompt": 8,
+                 "chunks_per_prompt": 8, "length": "standard",
                  "judge": True, **_LEAN},
     # the old call structure: the model picks tools and pages, extracts the graph, drafts section by section
     "deep": {"depth": 2, "breadth": 4, "max_pages": 40, "max_hops": 1, "max_sections": 6, "read_per_agent": 4,
-             "chunks_per_prompt": 8,
+             "chunks_per_prompt": 8, "length": "standard",
              "judge": True, "model_tools": True, "model_picks": True, "graph_calls": True, "one_call_draft": False,
              "research_calls": True},
 }
