@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.gguf_factory import write_tiny_gguf
+from tests.process_guard import stop_process
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +72,4 @@ def llama_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout_s=10)

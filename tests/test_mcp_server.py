@@ -34,6 +34,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 import app as quarry
 from tests.cli_harness import real_app_env
 from tests.fixture_web import FixtureWeb
+from tests.process_guard import stop_process
 from tests.research_brain import Brain
 from tests.scripted_openai import ScriptedOpenAI
 
@@ -246,12 +247,7 @@ async def http_server(world: World, *flags: str) -> AsyncIterator[str]:
             await anyio.sleep(0.1)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from tests.process_guard import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -73,12 +75,7 @@ def serve(command: list[str], port: int, env: dict[str, str], log: Path) -> Iter
             wait_healthy(base_url, proc)
             yield base_url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 def server_env(home: Path, **extra: str) -> dict[str, str]:
