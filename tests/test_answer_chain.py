@@ -192,8 +192,9 @@ def test_a_span_filling_the_questions_blank_wins_a_tie() -> None:
 
     question = ("What was the English football club Tottenham Hotspur that Leonard Francis played for commonly "
                 "referred to as?")
-    spurs = Statement("Tottenham Hotspur Football Club, commonly referred to simply as Tottenham or Spurs, is an "
-                      "English football club located in Tottenham, Haringey, London.", ("c1",), "passage", 0)
+    spurs = Statement("Tottenham Hotspur F.C. Tottenham Hotspur Football Club, commonly referred to simply as "
+                      "Tottenham ( ) or Spurs, is an English football club located in Tottenham, Haringey, London.",
+                      ("c1",), "passage", 0)  # as the eval's page reads, the pronunciation left out
     francis = Statement("Leonard Francis Worley is a former amateur footballer who played for Tottenham Hotspur.",
                         ("c2",), "passage", 0)
     assert cloze_hint(question, spurs, spurs.text.find("Spurs")) == 1

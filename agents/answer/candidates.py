@@ -202,4 +202,4 @@ def cloze_hint(question: str, statement: Statement, position: int) -> int:
     if not anchors:
         return 0
     at = statement.text.casefold().find(anchors[-1])
-    return 1 if 0 <= at < position <= at + len(anchors[-1]) + 30 else 0
+    return 1 if 0 <= at < position <= at + len(anchors[-1]) + 40 else 0
