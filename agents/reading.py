@@ -251,8 +251,9 @@ def cited_statement_schema(chunk_ids: list[str], text_chars: int) -> dict[str, A
 
 
 def passage_dicts(hits: list[Any]) -> list[dict[str, str]]:
-    """Hits as the prompts show them: id, source title, text (trimmed)."""
-    return [{"id": h.chunk.id, "title": h.source.title, "text": h.chunk.text[:PASSAGE_CHARS]} for h in hits]
+    """Hits as the prompts show them: id, source title, text (trimmed), and the source's id (not shown)."""
+    return [{"id": h.chunk.id, "title": h.source.title, "text": h.chunk.text[:PASSAGE_CHARS],
+             "source_id": h.chunk.source_id} for h in hits]
 
 
 async def passages(ctx: RunContext, question: str, source_ids: list[str]) -> list[dict[str, str]]:

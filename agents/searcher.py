@@ -296,10 +296,11 @@ class Notes(NamedTuple):
     facts: list[dict[str, Any]]
 
 
-def fact_extraction(answer: dict[str, Any] | None, chunks: list[Any]) -> Extraction | None:
-    """The graph facts of a findings answer as an extraction to merge (None when it wrote none)."""
+def fact_extraction(answer: dict[str, Any] | None, shown: list[dict[str, str]]) -> Extraction | None:
+    """The graph facts of a findings answer as an extraction to merge, over the passages it was ``shown``
+    (each with its source id); None when it wrote none."""
     facts = (answer or {}).get("facts") or []
-    sources = {c.id: c.source_id for c in chunks}
+    sources = {c["id"]: c["source_id"] for c in shown}
     return ({"entities": [], "relations": facts}, sources) if facts and sources else None
 
 
@@ -323,10 +324,8 @@ async def write_findings(
     link = links[follow - 1] if isinstance(follow, int) and 1 <= follow <= len(links) else None
     findings, n_floor = floor_then_model(sub["question"], found, chunks, ctx.limits.text_chars)
     facts: list[dict[str, Any]] = []
-    if answer is not None and answer.get("facts"):
-        cited = await asyncio.to_thread(ctx.memory.get_chunks, ids)
-        extraction = fact_extraction(answer, cited)
-        facts = await asyncio.to_thread(merge_extractions, ctx, run_id, [extraction]) if extraction else []
+    if (extraction := fact_extraction(answer, packed["chunks"] if packed else [])) is not None:
+        facts = await asyncio.to_thread(merge_extractions, ctx, run_id, [extraction])
     return Notes(findings, link, n_floor, facts)
 
 
