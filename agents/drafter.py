@@ -126,7 +126,8 @@ def _gather(ctx: RunContext, query: str, sources: list[str], cited: list[str]) -
         chunks = ctx.memory.get_chunks(missing)
         titles = {s.id: s.title for s in ctx.memory.get_sources(sorted({c.source_id for c in chunks}))}
         for chunk in chunks:
-            shown.append({"id": chunk.id, "title": titles.get(chunk.source_id, ""), "text": chunk.text[:1200]})
+            shown.append({"id": chunk.id, "title": titles.get(chunk.source_id, ""), "text": chunk.text[:1200],
+                          "source_id": chunk.source_id})
     return shown[:MAX_CHUNKS]
 
 
@@ -233,11 +234,19 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     return {"sections": sections, "answer": answer, "pending": [], "notes": notes, "budget_out": out}
 
 
+def section_drafted(runtime: Rt, state: ResearchState, title: str, sentences: Sequence[Mapping[str, Any]]) -> None:
+    """The ``section_drafted`` event of one section (its sentences, the chunks they cite, what budget is left)."""
+    ctx = runtime.context
+    emit(runtime, state["run_id"], "section_drafted", section=title, sentences=len(sentences),
+         chunk_ids=sorted({i for sent in sentences for i in sent["chunk_ids"]}), tokens=ctx.tokens(),
+         budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)))
+
+
 async def draft_sections(
     runtime: Rt, state: ResearchState, outline: list[str], support: Mapping[str, list[dict[str, str]]]
 ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """One drafting call per section (the ``deep`` structure); a section past the budget lists its findings."""
-    ctx, run_id = runtime.context, state["run_id"]
+    ctx = runtime.context
     sections: list[dict[str, Any]] = []
     notes: list[str] = []
     out: list[str] = []
@@ -252,16 +261,7 @@ async def draft_sections(
         else:
             sentences = []
         sections.append({"title": title, "sentences": sentences})
-        emit(
-            runtime,
-            run_id,
-            "section_drafted",
-            section=title,
-            sentences=len(sentences),
-            chunk_ids=sorted({i for sent in sentences for i in sent["chunk_ids"]}),
-            tokens=ctx.tokens(),
-            budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)),
-        )
+        section_drafted(runtime, state, title, sentences)
     return sections, notes, out
 
 
@@ -295,9 +295,7 @@ async def draft_whole(
     for title in outline:
         sentences = written.get(title) or from_findings(section_findings(title, state))
         sections.append({"title": title, "sentences": sentences[:MAX_SENTENCES]})
-        emit(runtime, run_id, "section_drafted", section=title, sentences=len(sentences),
-             chunk_ids=sorted({i for sent in sentences for i in sent["chunk_ids"]}), tokens=ctx.tokens(),
-             budget=ctx.budget(state.get("pages_fetched", 0), state.get("round", 0)))
+        section_drafted(runtime, state, title, sentences)
     if answer is None:
         return sections, {}
     sentences = clean_sentences(answer, set(ids))[:3]
