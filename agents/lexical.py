@@ -8,6 +8,7 @@ a digit, with a plural ``s`` folded, so "Cells" in a sentence matches "cell" in 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _STOP = frozenset(
     [
@@ -32,15 +33,19 @@ def content_words(text: str) -> set[str]:
     return words
 
 
-def support_score(sentence: str, passages: list[str]) -> float:
-    """Share of the sentence's content words that occur in the passages (0..1)."""
-    wanted = content_words(sentence)
+def share_held(wanted: set[str], texts: Sequence[str]) -> float:
+    """Share of the ``wanted`` content words that occur in the texts together (0..1; 0 for none wanted)."""
     if not wanted:
         return 0.0
     have: set[str] = set()
-    for passage in passages:
-        have |= content_words(passage)
+    for text in texts:
+        have |= content_words(text)
     return len(wanted & have) / len(wanted)
+
+
+def support_score(sentence: str, passages: list[str]) -> float:
+    """Share of the sentence's content words that occur in the passages (0..1)."""
+    return share_held(content_words(sentence), passages)
 
 
 def fold(text: str) -> str:

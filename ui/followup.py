@@ -29,7 +29,7 @@ import prompts
 from agents.drafter import answer_schema
 from agents.errors import AgentError, RunError
 from agents.floors import best_sentences, rank_supported
-from agents.lexical import content_words
+from agents.lexical import content_words, share_held
 from agents.run.budget import Limits
 from agents.verifier import answer_text, screen
 from ui import run_files
@@ -153,13 +153,7 @@ def own_words(question: str) -> set[str]:
 
 def coverage(question: str, sentences: Sequence[str]) -> float:
     """Share of the follow-up's own words that the sentences contain together (0..1; 0 for no words)."""
-    wanted = own_words(question)
-    if not wanted:
-        return 0.0
-    have: set[str] = set()
-    for sentence in sentences:
-        have |= content_words(sentence)
-    return len(wanted & have) / len(wanted)
+    return share_held(own_words(question), sentences)
 
 
 def graph_chunk_ids(graph: dict[str, Any] | None, question: str, limit: int) -> list[str]:
