@@ -84,10 +84,11 @@ def own_citations(
     """
     titles = titles or {}
     words = {i: content_words(f"{texts[i]} {titles.get(i, '')}") for i in dict.fromkeys(ids) if i in texts}
-    stated = [content_words(c) for c in claims(sentence)]
+    spans = claims(sentence)
+    stated = [content_words(c) for c in spans]
     kept = [i for i, have in words.items()
             if any(c <= have for c in stated) or support_score(sentence, [texts[i]]) >= CONTRIBUTES]
-    names = [c for c, text in zip(stated, claims(sentence), strict=True) if not text[:1].isdigit()]
+    names = [c for c, text in zip(stated, spans, strict=True) if not text[:1].isdigit()]
     about = [i for i in kept if names and names[0] <= words[i]] or kept
     return kept, all(any(c <= words[i] for i in about) for c in stated)
 
@@ -148,10 +149,6 @@ def apply_verdict(
 
 _YES_NO_START = ("is ", "are ", "was ", "were ", "do ", "does ", "did ", "can ", "could ", "has ", "have ",
                  "had ", "will ", "would ", "should ")
-
-
-def _texts(ctx: RunContext, sections: list[dict[str, Any]], extra: list[str] | None = None) -> dict[str, str]:
-    return _texts_titles(ctx, sections, extra)[0]
 
 
 def _texts_titles(
