@@ -90,6 +90,8 @@ def options(question: str) -> list[str]:
     if not match:
         return []
     first = re.sub(r"(?i)^.*\b(?:is|was|are|were|did|does|do|has|had)\s+(?:the\s+)?", "", match.group(1)).strip()
+    if "," not in q:  # "Who was born first Iain Pears or ...": the lower-case words before the name are the question's
+        first = re.sub(r"^(?:[A-Z][a-z]*\s+)?(?:[a-z][\w'-]*\s+)+(?=[A-Z0-9\"'“])", "", first)
     out = [first.strip(" \"'"), match.group(2).strip(" \"'")]
     return out if all(len(o) > 1 for o in out) else []
 

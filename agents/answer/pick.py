@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.answer.chain import Chain, best_chain, statement_pool, yes_no
+from agents.answer.compare import both, compare
 
 NOT_FOUND = "The pages read do not link an answer to the question's own names and terms, so no answer is given."
 
@@ -34,7 +35,13 @@ def choose_answer(
     """
     own = verified.get("sentences", []) if verified.get("source") == "model" else []
     pool = statement_pool(own, sections, findings, facts, texts)
-    chain = yes_no(question, model_answer, pool) or best_chain(question, pool, model_answer)
+    chain = yes_no(question, model_answer, pool) or both(question, pool)
+    if chain is None:
+        held, compared = best_chain(question, pool, model_answer), compare(question, pool)
+        # A comparison measured on both sides (dates, lifespans, counts) wins; one read from terms yields to
+        # the model's own held answer.
+        model_held = held is not None and held.candidate.model
+        chain = compared[0] if compared is not None and (compared[1] or not model_held) else held
     source = "model" if chain is not None and chain.candidate.model else "floor"
     if chain is None:
         return {"text": "", "sentences": [], "source": str(verified.get("source", "floor")), "not_found": True}
