@@ -7,6 +7,9 @@ function with its own test:
   or goes;
 - a sentence is kept only when it is on topic: it names an entity of the question, of the answer's
   bridge names or of its section's sub-questions, or shares ``MIN_TERMS`` of their content terms;
+  and, when an answer's chain is printed, when it stays beside that chain (``on_chain``): it cites
+  one of the chain's chunks or names the answer, a bridge, or a name of the question that few pages
+  share — the distractor pages a question's terms also find do not make the report;
 - a sentence whose subject is a pronoun ("It is the third book ...") is kept only right after a
   sentence citing the same chunk (the one that names "it");
 - near-duplicate sentences (``DUPLICATE`` of each one's content words shared) are said once,
@@ -21,10 +24,10 @@ function with its own test:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from agents.answer.candidates import PRONOUNS, name_spans
+from agents.answer.candidates import PRONOUNS, holds, name_spans
 from agents.answer.chain import sentences as chunk_sentences
 from agents.answer.chain import terms
 from agents.lexical import content_words, fold
@@ -32,6 +35,7 @@ from agents.lexical import content_words, fold
 DUPLICATE = 0.7  # share of each sentence's content words two sentences share: said once
 MIN_TERMS = 2  # content terms of the question (or bridges, or sub-questions) an on-topic sentence shares
 MAX_TITLE = 80
+DISTINCT = 2  # chunks read (or a quarter of them) that may name a question's name for it to anchor a sentence
 # sentences per section and sections per report for each ``--length``
 LENGTHS: dict[str, tuple[int, int]] = {"short": (2, 3), "standard": (5, 6), "long": (8, 8)}
 _ENDS = (".", "!", "?", '"', "”", "’", ")")
@@ -162,19 +166,43 @@ def folded(sections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def on_chain(
+    question: str, chain: Sequence[Mapping[str, Any]], answer_text: str, bridges: Sequence[str],
+    texts: Mapping[str, str],
+) -> Callable[[Mapping[str, Any]], bool]:
+    """With an answer's chain printed: whether a sentence stays beside it. It cites a chunk of the chain, or names
+    the answer, a bridge name of the chain, or a name of the question that at most ``DISTINCT`` (or a quarter) of
+    the chunks read name (a name the distractor pages share, "Modern Drummer Hall of Fame", is no anchor)."""
+    chunks = {i for s in chain for i in s.get("chunk_ids", [])}
+    chunk_words = [content_words(t) for t in texts.values()]
+    names = [w for w in (content_words(n) for n, _at in name_spans(question)) if w
+             and sum(w <= words for words in chunk_words) <= max(DISTINCT, len(chunk_words) // 4)]
+    anchors = [a for a in (answer_text, *bridges) if a and a.casefold() not in ("yes", "no")]
+
+    def stays(sentence: Mapping[str, Any]) -> bool:
+        text = str(sentence["text"])
+        words = content_words(text)
+        return bool(chunks & set(sentence.get("chunk_ids", []))) or any(holds(text, a) for a in anchors) \
+            or any(name <= words for name in names)
+    return stays
+
+
 def edit_report(
     question: str, sections: Sequence[Mapping[str, Any]], answer: Sequence[Mapping[str, Any]], *,
     subquestions: Mapping[str, Sequence[str]], bridges: Sequence[str], texts: Mapping[str, str],
-    length: str = "standard",
+    length: str = "standard", answer_text: str = "", anchored: bool = True,
 ) -> list[dict[str, Any]]:
-    """The edited sections (see the module docstring); ``answer`` is the answer's chain, printed first."""
+    """The edited sections (see the module docstring); ``answer`` is the answer's chain, printed first (with
+    ``anchored``, the sections stay beside it: a short answer's chain, not an explanation's sentences)."""
     per_section, most = LENGTHS.get(length, LENGTHS["standard"])
+    stays = on_chain(question, answer, answer_text, bridges, texts) if answer and anchored else None
     kept = []
     for section in sections:
         subs = subquestions.get(str(section["title"]), [])
         entities, wanted = topic(question, bridges, subs)
         whole = [w for w in (whole_sentence(s, texts) for s in section["sentences"]) if w is not None]
-        relevant = resolved([s for s in whole if on_topic(str(s["text"]), entities, wanted)])
+        relevant = resolved([s for s in whole if on_topic(str(s["text"]), entities, wanted)
+                             and (stays is None or stays(s))])
         kept.append({"title": whole_title(str(section["title"]), subs), "sentences": relevant})
     edited = folded(said_once(answer, merged_titles(kept)))
     return [{**s, "sentences": s["sentences"][:per_section]} for s in edited][:most]

@@ -318,5 +318,5 @@ def finish_report(
     for sub in [*state.get("plan", {}).get("subquestions", []), *state.get("searches", [])]:
         subs.setdefault(sub["section"], []).append(sub["question"])
     edited = edit_report(question, sections, answer["sentences"], subquestions=subs, bridges=bridges, texts=texts,
-                         length=length)
+                         length=length, answer_text=str(answer.get("text", "")), anchored=bool(answer.get("span")))
     return answer, edited

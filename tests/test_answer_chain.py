@@ -57,7 +57,7 @@ def test_an_answer_that_restates_the_question_is_never_the_answer() -> None:
 def test_no_chain_means_not_found_instead_of_a_guess() -> None:
     answer = choose_answer("Who founded the Zed pizza company in Oslo?", {"source": "floor"}, [], [], [],
                            ZAROFF_TEXTS, "Richard Connell")
-    assert answer == {"text": "", "sentences": [], "source": "floor", "not_found": True}
+    assert answer == {"text": "", "sentences": [], "source": "floor", "not_found": True, "span": True}
 
 
 def test_the_floor_gets_a_span_not_a_sentence() -> None:
@@ -206,3 +206,35 @@ def test_a_span_filling_the_questions_blank_wins_a_tie() -> None:
                        "Richard Connell.", ("c3",), "passage", 0)
     asked = "What was Richard Connell's best known work The Hounds of Zaroff also published as?"
     assert cloze_hint(asked, zaroff, zaroff.text.find("Richard")) == 0  # past the window after "published"
+
+
+def test_a_month_is_no_bridge_and_a_span_the_question_names_by_kind_breaks_a_tie() -> None:
+    from agents.answer.candidates import Statement, name_spans, type_hint
+    from agents.answer.chain import _Index
+
+    peart = Statement("Neil Peart (born September 12, 1952) is a Canadian drummer for the rock band Rush.",
+                      ("peart",), "passage", 0)
+    moon = Statement("Keith Moon (23 August 1946 – 7 September 1978) was an English drummer.", ("moon",), "passage", 0)
+    assert "September" not in [n for n, _at in name_spans(peart.text)]
+    index = _Index("Which Canadian rock band had a drummer?", [peart, moon])
+    assert index.near(0) == set() and index.near(1) == set()  # two people who have a September in common
+    question = "Which Canadian rock band had a drummer?"
+    assert type_hint(question, peart, peart.text.find("Rush")) == 1  # "... rock band Rush"
+    assert type_hint(question, peart, peart.text.find("Neil")) == 0
+
+
+def test_a_question_asking_for_an_explanation_gets_its_verified_sentences_and_no_span() -> None:
+    from agents.answer.candidates import factoid
+
+    assert not factoid("How do perovskite solar cells work?") and not factoid("What is a perovskite?")
+    assert factoid("How many moons does Mars have?") and factoid("What is the capital of France?")
+    texts = {"p": "What is a perovskite solar cell?\n\nPerovskite solar cells use a metal-halide crystal as the light "
+                  "absorber. Their efficiency passed 25 percent in 2020."}
+    said = [{"text": "Perovskite solar cells use a metal-halide crystal as the light absorber.", "chunk_ids": ["p"],
+             "status": "supported"}]
+    verified = {"text": said[0]["text"], "sentences": said, "source": "model"}
+    answer = choose_answer("How do perovskite solar cells work?", verified, [], [], [], texts, "")
+    assert answer["text"] == said[0]["text"] and answer["sentences"] == said and not answer["span"]
+    # nothing verified: not found, never a bolded "What" or "2020"
+    nothing = choose_answer("How do perovskite solar cells work?", {}, [], [], [], texts, "")
+    assert nothing["not_found"] and nothing["text"] == ""

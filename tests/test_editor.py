@@ -110,3 +110,25 @@ def test_the_length_flag_reaches_the_runs_limits_and_the_drafter_prompt() -> Non
              "contradictions": [], "chunks": []}
     assert "one or two sentences" in render("drafter", **fixed, length="short")[0]["content"]
     assert "three to five sentences" in render("drafter", **fixed)[0]["content"]  # no length given: standard
+
+
+def test_beside_an_answers_chain_a_distractor_sharing_the_questions_terms_goes() -> None:
+    question = ("Which Canadian rock band released a song called \"Counterparts\" and had a drummer who was inducted "
+                "into the Modern Drummer Hall of Fame?")
+    peart = s("Neil Peart is a Canadian drummer, best known as the drummer for the rock band Rush.", "peart")
+    hero = s("\"Nobody's Hero\" is a song by the rock band Rush from the album \"Counterparts\".", "hero")
+    baker = s("Ginger Baker was inducted into the Modern Drummer Hall of Fame in 2008 as a rock drummer.", "baker")
+    moon = s("Keith Moon was inducted into the Modern Drummer Hall of Fame in 1982.", "moon")
+    kaye = s("Tony Kaye was inducted into the Rock and Roll Hall of Fame as a member of Yes.", "kaye")
+    inducted = " He was inducted into the Modern Drummer Hall of Fame in 1983."
+    texts = {"peart": peart["text"] + inducted, "hero": hero["text"], "baker": baker["text"], "moon": moon["text"],
+             "kaye": kaye["text"]}
+    sections = [{"title": "Findings", "sentences": [hero, baker, moon, kaye]}]
+    kept = edit_report(question, sections, [peart], subquestions={}, bridges=["Neil Peart"], texts=texts,
+                       answer_text="Rush")
+    # "Nobody's Hero" names the answer; the three drummers share the question's terms (and its Hall of Fame,
+    # which most pages read name) but not its chain
+    assert [x["text"] for sec in kept for x in sec["sentences"]] == [hero["text"]]
+    # with no answer printed, the topic rules alone decide
+    loose = edit_report(question, sections, [], subquestions={}, bridges=[], texts=texts)
+    assert baker["text"] in [x["text"] for sec in loose for x in sec["sentences"]]

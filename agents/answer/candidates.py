@@ -81,6 +81,24 @@ def expected_kind(question: str) -> str:
     return "name"
 
 
+_OPEN = re.compile(r"(?:how|why|explain|describe|discuss|summari[sz]e|outline|what is the difference|what are the "
+                   r"(?:advantages|disadvantages|benefits|effects|impacts|causes|risks|pros|uses|main))\b")
+_QUANTITY = re.compile(r"how\s+(?:many|much|long|old|tall|high|far|big|large|deep|wide|often|fast)\b")
+
+
+def factoid(question: str) -> bool:
+    """Whether ``question`` asks for a short answer (a name, date, number, yes/no, one of two options) rather
+    than an explanation ("How do perovskite solar cells work?", "Why ...", "What is a perovskite?")."""
+    q = " ".join(question.casefold().split())
+    if _QUANTITY.match(q) or options(question):
+        return True
+    if _OPEN.match(q):
+        return False
+    defined = re.fullmatch(r"what\s+(?:is|are)\s+(?:an?\s+)?([\w' -]+?)\s*\??", q)  # "What is a perovskite?"
+    return not (defined and len(defined.group(1).split()) <= 3
+                and not re.search(r"\b(?:the|of|name|called|known)\b|'s\b", defined.group(1)))
+
+
 def options(question: str) -> list[str]:
     """The two options of an either-or question ("Which is older, X or Y?"), else []."""
     q = question.strip()
@@ -104,13 +122,15 @@ def restates(span: str, question: str) -> bool:
 
 def name_spans(text: str) -> list[tuple[str, int]]:
     """Names (quoted titles, capitalized runs) in ``text`` with their positions; "A and B" split in two, a lone
-    capitalized word starting a sentence or clause ("Stacking a cell ...") no name."""
+    capitalized word starting a sentence or clause ("Stacking a cell ...") no name, nor a month (two people born in
+    September are not linked by it)."""
     out: list[tuple[str, int]] = []
     for span in named_spans(text):
         for part in re.split(r"\s+(?:and|&)\s+", span):
             part = part.strip(" \"'“”,;:.")
             at = text.find(part)
             if part and not part.replace(",", "").replace(".", "").isdigit() and _YEAR.fullmatch(part) is None \
+                    and re.fullmatch(_MONTH, part) is None and part.casefold() not in ASKING \
                     and not (" " not in part and _CLAUSE_START.search(text[:max(at, 0)])):
                 out.append((part, at if at >= 0 else len(text)))
     return out
@@ -205,3 +225,18 @@ def cloze_hint(question: str, statement: Statement, position: int) -> int:
         return 0
     at = statement.text.casefold().find(anchors[-1])
     return 1 if 0 <= at < position <= at + len(anchors[-1]) + 40 else 0
+
+
+_ASKED_NOUN = re.compile(r"(?i)\b(?:which|what)\s+((?:[\w'-]+\s+){0,3}[\w'-]+)")
+
+
+def type_hint(question: str, statement: Statement, position: int) -> int:
+    """1 when a word of the question's "which ..." phrase ("Which Canadian rock band") comes right before the
+    span ("... rock band Rush"): the sentence names the span as what the question asks for. Else 0."""
+    match = _ASKED_NOUN.search(question)
+    if not match or position <= 0:
+        return 0
+    asked = {w for w in re.findall(r"[\w'-]+", match.group(1).casefold()) if len(w) >= 4 and w not in ASKING}
+    before = re.findall(r"[\w'-]+", statement.text[max(0, position - 25): position].casefold())[-2:]
+    return 1 if asked & set(before) else 0
+

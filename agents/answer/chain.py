@@ -32,6 +32,7 @@ from agents.answer.candidates import (
     name_spans,
     order_hint,
     restates,
+    type_hint,
 )
 from agents.floors import split_sentences
 from agents.lexical import content_words, fold
@@ -232,11 +233,14 @@ def holding(chain: Chain, index: _Index) -> bool:
 
 
 def rank_key(chain: Chain, index: _Index, votes: Mapping[str, int]) -> tuple[float, ...]:
-    """Sort key (higher first): the kind's fit, the chain's coverage, the model's answer, how often stated, order."""
+    """Sort key (higher first): the kind's fit, a span filling the question's blank or named as what it asks for,
+    the chain's coverage, the model's answer, how often stated, order."""
     c = chain.candidate
     hint = order_hint(index.question, c.statement, c.position) if c.statement is not None else 0.0
     cloze = cloze_hint(index.question, c.statement, c.position) if c.statement is not None else 0
-    return (fits(c.kind, expected_kind(index.question)), round(chain.coverage, 1), chain.focus, cloze, chain.entities,
+    typed = type_hint(index.question, c.statement, c.position) if c.statement is not None else 0
+    return (fits(c.kind, expected_kind(index.question)), cloze, round(chain.coverage, 1), chain.focus, typed,
+            chain.entities,
             float(c.model),
             min(votes.get(fold(c.text), 0), 3), hint, -len(chain.statements), -c.position / 1000.0)
 
