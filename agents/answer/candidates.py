@@ -194,10 +194,16 @@ def from_model(question: str, text: str, statements: list[Statement]) -> list[Ca
             for s in statements if holds(s.text, text)]
 
 
+def mention_at(sentence: str, span: str) -> int:
+    """Where ``sentence`` (folded) first states ``span`` word for word (case and spacing aside, whole words only);
+    -1 when it does not."""
+    match = re.search(rf"(?<!\w){re.escape(fold(span))}(?!\w)", fold(sentence))
+    return match.start() if match else -1
+
+
 def holds(sentence: str, span: str) -> bool:
     """Whether ``sentence`` states ``span`` word for word (case and spacing aside, whole words only)."""
-    needle = re.escape(fold(span))
-    return re.search(rf"(?<!\w){needle}(?!\w)", fold(sentence)) is not None
+    return mention_at(sentence, span) >= 0
 
 
 def order_hint(question: str, statement: Statement, position: int) -> float:

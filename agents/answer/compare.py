@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from agents.answer.candidates import _DATE, _YEAR, Candidate, Statement, _words, holds, options
+from agents.answer.candidates import _DATE, _YEAR, Candidate, Statement, _words, holds, mention_at, options
 from agents.answer.chain import Chain, terms
-from agents.lexical import fold
 
 _EARLY = re.compile(r"\b(earlier|earliest|first|older|oldest|elder|eldest|before|sooner)\b", re.I)
 _LATE = re.compile(r"\b(later|latest|last|younger|youngest|newer|newest|recent|recently|after)\b", re.I)
@@ -72,6 +71,10 @@ class Side:
 
     name: str
     statements: tuple[Statement, ...]
+    words: tuple[set[str], ...] = field(init=False)  # each statement's ``terms``, read once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", tuple(terms(s.text) for s in self.statements))
 
 
 def sides(names: Sequence[str], pool: Sequence[Statement]) -> list[Side]:
@@ -94,11 +97,9 @@ def sides(names: Sequence[str], pool: Sequence[Statement]) -> list[Side]:
 
 def _first_mention(text: str, name: str) -> int:
     """Where ``text`` first names ``name`` (whole, else its last word of four letters or more); -1: nowhere."""
-    folded = fold(text)
     for needle in (name, *[w for w in name.split()[-1:] if len(w) >= 4]):
-        match = re.search(rf"(?<!\w){re.escape(fold(needle))}(?!\w)", folded)
-        if match:
-            return match.start()
+        if (at := mention_at(text, needle)) >= 0:
+            return at
     return -1
 
 
@@ -124,12 +125,12 @@ def _best(side: Side, wanted: set[str], value: Callable[[str], object]) -> tuple
     side as its subject (in its first ``SUBJECT`` characters), then naming it at all, then the earliest; with that
     value."""
     best: tuple[tuple[int, int], Statement, object] | None = None
-    for s in side.statements:
+    for s, words in zip(side.statements, side.words, strict=True):
         got = value(s.text)
         if got is None:
             continue
         at = _first_mention(s.text, side.name)
-        score = (sum(1 for t in wanted if _matches(t, terms(s.text))), (at >= 0) + (0 <= at < SUBJECT))
+        score = (sum(1 for t in wanted if _matches(t, words)), (at >= 0) + (0 <= at < SUBJECT))
         if best is None or score > best[0]:
             best = (score, s, got)
     return (best[1], best[2]) if best else None
@@ -183,7 +184,7 @@ def compare(question: str, pool: Sequence[Statement]) -> tuple[Chain, bool] | No
     measured = _measure(question, two, rest)
     if measured is not None:
         return measured, True
-    found = [{t for t in rest if any(_matches(t, terms(s.text)) for s in side.statements)} for side in two]
+    found = [{t for t in rest if any(_matches(t, words) for words in side.words)} for side in two]
     own = [found[0] - found[1], found[1] - found[0]]
     if len(own[0]) == len(own[1]):
         return None
@@ -242,7 +243,7 @@ def both(question: str, pool: Sequence[Statement]) -> Chain | None:
     if all(held):
         return Chain(Candidate("yes", "yesno", None), tuple(h[0] for h in held if h is not None), 1.0, 2)
     for side, h in zip(two, held, strict=True):
-        if h is None and not any(_matches(t, terms(s.text)) for s in side.statements for t in wanted):
+        if h is None and not any(_matches(t, words) for words in side.words for t in wanted):
             shown = [side.statements[0], *(h[0] for h in held if h is not None)]
             return Chain(Candidate("no", "yesno", None), tuple(shown), 1.0, 2)
     return None
