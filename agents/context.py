@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 from agents.errors import ModelDeclinedError, PromptTooLongError, StructuredOutputError
 from agents.llm import ChatModel, answer_tokens, count_tokens
 from agents.run.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
-from agents.run.pace import Pace, refusal, research_deadline_s
+from agents.run.pace import DRAFT_MARGIN, Pace, refusal, research_deadline_s
 from tools.types import Document, FetchResult
 
 FINISHING_ROLES = frozenset({"drafter", "verifier"})  # roles that may use the whole budget, not the research share
@@ -229,6 +229,18 @@ class RunContext:
         name = str(getattr(drafter, "name", "drafter"))
         answer = self.pace.expected_answer(name, "Report", answer_tokens(drafter))
         return self.pace.estimate_s(name, int(self.pace.draft_prompt(name)), answer)
+
+    def draft_prompt_ceiling(self) -> int | None:
+        """The longest drafting prompt whose call, with ``DRAFT_MARGIN``, ends inside the time budget.
+
+        None before the drafter's pace is measured. When research ran late (a queued call that took longer
+        than its estimate), the drafter reads fewer passages rather than overrunning or giving up the call.
+        """
+        drafter = self.model("drafter")
+        name = str(getattr(drafter, "name", "drafter"))
+        seconds_left = self.clock.max_minutes * 60.0 - self.clock.elapsed_s()
+        answer = self.pace.expected_answer(name, "Report", answer_tokens(drafter))
+        return self.pace.prompt_within(name, seconds_left / DRAFT_MARGIN, answer)
 
     def tokens(self) -> int:
         """Model tokens used so far in this session."""

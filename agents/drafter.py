@@ -284,7 +284,8 @@ async def draft_whole(
     groups = [Group("chunks", chunks, required=True), Group("findings", findings[:12]),
               Group("facts", related(state.get("facts", []), every, 10), field=None),
               Group("contradictions", related(state.get("contradictions", []), every, 5), field=None)]
-    packed = await fit(runtime, run_id, "drafter", "report", fixed, groups) if chunks else None
+    ceiling = ctx.draft_prompt_ceiling()  # late research: fewer passages, not an overrun or no call
+    packed = await fit(runtime, run_id, "drafter", "report", fixed, groups, ceiling=ceiling) if chunks else None
     ids = [c["id"] for c in packed["chunks"]] if packed else []  # only the passages shown are citable
     schema = report_schema(ids, outline, ctx.limits.text_chars, ctx.limits.length)
     answer = await ask(runtime, run_id, "drafter", packed.messages, schema) if packed else None

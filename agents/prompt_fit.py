@@ -164,10 +164,29 @@ async def fit(
     groups: Sequence[Group] = (),
     *,
     order: Order = "interleave",
+    ceiling: int | None = None,
 ) -> Packed | None:
-    """``pack`` for a node's model call; None (and a ``model_error`` event) when the prompt cannot fit."""
+    """``pack`` for a node's model call; None (and a ``model_error`` event) when the prompt cannot fit.
+
+    ``ceiling`` caps the prompt below what the context holds (the tokens the time left can read): the
+    lowest-ranked items go first, as for the context. When not even the fixed part and the first required
+    item fit under it, the prompt is packed for the context alone and the call's budget gate decides.
+    """
     model = runtime.context.model(role)
+    room = prompt_budget(model)
     try:
+        if ceiling is not None and ceiling < room:
+            try:
+                packed = await asyncio.to_thread(pack, model, name, fixed, groups, order=order,
+                                                 margin=PROMPT_MARGIN + room - ceiling)
+            except PromptTooLongError:
+                pass
+            else:
+                full = sum(len(group.items) for group in groups)
+                if packed.dropped or packed.trimmed:
+                    emit(runtime, run_id, "prompt_cut", role=role, prompt=name, ceiling=ceiling,
+                         tokens=packed.tokens, kept=full - packed.dropped, items=full)
+                return packed
         return await asyncio.to_thread(pack, model, name, fixed, groups, order=order)
     except PromptTooLongError as err:
         emit(runtime, run_id, "model_error", role=role, prompt=name, error=str(err))

@@ -10,26 +10,58 @@ from pathlib import Path
 from typing import Any
 
 from agents.llm.testing import ScriptedChatModel
-from agents.run.pace import DRAFT_PROMPT, FIRST_ANSWER, WRITE_COST, Pace, refusal, research_deadline_s
+from agents.run.pace import (
+    CONTEXT_SLOWDOWN,
+    DRAFT_MARGIN,
+    DRAFT_PROMPT,
+    FIRST_ANSWER,
+    WRITE_COST,
+    Pace,
+    call_work,
+    prompt_fitting,
+    refusal,
+    research_deadline_s,
+)
 from tests.research_brain import Brain
 from tests.research_harness import build_parts, build_runner, small_options
+
+
+def test_a_calls_work_is_its_tokens_costlier_the_longer_its_context() -> None:
+    assert call_work(1000, 0) == 1000 * (1 + 1000 / CONTEXT_SLOWDOWN)
+    assert call_work(0, 100) == WRITE_COST * 100 * (1 + 100 / CONTEXT_SLOWDOWN)  # a written token costs more
+    # a drafting call four times a findings call's prompt is more than four times its reading work
+    assert call_work(3200, 0) > 4 * call_work(800, 0)
+
+
+def test_the_longest_prompt_that_fits_a_time() -> None:
+    speed = 100.0  # work units a second
+    p = prompt_fitting(60.0, speed, 300)
+    assert call_work(p, 300) <= 6000.0 < call_work(p + 1, 300)
+    assert prompt_fitting(10.0, speed, 300) == 0  # the answer alone takes longer than 10 s
+    assert prompt_fitting(-5.0, speed, 0) == 0
 
 
 def test_pace_learns_a_models_speed_and_each_answer_kinds_length() -> None:
     pace = Pace()
     assert pace.estimate_s("m", 1000, 100) is None  # nothing measured: no estimate, the first call runs
+    assert pace.prompt_within("m", 60.0, 100) is None
     assert pace.expected_answer("m", "Plan", cap=1024) == FIRST_ANSWER
     assert pace.expected_answer("m", "Plan", cap=64) == 64  # never more than the call may write
     call = pace.start("m", 0.0, now=10.0)
     pace.finish("m", call, "Plan", now=12.0, prompt_tokens=1000, completion_tokens=100)
-    # 1000 + 10 × 100 = 2000 work units in 2 s: 1000 a second
-    assert pace.estimate_s("m", 500, 50) == (500 + WRITE_COST * 50) / 1000
+    speed = call_work(1000, 100) / 2.0  # the call's work in 2 s
+    assert pace.estimate_s("m", 500, 50) == call_work(500, 50) / speed
     assert pace.expected_answer("m", "Plan", cap=1024) == 100
+    assert pace.prompt_within("m", 2.0, 100) == 1000  # the same call again fits the same time
     call = pace.start("m", 0.0, now=20.0)  # the idle time between calls is not the model's
     pace.finish("m", call, "Plan", now=22.0, prompt_tokens=0, completion_tokens=200)
-    assert pace.estimate_s("m", 1000, 100) == 2.0  # 4000 units in 4 busy seconds, not 12
+    speed = (call_work(1000, 100) + call_work(0, 200)) / 4.0  # in 4 busy seconds, not 12
+    assert pace.estimate_s("m", 1000, 100) == call_work(1000, 100) / speed
     assert pace.expected_answer("m", "Plan", cap=1024) == 150  # a running estimate, not the last call alone
     assert pace.estimate_s("other", 10, 10) is None  # speeds are per model
+    busy = pace.start("m", 3.0, now=30.0)  # a call queued on the model leaves 3 s less for the next
+    assert pace.prompt_within("m", 5.0, 100) == prompt_fitting(2.0, speed, 100)
+    pace.finish("m", busy, "Plan", now=31.0, prompt_tokens=0, completion_tokens=0)
 
 
 def test_calls_queued_on_one_model_measure_its_busy_time_not_their_waits() -> None:
@@ -40,7 +72,7 @@ def test_calls_queued_on_one_model_measure_its_busy_time_not_their_waits() -> No
     pace.finish("m", first, "Findings", now=2.0, prompt_tokens=1000, completion_tokens=100)
     pace.finish("m", second, "Findings", now=4.0, prompt_tokens=1000, completion_tokens=100)
     assert pace.queued_s("m") == 0.0
-    assert pace.estimate_s("m", 1000, 100) == 2.0  # 4000 units in 4 busy seconds, not in 2 + 4 = 6
+    assert pace.estimate_s("m", 1000, 100) == 2.0  # two such calls in 4 busy seconds, not in 2 + 4 = 6
 
 
 def test_a_declined_call_teaches_no_speed() -> None:
@@ -64,7 +96,7 @@ def test_refusal_names_the_budget_a_call_would_break() -> None:
 
 def test_research_stops_early_enough_for_the_drafting_call() -> None:
     assert research_deadline_s(180.0, None, share=0.75) == 135.0  # no pace yet: the research share
-    assert research_deadline_s(180.0, 60.0, share=0.75) == 90.0  # the drafting call's 60 s, with a margin
+    assert research_deadline_s(180.0, 60.0, share=0.75) == 180.0 - 60.0 * DRAFT_MARGIN  # with a margin
     assert research_deadline_s(1800.0, 60.0, share=0.75) == 1620.0  # a long budget keeps a tenth free
     assert research_deadline_s(60.0, 60.0, share=0.75) < 0  # drafting alone overruns: research calls no model
     assert Pace().expected_answer("m", "Report", cap=1024) > FIRST_ANSWER  # the whole report is a long answer

@@ -3,8 +3,10 @@ clear error when nothing fits; the seam's token counts it relies on."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from agents.llm import PROMPT_MARGIN, BaseChatModel, RoleModel, estimate_tokens
 from agents.llm.llama import LlamaChatModel
 from agents.llm.structured import Generation, Message
 from agents.llm.testing import ScriptedChatModel
-from agents.prompt_fit import ELLIPSIS, MIN_TRIM_WORDS, Group, pack, prompt_budget, ranking, trim_text
+from agents.prompt_fit import ELLIPSIS, MIN_TRIM_WORDS, Group, fit, pack, prompt_budget, ranking, trim_text
 
 
 class WordModel(BaseChatModel):
@@ -81,6 +83,25 @@ def test_the_last_item_is_trimmed_at_a_word_boundary_when_that_lets_more_fit() -
     assert MIN_TRIM_WORDS <= len(kept_words) < 40 and kept_words == items[2]["text"].split()[: len(kept_words)]
     assert packed.tokens <= packed.budget
     assert packed.budget - packed.tokens < 2  # it took every word that fits
+
+
+def test_a_time_ceiling_keeps_fewer_passages_and_says_so() -> None:
+    items = passages(6)
+    model = WordModel()  # a context that holds every passage
+    events: list[dict[str, Any]] = []
+    runtime: Any = SimpleNamespace(context=SimpleNamespace(model=lambda role: model), stream_writer=events.append)
+    groups = [Group("cited", items[:1], required=True), Group("others", items[1:])]
+
+    def packed(ceiling: int | None) -> Any:
+        return asyncio.run(fit(runtime, "r", "drafter", "verifier", FIXED, groups, ceiling=ceiling))
+
+    assert packed(None).dropped == 0 and not events
+    room = cost(cited=items[:1], others=items[1:3])  # the time left reads two of the five others
+    cut = packed(room)
+    assert cut.kept == {"cited": items[:1], "others": items[1:3]} and cut.tokens <= room
+    assert [(e["type"], e["kept"], e["items"], e["ceiling"]) for e in events] == [("prompt_cut", 3, 6, room)]
+    # not even the fixed part and one cited passage fit the time: the full prompt, for the budget gate to judge
+    assert packed(5).dropped == 0 and len(events) == 1
 
 
 def test_groups_are_ranked_round_robin_or_in_sequence() -> None:

@@ -1,9 +1,10 @@
 """How fast the run's models go, learned from the calls they make, and whether the next call fits.
 
-A model call's time is close to linear in its tokens: prompt tokens are read in batches (on two CPU
-cores a 1.5B model reads about 130 a second) and completion tokens are written one at a time (about
-12 a second), so one completion token costs about ``WRITE_COST`` prompt tokens. ``Pace`` keeps, per
-model, the seconds and the work (prompt + ``WRITE_COST`` × completion tokens) of the calls made so far,
+A model call's time grows with its tokens: prompt tokens are read in batches (on two CPU cores a 1.5B
+model reads about 130 a second) and completion tokens are written one at a time (about 12 a second),
+so one completion token costs about ``WRITE_COST`` prompt tokens; and every token costs more the longer
+the context it attends to, so a call's work is its tokens scaled by ``1 + context / CONTEXT_SLOWDOWN``
+(``call_work``). ``Pace`` keeps, per model, the seconds and the work of the calls made so far,
 and per answer kind (a schema's title) the completion tokens they wrote, so it can say before a call
 how long it will take. Calls already running on the same model are counted too: an in-process model
 serves one call at a time, so a call queued behind two others finishes after them.
@@ -18,16 +19,21 @@ import threading
 from dataclasses import dataclass, field
 
 WRITE_COST = 10.0  # prompt tokens one completion token costs in time (CPU decoding, measured 134 / 11.7)
+# The context length at which a token costs twice what it costs at the start of the context (attention reads
+# every earlier token). Fitted on the 1.5B on two CPU cores (20 HotpotQA runs): its 3,000-token drafting calls
+# ran at 0.7 of the speed of its 800-token findings calls, and a linear estimate made from the findings calls
+# came out 1.48 times short for the drafting call (1.01 with this term, the first run of a process 1.30).
+CONTEXT_SLOWDOWN = 4000.0
 # Completion tokens assumed for an answer kind never seen before, and for the kinds known to be longer (the
-# whole report in one call): on the high side (the 1.5B wrote 199-338 for findings, about 500 for a report),
-# since an estimate that runs short lets research eat the drafting call's time.
+# whole report in one call): on the high side (the 1.5B wrote 87-384 for findings, 165-383 for a report over
+# 20 HotpotQA runs), since an estimate that runs short lets research eat the drafting call's time.
 FIRST_ANSWER = 250
-FIRST_ANSWERS = {"Report": 500}
+FIRST_ANSWERS = {"Report": 350}
 # The drafting call's prompt before one is measured: twelve passages and the findings, packed by the drafter
-# (3,710 tokens on the 1.5B in a standard run); a findings call reads far fewer (one agent's pages), so its
-# prompt does not predict this one.
-DRAFT_PROMPT = 3500
-DRAFT_MARGIN = 1.5  # the drafting time kept free is this much more than its estimate (speeds vary by half)
+# (2,394-3,468 tokens on the 1.5B in 20 standard runs); a findings call reads far fewer (one agent's pages),
+# so its prompt does not predict this one.
+DRAFT_PROMPT = 3200
+DRAFT_MARGIN = 1.3  # the drafting time kept free is this much more than its estimate (the worst run measured)
 MIN_RESERVE = 0.10  # and never less than this share of the time budget
 SMOOTHING = 0.5  # weight of the newest call in an answer kind's running estimate
 
@@ -54,9 +60,28 @@ class ModelPace:
         return self.work / self.seconds if self.calls and self.seconds > 0 and self.work > 0 else None
 
 
-def call_work(prompt_tokens: int, completion_tokens: float) -> float:
-    """The work of one call, in prompt-token units."""
-    return prompt_tokens + WRITE_COST * completion_tokens
+def call_work(prompt_tokens: float, completion_tokens: float) -> float:
+    """The work of one call, in units of a prompt token read at the start of the context."""
+    tokens = prompt_tokens + WRITE_COST * completion_tokens
+    return tokens * (1.0 + (prompt_tokens + completion_tokens) / CONTEXT_SLOWDOWN)
+
+
+def prompt_fitting(seconds: float, speed: float, completion_tokens: float) -> int:
+    """The longest prompt (tokens) whose call, writing ``completion_tokens``, takes at most ``seconds``.
+
+    ``call_work`` grows without bound in the prompt, so the largest fit is found by doubling, then
+    bisection (0: not even an empty prompt fits).
+    """
+    work = seconds * speed
+    if call_work(0, completion_tokens) > work:
+        return 0
+    lo, hi = 0, 1
+    while call_work(hi, completion_tokens) <= work:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if call_work(mid, completion_tokens) <= work else (lo, mid)
+    return lo
 
 
 @dataclass
@@ -123,6 +148,14 @@ class Pace:
         """Prompt tokens the drafting call is expected to read: a measured one, else ``DRAFT_PROMPT``."""
         report = self.prompt_of(model, "Report")
         return DRAFT_PROMPT if report is None else report
+
+    def prompt_within(self, model: str, seconds: float, completion_tokens: float) -> int | None:
+        """The longest prompt a call on ``model`` writing ``completion_tokens`` can read in ``seconds``
+        after the calls already queued on it (None before the model's pace is measured)."""
+        with self._lock:
+            speed = self._model(model).work_per_second()
+            queued = sum(self._model(model).running.values())
+        return None if speed is None else prompt_fitting(seconds - queued, speed, completion_tokens)
 
 def refusal(
     *, seconds_left: float, estimate_s: float | None, queued_s: float, tokens_left: int, tokens_needed: float
