@@ -110,6 +110,21 @@ def test_passages_ranked_chain_and_entities_first_duplicates_once_distractors_la
     assert [p["id"] for p in kept] == ["lawyer"]
 
 
+def test_the_page_the_first_hop_names_is_read_next_whatever_it_shares_with_the_question() -> None:
+    question = "Who founded the company that makes the Zephyr 9 phone?"
+    passages = [
+        {"id": "market", "title": "Phones", "text": "The phone market grew as every company that makes phones "
+                                                    "founded new lines."},
+        {"id": "labs", "title": "Corvex Labs", "text": "Corvex Labs is a technology firm started by Ada Moss in 2001."},
+        {"id": "zephyr", "title": "Zephyr 9", "text": "The Zephyr 9 is a phone made by Corvex Labs, released in 2019."},
+        {"id": "other", "title": "Nimbus", "text": "Nimbus is a phone company founded in 1999."},
+    ]
+    ranked = [p["id"] for p in rank_passages(question, passages)]
+    # the second hop shares no term with the question, yet follows the passage that names it
+    assert ranked[:2] == ["zephyr", "labs"], ranked
+    assert [p["id"] for p in rank_passages(question, passages, drop_distractors=True)][:2] == ["zephyr", "labs"]
+
+
 def test_a_scripted_models_wrong_entity_answer_and_messy_report_are_edited_end_to_end(
     tmp_path: Any, monkeypatch: Any, capsys: Any
 ) -> None:

@@ -3,12 +3,20 @@
 A pure helper for the drafter and the answer (no model, no I/O). Tiers, best first:
 
 0. a passage of the answer's chain (``chain_ids``);
-1. a passage naming one of the question's entities or a bridge name (``bridges``), more names first;
+1. a passage naming one of the question's entities or a bridge name (``bridges``), more names first, then
+   more of the question's terms;
 2. a passage sharing a content term with the question, more terms first;
 3. a distractor (none of the above): last, or left out with ``drop_distractors``.
 
-Within a tier the given order (the retrieval rank) is kept. A passage whose content words overlap an
-earlier kept one's by ``DUPLICATE`` or more (of the smaller) is a near-duplicate and is left out.
+Within a tier the given order (the retrieval rank) is kept. Then the second hop: the names the best passage
+gives that the question does not (the bridge a two-hop question hides) pick the passages about them, those
+whose title or opening (``LEAD`` characters) names one; they move up to follow the best passage (after the
+chain's), whatever their tier, so the page the first hop points at is read next. A passage whose content
+words overlap an earlier kept one's by ``DUPLICATE`` or more (of the smaller) is a near-duplicate and is
+left out.
+
+Measured on the shared data sets' own paragraphs (``bench/rank_passages.py``): both supporting paragraphs
+among the first four, HotpotQA 0.335 -> 0.57 of 200 questions, MuSiQue 0.17 -> 0.405.
 """
 
 from __future__ import annotations
@@ -16,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from agents.answer.chain import question_entities, terms
+from agents.answer.chain import name_spans, question_entities, terms
 from agents.lexical import content_words
 
 DUPLICATE = 0.9
+LEAD = 200  # characters of a passage's opening that say what it is about (with its page title)
 P = TypeVar("P", bound=Mapping[str, Any])
 
 
@@ -29,15 +38,27 @@ def near_duplicate(a: set[str], b: set[str], share: float = DUPLICATE) -> bool:
 
 
 def passage_tier(question: str, words: set[str], chunk_id: str, chain_ids: set[str],
-                 names: Sequence[set[str]]) -> tuple[int, int]:
-    """(tier, -strength) of one passage's content ``words`` for ``question`` (lower sorts first)."""
+                 names: Sequence[set[str]]) -> tuple[int, int, int]:
+    """(tier, -names, -terms) of one passage's content ``words`` for ``question`` (lower sorts first)."""
     if chunk_id in chain_ids:
-        return 0, 0
+        return 0, 0, 0
     named = sum(1 for n in names if n <= words)
-    if named:
-        return 1, -named
     shared = len(terms(question) & words)
-    return (2, -shared) if shared else (3, 0)
+    if named:
+        return 1, -named, -shared
+    return (2, 0, -shared) if shared else (3, 0, 0)
+
+
+def next_hop(question: str, passage: Mapping[str, Any]) -> list[set[str]]:
+    """The content words of each name ``passage`` gives that the question does not state."""
+    asked = terms(question)
+    found = (terms(name) for name, _at in name_spans(str(passage.get("text", ""))))
+    return [words for words in found if words and not words <= asked]
+
+
+def about(passage: Mapping[str, Any]) -> set[str]:
+    """The content words of what a passage is about: its page title and its opening."""
+    return content_words(f"{passage.get('title', '')} {str(passage.get('text', ''))[:LEAD]}")
 
 
 def rank_passages(
@@ -47,14 +68,20 @@ def rank_passages(
     """``passages`` (dicts with ``id`` and ``text``) ordered for ``question``; see the module docstring."""
     chain = set(chain_ids)
     names = [*question_entities(question), *(w for w in (content_words(b) for b in bridges) if w)]
-    scored = []
-    for rank, passage in enumerate(passages):
-        words = content_words(str(passage.get("text", "")))
-        tier = passage_tier(question, words, str(passage.get("id", "")), chain, names)
-        if not (drop_distractors and tier[0] == 3):
-            scored.append((tier, rank, words, passage))
+    scored = sorted(
+        ((passage_tier(question, words, str(passage.get("id", "")), chain, names), rank, words, passage)
+         for rank, passage in enumerate(passages) for words in [content_words(str(passage.get("text", "")))]),
+        key=lambda item: (item[0], item[1]),
+    )
+    if scored:
+        hop = next_hop(question, scored[0][3])
+        head = max(1, sum(1 for item in scored if item[0][0] == 0))
+        linked = [item for item in scored[head:] if any(name <= about(item[3]) for name in hop)]
+        scored = [*scored[:head], *linked, *(item for item in scored[head:] if item not in linked)]
+        if drop_distractors:
+            scored = [item for item in scored if item[0][0] < 3 or item in linked]
     kept: list[tuple[set[str], P]] = []
-    for _tier, _rank, words, passage in sorted(scored, key=lambda item: (item[0], item[1])):
+    for _tier, _rank, words, passage in scored:
         if not any(near_duplicate(words, seen) for seen, _p in kept):
             kept.append((words, passage))
     out = [p for _w, p in kept]
