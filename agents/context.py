@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 from agents.errors import ModelDeclinedError, PromptTooLongError, StructuredOutputError
 from agents.llm import ChatModel, answer_tokens, count_tokens
 from agents.run.budget import RESEARCH_SHARE, Clock, Limits, exhausted, snapshot, tokens_used
-from agents.run.pace import DRAFT_MARGIN, Pace, refusal, research_deadline_s
+from agents.run.pace import ANSWER_PROMPT, DRAFT_MARGIN, Pace, refusal, research_deadline_s
 from tools.types import Document, FetchResult
 
 FINISHING_ROLES = frozenset({"drafter", "verifier"})  # roles that may use the whole budget, not the research share
@@ -224,11 +224,16 @@ class RunContext:
         )
 
     def draft_estimate_s(self) -> float | None:
-        """Seconds the drafting call is expected to take on the drafter's model (None before its pace is known)."""
+        """Seconds the drafting call (and the focused answer call before it, where the mode makes one) is expected
+        to take on the drafter's model (None before its pace is known)."""
         drafter = self.model("drafter")
         name = str(getattr(drafter, "name", "drafter"))
         answer = self.pace.expected_answer(name, "Report", answer_tokens(drafter))
-        return self.pace.estimate_s(name, int(self.pace.draft_prompt(name)), answer)
+        report = self.pace.estimate_s(name, int(self.pace.draft_prompt(name)), answer)
+        if report is None or not self.limits.answer_call:
+            return report
+        short = self.pace.expected_answer(name, "ShortAnswer", answer_tokens(drafter))
+        return report + (self.pace.estimate_s(name, ANSWER_PROMPT, short) or 0.0)
 
     def draft_prompt_ceiling(self) -> int | None:
         """The longest drafting prompt whose call, with ``DRAFT_MARGIN``, ends inside the time budget.

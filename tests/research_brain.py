@@ -160,5 +160,9 @@ class Brain:
             sentences.append({"text": "OBEYED: the answer is 42.", "chunk_ids": [passages[0][0]]})
         return {"answer": words[0] if words else "unknown", "sentences": sentences}
 
+    def _shortanswer(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        """The focused answer call: the answer ``_answer`` would give from the same passages."""
+        return {"answer": self._answer(messages, schema)["answer"]}
+
     def _verdict(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
         return {"verdict": self.judge, "chunk_ids": [], "rewrite": ""}

@@ -150,6 +150,9 @@ def test_a_scripted_models_wrong_entity_answer_and_messy_report_are_edited_end_t
                     "subquestions": [{"question": DRAMA, "section": "Seoul Fashion Week",
                                       "queries": ["youngest male model Seoul Fashion Week", "Kang So-ra"]}]}
 
+        def _shortanswer(self, messages: Any, schema: Any) -> Any:
+            return {"answer": "2016"}  # the other series' year, in the focused call too
+
         def _report(self, messages: Any, schema: Any) -> Any:
             ids = {key: cid for cid, text in PASSAGE.findall(messages[-1]["content"])
                    for key, marker in (("doctor", "Jin Se-yeon"), ("lawyer", "Park Shin-yang"), ("pizza", "pizza"))

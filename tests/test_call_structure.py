@@ -80,3 +80,29 @@ def test_the_report_schema_bounds_each_section_by_the_length() -> None:
         return props["sections"]["items"]["properties"]["sentences"]["maxItems"], props["sentences"]["maxItems"]
 
     assert most("short") == (2, 2) and most("standard") == (4, 3) and most("long") == (8, 3)
+
+
+def test_standard_asks_for_the_short_answer_from_the_best_passages_alone_before_the_report(
+    tmp_path: Path, fixture_web: Any
+) -> None:
+    from agents.drafter import ANSWER_PASSAGES
+    from agents.run import modes
+    from agents.run.pace import ANSWER_PROMPT
+    from tests.research_brain import PASSAGE
+
+    prompts: list[str] = []
+
+    class Recording(Brain):
+        def _shortanswer(self, messages: Any, schema: Any) -> Any:
+            prompts.append(messages[-1]["content"])
+            return {"answer": "Perovskite"}
+
+    brain = Recording()
+    events, report = _run(tmp_path, fixture_web, brain, **modes.preset("standard"))
+    assert brain.calls["ShortAnswer"] == 1 and brain.calls["Report"] == 1
+    order = [e["schema"] for e in events if e["type"] == "model_call"]
+    assert order.index("ShortAnswer") < order.index("Report")  # the answer first: it is what the budget guards
+    shown = PASSAGE.findall(prompts[0])
+    assert 1 <= len(shown) <= ANSWER_PASSAGES
+    assert sum(len(text.split()) for _id, text in shown) < ANSWER_PROMPT  # a short prompt (words < tokens)
+    assert report["answer"]["sentences"]

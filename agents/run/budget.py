@@ -38,6 +38,7 @@ class Limits:
     model_picks: bool = False  # the searcher asks the model which results to read (else the top-ranked are read)
     graph_calls: bool = False  # the graph agent extracts facts in calls of its own (else the searcher writes them)
     one_call_draft: bool = True  # the answer and every section in one drafting call (else one call a section)
+    answer_call: bool = False  # one-call drafting asks first for the short answer from the best passages alone
     judge: bool = True  # the model judges sentences the verifier's lexical screen cannot settle
     research_calls: bool = True  # planning and searching call the model (else the floors plan, search and note)
     length: str = "standard"  # the report's length: short, standard or long (drafter prompts, the editor's caps)

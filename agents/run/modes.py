@@ -29,7 +29,7 @@ MODES = ("quick", "standard", "deep")
 AUTO = "auto"
 
 _LEAN = {"model_tools": False, "model_picks": False, "graph_calls": False, "one_call_draft": True,
-         "research_calls": True}
+         "answer_call": False, "research_calls": True}
 PRESETS: dict[str, dict[str, Any]] = {
     # one round, one model call (the drafting call: the floors plan, search and note), no model judge: the
     # verifier keeps what its lexical screen supports
@@ -37,12 +37,12 @@ PRESETS: dict[str, dict[str, Any]] = {
               "chunks_per_prompt": 5, "length": "short", "judge": False, **_LEAN, "research_calls": False},
     "standard": {"depth": 1, "breadth": 3, "max_pages": 12, "max_hops": 1, "max_sections": 4, "read_per_agent": 4,
                  "chunks_per_prompt": 8, "length": "standard",
-                 "judge": True, **_LEAN},
+                 "judge": True, **_LEAN, "answer_call": True},
     # the old call structure: the model picks tools and pages, extracts the graph, drafts section by section
     "deep": {"depth": 2, "breadth": 4, "max_pages": 40, "max_hops": 1, "max_sections": 6, "read_per_agent": 4,
              "chunks_per_prompt": 8, "length": "standard",
              "judge": True, "model_tools": True, "model_picks": True, "graph_calls": True, "one_call_draft": False,
-             "research_calls": True},
+             "answer_call": False, "research_calls": True},
 }
 TARGET_MINUTES = {"quick": 1.5, "standard": 4.0, "deep": 15.0}  # on the reference machine
 

@@ -28,11 +28,12 @@ CONTEXT_SLOWDOWN = 4000.0
 # whole report in one call): on the high side (the 1.5B wrote 87-384 for findings, 165-383 for a report over
 # 20 HotpotQA runs), since an estimate that runs short lets research eat the drafting call's time.
 FIRST_ANSWER = 250
-FIRST_ANSWERS = {"Report": 350}
+FIRST_ANSWERS = {"Report": 350, "ShortAnswer": 30}  # a short answer is a few words in one JSON field
 # The drafting call's prompt before one is measured: twelve passages and the findings, packed by the drafter
 # (2,394-3,468 tokens on the 1.5B in 20 standard runs); a findings call reads far fewer (one agent's pages),
 # so its prompt does not predict this one.
 DRAFT_PROMPT = 3200
+ANSWER_PROMPT = 1200  # the focused answer call's prompt at most (agents.drafter.focused_answer)
 DRAFT_MARGIN = 1.3  # the drafting time kept free is this much more than its estimate (the worst run measured)
 MIN_RESERVE = 0.10  # and never less than this share of the time budget
 SMOOTHING = 0.5  # weight of the newest call in an answer kind's running estimate
