@@ -5,6 +5,9 @@ function with its own test:
 
 - a sentence cut mid-word ("The story is insp.") becomes the whole sentence of the chunk it cites,
   or goes;
+- markup debris that pages carry into their text is tidied away (``tidy``): a wiki template left as a
+  dict ("Peart, {'1': ", '2': "} ( ; born 1952)"), brackets holding only punctuation ("Tottenham ( ) or
+  Spurs");
 - a sentence is kept only when it is on topic: it names an entity of the question, of the answer's
   bridge names or of its section's sub-questions, or shares ``MIN_TERMS`` of their content terms;
   and, when an answer's chain is printed, when it stays beside that chain (``on_chain``): it cites
@@ -41,6 +44,27 @@ LENGTHS: dict[str, tuple[int, int]] = {"short": (2, 3), "standard": (5, 6), "lon
 _ENDS = (".", "!", "?", '"', "”", "’", ")")
 _DANGLING = frozenset(str.split("""a an the of in on at to for from by with and or but as is are was were be that
     which who whose its their his her this these than into about over under between via per"""))
+
+
+_TEMPLATE_DEBRIS = re.compile(r"""\s*\{'\w+':[^{}]*\}""")  # {'1': ", '2': "}: a template rendered as a dict
+_HOLLOW_BRACKETS = re.compile(r"\s*[(\[][^\w(\[]*[)\]]")  # ( ), ( ; ), (] )
+_OPEN_SEPARATOR = re.compile(r"([(\[])[\s;,]+")  # "( ; born" -> "(born"
+_SPACE_BEFORE_MARK = re.compile(r"\s+([,;:.)\]])")
+_COMMA_BEFORE_BRACKET = re.compile(r",\s*\(")
+
+
+def tidy(text: str) -> str:
+    """``text`` without markup debris (see the module docstring); what it says is unchanged."""
+    out = _OPEN_SEPARATOR.sub(r"\1", _TEMPLATE_DEBRIS.sub("", text))
+    if out != text:  # the name before a template's brackets kept its comma: "Peart, (born" -> "Peart (born"
+        out = _COMMA_BEFORE_BRACKET.sub(" (", out)
+    out = _HOLLOW_BRACKETS.sub("", out)
+    return " ".join(_SPACE_BEFORE_MARK.sub(r"\1", out).split())
+
+
+def tidied(sentence: Mapping[str, Any]) -> dict[str, Any]:
+    """``sentence`` with its text tidied (``tidy``)."""
+    return {**sentence, "text": tidy(str(sentence["text"]))}
 
 
 def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, Any] | None:
@@ -200,7 +224,7 @@ def edit_report(
     for section in sections:
         subs = subquestions.get(str(section["title"]), [])
         entities, wanted = topic(question, bridges, subs)
-        whole = [w for w in (whole_sentence(s, texts) for s in section["sentences"]) if w is not None]
+        whole = [tidied(w) for w in (whole_sentence(s, texts) for s in section["sentences"]) if w is not None]
         relevant = resolved([s for s in whole if on_topic(str(s["text"]), entities, wanted)
                              and (stays is None or stays(s))])
         kept.append({"title": whole_title(str(section["title"]), subs), "sentences": relevant})

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.editor import edit_report, folded, resolved, said_once, title_fits, whole_sentence, whole_title
+from agents.editor import (
+    edit_report,
+    folded,
+    resolved,
+    said_once,
+    tidy,
+    title_fits,
+    whole_sentence,
+    whole_title,
+)
 
 QUESTION = ("The youngest male model ever to participate in Seoul Fashion Week stars with Park Hae-jin and Kang "
             "So-ra in a TV series that last aired on what date?")
@@ -60,6 +69,21 @@ def test_a_sentence_cut_mid_word_is_made_whole_from_its_chunk_or_dropped() -> No
     assert whole_sentence(s("The Most Dangerous Game is a short story.", "g"), texts) == \
         s("The Most Dangerous Game is a short story.", "g")
     assert whole_sentence(s("A paraphrase the chunk does not hold.", "g"), texts) is not None
+
+
+def test_markup_debris_from_the_page_is_tidied_and_nothing_else_changes() -> None:
+    peart = ("Neil Ellwood Peart, {'1': \", '2': \", '3': \", '4': \"} ( ; born September 12, 1952), is a "
+             "Canadian-American musician.")
+    assert tidy(peart) == "Neil Ellwood Peart (born September 12, 1952), is a Canadian-American musician."
+    assert tidy("It is known as Tottenham ( ) or Spurs.") == "It is known as Tottenham or Spurs."
+    giotto = "Giotto di Bondone ( 1270 – 1337), known as Giotto (] )."
+    assert tidy(giotto) == "Giotto di Bondone (1270 – 1337), known as Giotto."
+    for clean in ("A claim (with a note), and [1] kept.", "Efficiency rose (from 3% to 25%), then fell, (a) first."):
+        assert tidy(clean) == clean
+    edited = edit_report("When was Neil Peart born?", [{"title": "Neil Peart", "sentences": [
+        {"text": peart, "chunk_ids": ["c1"]}, {"text": "Neil Peart drummed for Rush.", "chunk_ids": ["c1"]}]}], [],
+        subquestions={}, bridges=[], texts={"c1": peart})
+    assert edited[0]["sentences"][0]["text"].startswith("Neil Ellwood Peart (born September 12, 1952)")
 
 
 def test_a_title_cut_mid_phrase_is_made_from_its_subquestion() -> None:
