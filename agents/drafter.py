@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.answer import rank_passages
+from agents.answer.candidates import expected_kind, restates
 from agents.context import Rt, RunContext, ask, emit
 from agents.kg import hop_names
 from agents.planner import make_subquestions
@@ -290,9 +291,15 @@ async def focused_answer(runtime: Rt, state: ResearchState, chunks: list[dict[st
     if packed is None:
         return "", []
     answer = await ask(runtime, run_id, "drafter", packed.messages, SHORT_ANSWER)
-    if answer is None:
-        return "", []
-    return " ".join(str(answer.get("answer", "")).split()), [c["id"] for c in packed["chunks"]]
+    said = usable_answer(state["question"], str((answer or {}).get("answer", "")))
+    return (said, [c["id"] for c in packed["chunks"]]) if said else ("", [])
+
+
+def usable_answer(question: str, text: str) -> str:
+    """The model's short answer, spaced once; "" when it only restates the question (a name the question states
+    answers nothing, unless the question asks to choose between its own options)."""
+    said = " ".join(text.split())
+    return "" if restates(said, question) and expected_kind(question) != "option" else said
 
 
 async def draft_whole(

@@ -106,3 +106,13 @@ def test_standard_asks_for_the_short_answer_from_the_best_passages_alone_before_
     assert 1 <= len(shown) <= ANSWER_PASSAGES
     assert sum(len(text.split()) for _id, text in shown) < ANSWER_PROMPT  # a short prompt (words < tokens)
     assert report["answer"]["sentences"]
+
+
+def test_a_focused_answer_that_restates_the_question_gives_way_to_the_reports() -> None:
+    from agents.drafter import usable_answer
+
+    zaroff = "What was Richard Connell's best known work The Hounds of Zaroff also published as?"
+    assert usable_answer(zaroff, " The  Hounds of Zaroff ") == ""
+    assert usable_answer(zaroff, "The Most  Dangerous Game") == "The Most Dangerous Game"
+    assert usable_answer("Who was born first, Ada Moss or Bo Lind?", "Bo Lind") == "Bo Lind"  # an option
+    assert usable_answer(zaroff, "") == ""
