@@ -35,6 +35,10 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "findings": [{"text": "Measured COP was 2.1 at -15 C.", "chunk_ids": ["c1"]}],
         "chunks": [{"id": "c1", "title": "Field study", "text": "Measured COP was 2.1 at -15 C."}],
     },
+    "short_answer": {
+        "question": "What coefficient of performance did the field study measure at -15 C?",
+        "chunks": [{"id": "c1", "title": "Field study", "text": "Measured COP was 2.1 at -15 C."}],
+    },
     "followup": {
         "original": "How do heat pumps perform in cold climates?",
         "question": "And what do they cost to install?",
