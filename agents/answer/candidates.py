@@ -18,12 +18,12 @@ from agents.lexical import content_words, fold
 
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
-_DATE = re.compile(
+DATE = re.compile(
     rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{3,4}}"  # July 8, 2014
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{3,4}}"  # 8 July 2014
     rf"|{_MONTH},?\s+\d{{4}})\b"  # July 2014
 )
-_YEAR = re.compile(r"(?<![\d.,])\b(1[0-9]{3}|20[0-9]{2})\b(?![\d.,]\d)")
+YEAR = re.compile(r"(?<![\d.,])\b(1[0-9]{3}|20[0-9]{2})\b(?![\d.,]\d)")
 _NUMBER = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?(?:\s*(?:%|percent|million|billion|thousand))?(?![\w])")
 _CLAUSE_START = re.compile(r"(?:^|[.!?:;—–]\s*|\s-\s)[\"'“(]?$")  # a lone capital here starts a sentence
 _YES_NO = ("is ", "are ", "was ", "were ", "do ", "does ", "did ", "can ", "could ", "has ", "have ", "had ",
@@ -34,12 +34,13 @@ _MEASURES = ("efficiency|percentage|percent|rate|population|height|length|speed|
 _LAST = re.compile(r"\b(last|latest|final|finally|end|ended|ends|until|closed|concluded)\b", re.I)
 _FIRST = re.compile(r"\b(first|premiered|began|begin|start|started|debut|debuted|opened|launched)\b", re.I)
 # What a question asks with, not what it is about: never evidence that a sentence is on its topic.
-def _words(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text`` as a set (word lists written as one string)."""
     return frozenset(text.split())
 
 
-ASKING = _words("what which who whom whose when where why how name named called date year number")
-PRONOUNS = _words("it its he his she her they their them this these those")
+ASKING = word_set("what which who whom whose when where why how name named called date year number")
+PRONOUNS = word_set("it its he his she her they their them this these those")
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def name_spans(text: str) -> list[tuple[str, int]]:
         for part in re.split(r"\s+(?:and|&)\s+", span):
             part = part.strip(" \"'“”,;:.")
             at = text.find(part)
-            if part and not part.replace(",", "").replace(".", "").isdigit() and _YEAR.fullmatch(part) is None \
+            if part and not part.replace(",", "").replace(".", "").isdigit() and YEAR.fullmatch(part) is None \
                     and re.fullmatch(_MONTH, part) is None and part.casefold() not in ASKING \
                     and not (" " not in part and _CLAUSE_START.search(text[:max(at, 0)])):
                 out.append((part, at if at >= 0 else len(text)))
@@ -140,14 +141,14 @@ def spans(text: str) -> list[tuple[str, str, int]]:
     """Every answer-like span of ``text``: (span, kind, position) for dates, years, numbers and names."""
     found: list[tuple[str, str, int]] = []
     taken: list[tuple[int, int]] = []
-    for kind, pattern in (("date", _DATE), ("year", _YEAR), ("number", _NUMBER)):
+    for kind, pattern in (("date", DATE), ("year", YEAR), ("number", _NUMBER)):
         for match in pattern.finditer(text):
             if any(a <= match.start() < b for a, b in taken):
                 continue  # "2014" inside "July 8, 2014" is not a span of its own
             taken.append((match.start(), match.end()))
             found.append((match.group(0).strip(" ,"), kind, match.start()))
     for name, at in name_spans(text):
-        if not _DATE.fullmatch(name) and not any(a <= at < b for a, b in taken):
+        if not DATE.fullmatch(name) and not any(a <= at < b for a, b in taken):
             found.append((name, "name", at))
     return found
 
@@ -216,7 +217,7 @@ def order_hint(question: str, statement: Statement, position: int) -> float:
 
 
 
-_TAIL_STOP = _words("to as of on in at by for the a an was is were are be been also simply commonly")
+_TAIL_STOP = word_set("to as of on in at by for the a an was is were are be been also simply commonly")
 
 
 def cloze_hint(question: str, statement: Statement, position: int) -> int:

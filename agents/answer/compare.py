@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from agents.answer.candidates import _DATE, _YEAR, Candidate, Statement, _words, holds, mention_at, options
+from agents.answer.candidates import DATE, YEAR, Candidate, Statement, holds, mention_at, options, word_set
 from agents.answer.chain import Chain, terms
 
 _EARLY = re.compile(r"\b(earlier|earliest|first|older|oldest|elder|eldest|before|sooner)\b", re.I)
@@ -49,7 +49,7 @@ _BOTH = re.compile(r"(?i)^\s*(?:are|were|is|was|do|did|does|have|has)\s+(?:the\s
 _BOTH_LEAD = re.compile(r"(?i)^\s*(?:are|were|is|was|do|did|does|have|has)\s+both\s+(.+?)\s+and\s+(.+?)\s+"
                         r"((?:a|an|the)\s+.+?|\w+s)\s*\?\s*$")
 # Words that say how a comparison is asked, not what its subjects are: never a term to look up.
-_ASKED = _words(
+_ASKED = word_set(
     "earlier earliest first older oldest elder eldest before sooner later latest last younger youngest newer newest "
     "recent after more most larger largest bigger biggest greater greatest higher highest taller tallest longer "
     "longest fewer fewest less least smaller smallest lower lowest shorter shortest person people one type kind "
@@ -57,7 +57,7 @@ _ASKED = _words(
 )
 SUBJECT = 30  # a name this near a statement's start is its subject
 MAX_TERMS = 3  # a "both Z?" with more terms than this is a claim to read, not a property to look up
-_GENERIC = _words("type kind form sort example member part")
+_GENERIC = word_set("type kind form sort example member part")
 _WORD_NUMBERS = {w: n for n, w in enumerate(re.findall(r"\w+", (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty")))}
@@ -110,9 +110,9 @@ def _matches(term: str, words: set[str]) -> bool:
 
 def _date_key(text: str) -> tuple[int, int, int] | None:
     """The first date or year ``text`` states as (year, month, day); None when it states none."""
-    date, year = _DATE.search(text), _YEAR.search(text)
+    date, year = DATE.search(text), YEAR.search(text)
     if date and (not year or date.start() <= year.start()):
-        y = _YEAR.search(date.group(0))
+        y = YEAR.search(date.group(0))
         if y:
             month = next((n for m, n in _MONTHS.items() if m in date.group(0).casefold()), 0)
             day = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b(?!\d)", date.group(0).replace(y.group(0), ""))
@@ -139,7 +139,7 @@ def _best(side: Side, wanted: set[str], value: Callable[[str], object]) -> tuple
 def _lifespan(text: str) -> int | None:
     """Years between the first two years of a statement's opening parentheses ("(1909 – 2003)"); None: none."""
     match = re.search(r"\(([^)]*)\)", text)
-    years = [int(y) for y in _YEAR.findall(match.group(1))] if match else []
+    years = [int(y) for y in YEAR.findall(match.group(1))] if match else []
     return years[1] - years[0] if len(years) >= 2 and years[1] > years[0] else None
 
 
