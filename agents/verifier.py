@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from agents.answer import choose_answer
@@ -47,14 +47,28 @@ def with_findings(
     return [*kept, *({**f, "status": "supported"} for f in extra)]
 
 
-def claims(sentence: str) -> list[str]:
+def claims(sentence: str, texts: Iterable[str] = ()) -> list[str]:
     """The names and numbers ``sentence`` states ("A and B" as two names), each a claim a passage must hold.
 
-    A lone capitalized first word ("Heat pumps ...") is how sentences begin, not a name.
+    A lone capitalized first word ("Heat pumps ...") is how sentences begin, not a name, unless ``texts``
+    (the run's passages) show it is one (``named_word``): "Hollowick had a drummer inducted into the Modern
+    Drummer Hall of Fame", cited to a passage about another drummer, claims Hollowick too.
     """
     start = sentence.lstrip(" \"'(")
-    spans = [s for s in named_spans(sentence) if not (" " not in s and start.startswith(s) and not s[0].isdigit())]
+    texts = list(texts)
+    spans = [s for s in named_spans(sentence)
+             if not (" " not in s and start.startswith(s) and not s[0].isdigit() and not named_word(s, texts))]
     return [p for s in spans for p in re.split(r"\s+(?:and|&)\s+", s) if content_words(p)]
+
+
+def named_word(word: str, texts: Sequence[str]) -> bool:
+    """Whether ``texts`` use ``word`` as a name: capitalized inside a sentence somewhere, lower-case nowhere."""
+    if not texts or not word[:1].isupper():
+        return False
+    joined = " ".join(texts)
+    if re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", joined):
+        return False
+    return re.search(rf"[\w,;]\s+{re.escape(word)}(?![\w-])", joined) is not None
 
 
 def attested(sentence: str, passages: list[str]) -> bool:
@@ -84,7 +98,7 @@ def own_citations(
     """
     titles = titles or {}
     words = {i: content_words(f"{texts[i]} {titles.get(i, '')}") for i in dict.fromkeys(ids) if i in texts}
-    spans = claims(sentence)
+    spans = claims(sentence, texts.values())
     stated = [content_words(c) for c in spans]
     kept = [i for i, have in words.items()
             if any(c <= have for c in stated) or support_score(sentence, [texts[i]]) >= CONTRIBUTES]

@@ -49,3 +49,18 @@ def test_the_judges_supported_cannot_pass_a_stitched_sentence() -> None:
     rewrite = {"verdict": "rewrite", "chunk_ids": ["3"], "rewrite": "Doctor Stranger aired from May 5 to July 8, 2014."}
     assert apply_verdict(sentence, rewrite, TEXTS) == {"text": rewrite["rewrite"], "chunk_ids": ["3"],
                                                        "status": "rewritten"}
+
+
+def test_a_one_word_name_opening_a_sentence_is_a_claim_when_the_passages_use_it_as_a_name() -> None:
+    texts = {
+        "copeland": "Stewart Copeland is an American drummer. He was inducted into the Modern Drummer Hall of Fame.",
+        "hollowick": "Hollowick is a Canadian rock band. Kelly performed the drums on Hollowick's upcoming album.",
+        "pumps": "Heat pumps move heat. In cold climates a heat pump works less well.",
+    }
+    stitched = "Hollowick had a drummer who was inducted into the Modern Drummer Hall of Fame."
+    assert "Hollowick" in claims(stitched, texts.values()) and "Hollowick" not in claims(stitched)
+    _kept, whole = own_citations(stitched, ["copeland"], texts)
+    assert not whole  # Hollowick is nowhere in the passage about Copeland
+    # a capitalized common word opening a sentence is how sentences begin: the passages use it in lower case
+    assert claims("Heat pumps lose efficiency in cold climates.", texts.values()) == []
+    assert own_citations("Heat pumps move heat less well in cold climates.", ["pumps"], texts)[1]
