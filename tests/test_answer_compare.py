@@ -90,6 +90,18 @@ def test_both_questions_say_yes_only_when_each_side_states_it_and_no_when_one_si
     assert answer("Are Sutera and Rhodotypos both types of shrub?", SUTERA, RHODOTYPOS)["text"] == "no"
 
 
+def test_the_evidence_of_each_side_outweighs_a_models_yes() -> None:
+    question = "Are Sutera and Rhodotypos both types of shrub?"
+    texts = {"chk0": SUTERA, "chk1": RHODOTYPOS}
+    own = {"source": "model", "sentences": [
+        {"text": "Rhodotypos is a genus of shrub.", "chunk_ids": ["chk1"], "status": "supported"},
+        {"text": "Sutera is a comune in Sicily.", "chunk_ids": ["chk0"], "status": "supported"}]}
+    chosen = choose_answer(question, own, [], [], [], texts, "yes")
+    assert chosen["text"] == "no" and chosen["source"] == "floor"
+    # one side never read: the evidence cannot say, and the model's own yes/no stands where its sentences hold it
+    assert both(question, pool(RHODOTYPOS)) is None
+
+
 def test_options_without_a_comma_drop_the_questions_own_words() -> None:
     assert options("Who was born first Iain Pears or Richard Llewellyn ?") == ["Iain Pears", "Richard Llewellyn"]
     assert options("Which will be higher Time Warner Center or One Manhattan Square ?") == \

@@ -42,7 +42,8 @@ def choose_answer(
                 "source": str(verified.get("source", "floor")), "not_found": not said, "span": False}
     own = verified.get("sentences", []) if verified.get("source") == "model" else []
     pool = statement_pool(own, sections, findings, facts, texts)
-    chain = yes_no(question, model_answer, pool) or both(question, pool)
+    # "both Z?" read off each side's own statements first: the evidence, not a small model's leaning to "yes"
+    chain = both(question, pool) or yes_no(question, model_answer, pool)
     if chain is None:
         held, compared = best_chain(question, pool, model_answer), compare(question, pool)
         # A comparison measured on both sides (dates, lifespans, counts) wins; one read from terms yields to
