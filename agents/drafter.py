@@ -291,7 +291,11 @@ async def focused_answer(runtime: Rt, state: ResearchState, chunks: list[dict[st
     if packed is None:
         return "", []
     answer = await ask(runtime, run_id, "drafter", packed.messages, SHORT_ANSWER)
-    said = usable_answer(state["question"], str((answer or {}).get("answer", "")))
+    written = " ".join(str((answer or {}).get("answer", "")).split())
+    said = usable_answer(state["question"], written)
+    if answer is not None:  # what the model answered, and whether it is used (events.jsonl)
+        emit(runtime, run_id, "short_answer", text=written, used=bool(said),
+             chunk_ids=[c["id"] for c in packed["chunks"]])
     return (said, [c["id"] for c in packed["chunks"]]) if said else ("", [])
 
 

@@ -106,6 +106,8 @@ def test_standard_asks_for_the_short_answer_from_the_best_passages_alone_before_
     assert 1 <= len(shown) <= ANSWER_PASSAGES
     assert sum(len(text.split()) for _id, text in shown) < ANSWER_PROMPT  # a short prompt (words < tokens)
     assert report["answer"]["sentences"]
+    said = [e for e in events if e["type"] == "short_answer"]
+    assert [(e["text"], e["used"]) for e in said] == [("Perovskite", True)] and said[0]["chunk_ids"]
 
 
 def test_a_focused_answer_that_restates_the_question_gives_way_to_the_reports() -> None:
