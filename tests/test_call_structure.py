@@ -95,7 +95,7 @@ def test_standard_asks_for_the_short_answer_from_the_best_passages_alone_before_
     class Recording(Brain):
         def _shortanswer(self, messages: Any, schema: Any) -> Any:
             prompts.append(messages[-1]["content"])
-            return {"answer": "Perovskite"}
+            return {"answer": "Oxford PV"}
 
     brain = Recording()
     events, report = _run(tmp_path, fixture_web, brain, **modes.preset("standard"))
@@ -107,7 +107,7 @@ def test_standard_asks_for_the_short_answer_from_the_best_passages_alone_before_
     assert sum(len(text.split()) for _id, text in shown) < ANSWER_PROMPT  # a short prompt (words < tokens)
     assert report["answer"]["sentences"]
     said = [e for e in events if e["type"] == "short_answer"]
-    assert [(e["text"], e["used"]) for e in said] == [("Perovskite", True)] and said[0]["chunk_ids"]
+    assert [(e["text"], e["used"]) for e in said] == [("Oxford PV", True)] and said[0]["chunk_ids"]
 
 
 def test_a_focused_answer_that_restates_the_question_gives_way_to_the_reports() -> None:
