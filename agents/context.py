@@ -226,13 +226,12 @@ class RunContext:
     def draft_estimate_s(self) -> float | None:
         """Seconds the drafting call (and the focused answer call before it, where the mode makes one) is expected
         to take on the drafter's model (None before its pace is known)."""
-        drafter = self.model("drafter")
-        name = str(getattr(drafter, "name", "drafter"))
-        answer = self.pace.expected_answer(name, "Report", answer_tokens(drafter))
-        report = self.pace.estimate_s(name, int(self.pace.draft_prompt(name)), answer)
+        name, cap = self._drafter()
+        report = self.pace.estimate_s(name, int(self.pace.draft_prompt(name)),
+                                      self.pace.expected_answer(name, "Report", cap))
         if report is None or not self.limits.answer_call:
             return report
-        short = self.pace.expected_answer(name, "ShortAnswer", answer_tokens(drafter))
+        short = self.pace.expected_answer(name, "ShortAnswer", cap)
         return report + (self.pace.estimate_s(name, ANSWER_PROMPT, short) or 0.0)
 
     def draft_prompt_ceiling(self) -> int | None:
@@ -241,11 +240,15 @@ class RunContext:
         None before the drafter's pace is measured. When research ran late (a queued call that took longer
         than its estimate), the drafter reads fewer passages rather than overrunning or giving up the call.
         """
-        drafter = self.model("drafter")
-        name = str(getattr(drafter, "name", "drafter"))
+        name, cap = self._drafter()
         seconds_left = self.clock.max_minutes * 60.0 - self.clock.elapsed_s()
-        answer = self.pace.expected_answer(name, "Report", answer_tokens(drafter))
+        answer = self.pace.expected_answer(name, "Report", cap)
         return self.pace.prompt_within(name, seconds_left / DRAFT_MARGIN, answer)
+
+    def _drafter(self) -> tuple[str, int]:
+        """The drafter's model name (its pace's key) and the most tokens one of its answers may take."""
+        drafter = self.model("drafter")
+        return str(getattr(drafter, "name", "drafter")), answer_tokens(drafter)
 
     def tokens(self) -> int:
         """Model tokens used so far in this session."""

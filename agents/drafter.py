@@ -291,12 +291,13 @@ async def focused_answer(runtime: Rt, state: ResearchState, chunks: list[dict[st
     if packed is None:
         return "", []
     answer = await ask(runtime, run_id, "drafter", packed.messages, SHORT_ANSWER)
-    written = " ".join(str((answer or {}).get("answer", "")).split())
-    said = usable_answer(state["question"], written)
-    if answer is not None:  # what the model answered, and whether it is used (events.jsonl)
-        emit(runtime, run_id, "short_answer", text=written, used=bool(said),
-             chunk_ids=[c["id"] for c in packed["chunks"]])
-    return (said, [c["id"] for c in packed["chunks"]]) if said else ("", [])
+    if answer is None:
+        return "", []
+    said, read = usable_answer(state["question"], str(answer.get("answer", ""))), [c["id"] for c in packed["chunks"]]
+    # what the model answered, and whether it is used (events.jsonl)
+    emit(runtime, run_id, "short_answer", text=" ".join(str(answer.get("answer", "")).split()), used=bool(said),
+         chunk_ids=read)
+    return (said, read) if said else ("", [])
 
 
 def usable_answer(question: str, text: str) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from agents.answer.chain import name_spans, question_entities, terms
+from agents.answer.chain import question_entities, terms
 from agents.lexical import content_words
 
 DUPLICATE = 0.9
@@ -52,13 +52,17 @@ def passage_tier(question: str, words: set[str], chunk_id: str, chain_ids: set[s
 def next_hop(question: str, passage: Mapping[str, Any]) -> list[set[str]]:
     """The content words of each name ``passage`` gives that the question does not state."""
     asked = terms(question)
-    found = (terms(name) for name, _at in name_spans(str(passage.get("text", ""))))
-    return [words for words in found if words and not words <= asked]
+    return [words for words in question_entities(str(passage.get("text", ""))) if not words <= asked]
 
 
 def about(passage: Mapping[str, Any]) -> set[str]:
     """The content words of what a passage is about: its page title and its opening."""
     return content_words(f"{passage.get('title', '')} {str(passage.get('text', ''))[:LEAD]}")
+
+
+def names_one(words: set[str], names: Sequence[set[str]]) -> bool:
+    """Whether ``words`` hold every content word of one of ``names``."""
+    return any(name <= words for name in names)
 
 
 def rank_passages(
@@ -76,7 +80,7 @@ def rank_passages(
     if scored:
         hop = next_hop(question, scored[0][3])
         head = max(1, sum(1 for item in scored if item[0][0] == 0))
-        linked = [item for item in scored[head:] if any(name <= about(item[3]) for name in hop)]
+        linked = [item for item in scored[head:] if hop and names_one(about(item[3]), hop)]
         scored = [*scored[:head], *linked, *(item for item in scored[head:] if item not in linked)]
         if drop_distractors:
             scored = [item for item in scored if item[0][0] < 3 or item in linked]

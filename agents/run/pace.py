@@ -155,8 +155,7 @@ class Pace:
         after the calls already queued on it (None before the model's pace is measured)."""
         with self._lock:
             speed = self._model(model).work_per_second()
-            queued = sum(self._model(model).running.values())
-        return None if speed is None else prompt_fitting(seconds - queued, speed, completion_tokens)
+        return None if speed is None else prompt_fitting(seconds - self.queued_s(model), speed, completion_tokens)
 
 def refusal(
     *, seconds_left: float, estimate_s: float | None, queued_s: float, tokens_left: int, tokens_needed: float
