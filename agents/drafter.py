@@ -25,6 +25,10 @@ from agents.state import FindingRecord, ResearchState
 
 MAX_SENTENCES = 6
 MAX_CHUNKS = 12
+# The question's own passages are drawn from this many retrieval hits before ``rank_passages`` orders them: the page
+# a two-hop question's bridge leads to shares few of its words, so it ranks low in retrieval and was missed at 8
+# (``rank_passages`` moves it up only when it is among the candidates).
+QUESTION_POOL = 3
 MIN_SUPPORT = 1  # findings a section needs before it is drafted without (one more round of) research
 NOTHING_FOUND = "Quarry found no source it could read on this question, so this report makes no claims."
 
@@ -131,8 +135,11 @@ def clean_sentences(answer: dict[str, Any], allowed: set[str]) -> list[dict[str,
     return out
 
 
-def _gather(ctx: RunContext, query: str, sources: list[str], cited: list[str]) -> list[dict[str, str]]:
-    hits = ctx.memory.search(query, ctx.limits.chunks_per_prompt, ctx.filters(source_ids=sources)) if sources else []
+def _gather(
+    ctx: RunContext, query: str, sources: list[str], cited: list[str], wide: bool = False
+) -> list[dict[str, str]]:
+    k = ctx.limits.chunks_per_prompt * (QUESTION_POOL if wide else 1)
+    hits = ctx.memory.search(query, k, ctx.filters(source_ids=sources)) if sources else []
     shown = passage_dicts(hits)
     have = {c["id"] for c in shown}
     missing = [i for i in cited if i not in have]
@@ -142,16 +149,17 @@ def _gather(ctx: RunContext, query: str, sources: list[str], cited: list[str]) -
         for chunk in chunks:
             shown.append({"id": chunk.id, "title": titles.get(chunk.source_id, ""), "text": chunk.text[:1200],
                           "source_id": chunk.source_id})
-    return shown[:MAX_CHUNKS]
+    return shown if wide else shown[:MAX_CHUNKS]
 
 
 async def passages_for(
-    ctx: RunContext, state: ResearchState, query: str, findings: Sequence[FindingRecord]
+    ctx: RunContext, state: ResearchState, query: str, findings: Sequence[FindingRecord], *, wide: bool = False
 ) -> list[dict[str, str]]:
-    """Hybrid retrieval for ``query`` over this run's sources, plus the chunks ``findings`` cite."""
+    """Hybrid retrieval for ``query`` over this run's sources, plus the chunks ``findings`` cite; ``wide``: the
+    question's own candidates (``QUESTION_POOL`` times the hits, none cut), for ``rank_passages`` to order."""
     cited = list(dict.fromkeys(i for f in findings for i in f["chunk_ids"]))
     sources = run_source_ids(state.get("fetches", []))
-    return await asyncio.to_thread(_gather, ctx, query, sources, cited)
+    return await asyncio.to_thread(_gather, ctx, query, sources, cited, wide)
 
 
 async def section_passages(ctx: RunContext, state: ResearchState, section: str) -> list[dict[str, str]]:
@@ -243,8 +251,9 @@ async def draft_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
     support = {s: await section_passages(ctx, state, s) for s in outline}
     sections, notes, out = await draft_sections(runtime, state, outline, support)
     findings = state.get("findings", [])
-    found = [] if ctx.starved(share=1.0) else await passages_for(ctx, state, state["question"], findings)
-    answer = await draft_answer(runtime, state, rank_passages(state["question"], found, bridges=hop_names(state)))
+    found = [] if ctx.starved(share=1.0) else await passages_for(ctx, state, state["question"], findings, wide=True)
+    ranked = rank_passages(state["question"], found, bridges=hop_names(state), limit=MAX_CHUNKS)
+    answer = await draft_answer(runtime, state, ranked)
     return {"sections": sections, "answer": answer, "pending": [], "notes": notes, "budget_out": out}
 
 
@@ -317,7 +326,7 @@ async def draft_whole(
     """
     ctx, run_id = runtime.context, state["run_id"]
     findings = state.get("findings", [])
-    found = await passages_for(ctx, state, state["question"], findings)
+    found = await passages_for(ctx, state, state["question"], findings, wide=True)
     # the evidence first, a few more passages than one search agent's call reads
     chunks = rank_passages(state["question"], found, bridges=hop_names(state), limit=ctx.limits.chunks_per_prompt + 4)
     said, read = await focused_answer(runtime, state, chunks)

@@ -118,3 +118,8 @@ def test_a_focused_answer_that_restates_the_question_gives_way_to_the_reports() 
     assert usable_answer(zaroff, "The Most  Dangerous Game") == "The Most Dangerous Game"
     assert usable_answer("Who was born first, Ada Moss or Bo Lind?", "Bo Lind") == "Bo Lind"  # an option
     assert usable_answer(zaroff, "") == ""
+    # the initials of a name the question states restate it too (the 1.5B answered "AIU", gold Bangalore University)
+    college = "Visvesvaraya College has an affiliation with what member of the Association of Indian Universities?"
+    assert usable_answer(college, "AIU") == ""
+    assert usable_answer(college, "Bangalore University") == "Bangalore University"
+    assert usable_answer(college, "VC") == ""  # "Visvesvaraya College"

@@ -115,10 +115,22 @@ def options(question: str) -> list[str]:
     return out if all(len(o) > 1 for o in out) else []
 
 
+def acronyms(text: str) -> set[str]:
+    """The initials of each name of ``text`` of two or more capitalized words, folded ("Association of Indian
+    Universities" → "aiu")."""
+    out = set()
+    for name in named_spans(text):
+        capitals = [w[0] for w in re.findall(r"[^\W\d_][\w'’-]*", name) if w[0].isupper()]
+        if len(capitals) >= 2:
+            out.add("".join(capitals).casefold())
+    return out
+
+
 def restates(span: str, question: str) -> bool:
-    """Whether ``span`` only restates ``question``: every content word of it is one of the question's."""
+    """Whether ``span`` only restates ``question``: every content word of it is one of the question's, or the
+    initials of one of its names ("AIU" for "the Association of Indian Universities")."""
     words = content_words(span)
-    return not words or words <= content_words(question)
+    return not words or not words - content_words(question) - acronyms(question)
 
 
 def name_spans(text: str) -> list[tuple[str, int]]:
