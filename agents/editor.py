@@ -190,6 +190,17 @@ def folded(sections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+_DETERMINER = re.compile(r"\b(?:a|an|the|which|what)\s+$", re.IGNORECASE)
+
+
+def modifier(question: str, name: str, at: int) -> bool:
+    """Whether a one-word name of ``question`` describes a noun ("Which Canadian rock band", "a Danish chemist"):
+    the kind of thing asked for, no entity, so it anchors no sentence (the distractor "Hollowick is a Canadian rock
+    band" named it)."""
+    after = question[at + len(name):].split(maxsplit=1)
+    return " " not in name and bool(_DETERMINER.search(question[:at])) and bool(after) and after[0][:1].islower()
+
+
 def on_chain(
     question: str, chain: Sequence[Mapping[str, Any]], answer_text: str, bridges: Sequence[str],
     texts: Mapping[str, str],
@@ -199,7 +210,7 @@ def on_chain(
     the chunks read name (a name the distractor pages share, "Modern Drummer Hall of Fame", is no anchor)."""
     chunks = {i for s in chain for i in s.get("chunk_ids", [])}
     chunk_words = [content_words(t) for t in texts.values()]
-    names = [w for w in (content_words(n) for n, _at in name_spans(question)) if w
+    names = [w for w in (content_words(n) for n, at in name_spans(question) if not modifier(question, n, at)) if w
              and sum(w <= words for words in chunk_words) <= max(DISTINCT, len(chunk_words) // 4)]
     anchors = [a for a in (answer_text, *bridges) if a and a.casefold() not in ("yes", "no")]
 

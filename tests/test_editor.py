@@ -144,10 +144,12 @@ def test_beside_an_answers_chain_a_distractor_sharing_the_questions_terms_goes()
     baker = s("Ginger Baker was inducted into the Modern Drummer Hall of Fame in 2008 as a rock drummer.", "baker")
     moon = s("Keith Moon was inducted into the Modern Drummer Hall of Fame in 1982.", "moon")
     kaye = s("Tony Kaye was inducted into the Rock and Roll Hall of Fame as a member of Yes.", "kaye")
+    # "Canadian" describes what is asked for ("Which Canadian rock band"): no anchor, though few pages name it
+    hollowick = s("Hollowick is a Canadian rock band from Oshawa, formerly called Rides Again.", "hollowick")
     inducted = " He was inducted into the Modern Drummer Hall of Fame in 1983."
     texts = {"peart": peart["text"] + inducted, "hero": hero["text"], "baker": baker["text"], "moon": moon["text"],
-             "kaye": kaye["text"]}
-    sections = [{"title": "Findings", "sentences": [hero, baker, moon, kaye]}]
+             "kaye": kaye["text"], "hollowick": hollowick["text"]}
+    sections = [{"title": "Findings", "sentences": [hero, baker, moon, kaye, hollowick]}]
     kept = edit_report(question, sections, [peart], subquestions={}, bridges=["Neil Peart"], texts=texts,
                        answer_text="Rush")
     # "Nobody's Hero" names the answer; the three drummers share the question's terms (and its Hall of Fame,
