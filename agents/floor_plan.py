@@ -40,6 +40,9 @@ ECHOES = _words(
     """brief outline section sections subquestion subquestions question questions query queries
     research web search web_search tool tools answer answers language string array object none null en"""
 )
+MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+         r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_WHEN = re.compile(rf"{MONTH}|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|la|and|von|van|du|del|for)\s+)*[A-Z][\w'’.-]*)*"
                    r"|\b\d[\d,.]*\d\b|\b\d\b")
@@ -154,8 +157,8 @@ def hop_entities(
     """Names in ``texts`` that ``question`` does not name, then names from ``extra`` (e.g. the knowledge
     graph's entities, the model's findings' names) that the texts or ``attest`` attest.
 
-    The floor's names come first, ranked by how many of the texts name them, then by first
-    appearance; a model's entity is taken only when it occurs in the texts and only after them, so
+    The floor's names come first (a month or a weekday is no name), ranked by how many of the distinct texts name
+    them, then by first appearance; a model's entity is taken only when it occurs in the texts and only after them, so
     a model can add names but never push the floor's out. A name counts as named by the question
     when all its content words are in the question.
     """
@@ -163,10 +166,11 @@ def hop_entities(
     counts: dict[str, int] = {}
     first: dict[str, int] = {}
     names: dict[str, str] = {}
-    for text in texts:
+    for text in dict.fromkeys(texts):  # a finding two sub-questions recorded counts once
         for span in named_spans(text):
             words = content_words(span)
-            if not words or words <= asked or words <= ECHOES or span.replace(",", "").replace(".", "").isdigit():
+            if not words or words <= asked or words <= ECHOES or span.replace(",", "").replace(".", "").isdigit() \
+                    or _WHEN.fullmatch(span):  # "born 4 July 1992": a month links no two subjects
                 continue
             key = " ".join(sorted(words))
             names.setdefault(key, span)

@@ -176,6 +176,19 @@ def test_second_hop_entities_are_names_the_question_does_not_mention() -> None:
     assert hop_entities(QUESTION, texts, 2) == ["Rush", "Neil Peart"]
 
 
+def test_a_month_is_no_second_hop_and_a_finding_recorded_twice_counts_once() -> None:
+    from agents.floor_plan import hop_entities
+
+    # a 1.5B run searched "July" and "December" (birth dates of three footballers) instead of the club
+    question = "Hugo Romero is a Spanish footballer who plays for a team in the autonomous community of what?"
+    hugo = "Hugo Romero (born 30 December 1989) is a Spanish footballer who plays for FC Cartagena as a winger."
+    others = ["Victor Romero (born 23 July 1989) plays for Seattle Sounders FC.",
+              "Jose Romero (born 4 July 1992) plays for Club Tijuana on Monday nights."]
+    found = hop_entities(question, [hugo, *others, *others], 10)
+    assert found[0] == "FC Cartagena"  # the two others, recorded twice, outnumber it no more
+    assert not {"December", "July", "Monday"} & set(found) and "Seattle Sounders FC" in found
+
+
 def test_the_floors_results_come_first_whatever_else_the_model_searched() -> None:
     from agents.searcher import ranked_results
     from tools.types import SearchResult
