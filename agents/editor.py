@@ -30,9 +30,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from agents.answer.candidates import PRONOUNS, holds, name_spans
+from agents.answer.candidates import PRONOUNS, holds, name_spans, restates
 from agents.answer.chain import sentences as chunk_sentences
 from agents.answer.chain import terms
+from agents.answer.evidence import LEAD
 from agents.lexical import content_words, fold
 
 DUPLICATE = 0.7  # share of each sentence's content words two sentences share: said once
@@ -203,34 +204,43 @@ def modifier(question: str, name: str, at: int) -> bool:
 
 def on_chain(
     question: str, chain: Sequence[Mapping[str, Any]], answer_text: str, bridges: Sequence[str],
-    texts: Mapping[str, str],
+    texts: Mapping[str, str], titles: Mapping[str, str] | None = None,
 ) -> Callable[[Mapping[str, Any]], bool]:
     """With an answer's chain printed: whether a sentence stays beside it. It cites a chunk of the chain, or names
     the answer, a bridge name of the chain, or a name of the question that at most ``DISTINCT`` (or a quarter) of
-    the chunks read name (a name the distractor pages share, "Modern Drummer Hall of Fame", is no anchor)."""
+    the chunks read name (a name the distractor pages share, "Modern Drummer Hall of Fame", is no anchor) and that
+    the page title of a chunk it cites names (without ``titles``, the chunk's opening, ``evidence.LEAD`` characters):
+    the page is about it."""
     chunks = {i for s in chain for i in s.get("chunk_ids", [])}
     chunk_words = [content_words(t) for t in texts.values()]
     names = [w for w in (content_words(n) for n, at in name_spans(question) if not modifier(question, n, at)) if w
              and sum(w <= words for words in chunk_words) <= max(DISTINCT, len(chunk_words) // 4)]
-    anchors = [a for a in (answer_text, *bridges) if a and a.casefold() not in ("yes", "no")]
+    # an answer the question names (one of its options) is one of the question's names, with their rule
+    anchors = [a for a in (answer_text, *bridges)
+               if a and a.casefold() not in ("yes", "no") and not restates(a, question)]
 
     def stays(sentence: Mapping[str, Any]) -> bool:
-        text = str(sentence["text"])
+        text, cited = str(sentence["text"]), list(sentence.get("chunk_ids", []))
         words = content_words(text)
-        return bool(chunks & set(sentence.get("chunk_ids", []))) or any(holds(text, a) for a in anchors) \
-            or any(name <= words for name in names)
+        if chunks & set(cited) or any(holds(text, a) for a in anchors):
+            return True
+        # a question's name anchors a sentence of a page about it, not one that mentions it in passing
+        # ("Simone Bolelli and Andreas Seppi were the defending champions", from a tournament's page)
+        heads = [titles[i] if titles and titles.get(i) else texts.get(i, "")[:LEAD] for i in cited]
+        about = set().union(*(content_words(h) for h in heads)) if heads else set()
+        return any(name <= words and name <= about for name in names)
     return stays
 
 
 def edit_report(
     question: str, sections: Sequence[Mapping[str, Any]], answer: Sequence[Mapping[str, Any]], *,
     subquestions: Mapping[str, Sequence[str]], bridges: Sequence[str], texts: Mapping[str, str],
-    length: str = "standard", answer_text: str = "", anchored: bool = True,
+    length: str = "standard", answer_text: str = "", anchored: bool = True, titles: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The edited sections (see the module docstring); ``answer`` is the answer's chain, printed first (with
     ``anchored``, the sections stay beside it: a short answer's chain, not an explanation's sentences)."""
     per_section, most = LENGTHS.get(length, LENGTHS["standard"])
-    stays = on_chain(question, answer, answer_text, bridges, texts) if answer and anchored else None
+    stays = on_chain(question, answer, answer_text, bridges, texts, titles) if answer and anchored else None
     kept = []
     for section in sections:
         subs = subquestions.get(str(section["title"]), [])

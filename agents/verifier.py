@@ -313,14 +313,15 @@ async def verify_report(state: ResearchState, runtime: Rt) -> dict[str, Any]:
         section["sentences"] = with_findings(state["question"], section["sentences"],
                                              section_findings(section["title"], state), texts)
     short = await verify_answer(runtime, state, verified, texts, counts, titles)
-    answer, edited = finish_report(state, verified, short, texts, ctx.limits.length)
+    answer, edited = finish_report(state, verified, short, texts, ctx.limits.length, titles)
     emit(runtime, run_id, "verified", **counts, tokens=ctx.tokens(), answer=answer.get("source", "none"),
          not_found=bool(answer.get("not_found")))
     return {"sections": edited, "answer": answer, "verification": counts}
 
 
 def finish_report(
-    state: ResearchState, sections: list[dict[str, Any]], short: dict[str, Any], texts: dict[str, str], length: str
+    state: ResearchState, sections: list[dict[str, Any]], short: dict[str, Any], texts: dict[str, str], length: str,
+    titles: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """After verification: the answer by chain of evidence (``agents.answer``), then the editor over the sections
     (``agents.editor``), the chain's bridge names and each section's sub-questions its topic."""
@@ -333,5 +334,6 @@ def finish_report(
     for sub in [*state.get("plan", {}).get("subquestions", []), *state.get("searches", [])]:
         subs.setdefault(sub["section"], []).append(sub["question"])
     edited = edit_report(question, sections, answer["sentences"], subquestions=subs, bridges=bridges, texts=texts,
-                         length=length, answer_text=str(answer.get("text", "")), anchored=bool(answer.get("span")))
+                         length=length, answer_text=str(answer.get("text", "")), anchored=bool(answer.get("span")),
+                         titles=titles)
     return answer, edited

@@ -158,3 +158,20 @@ def test_beside_an_answers_chain_a_distractor_sharing_the_questions_terms_goes()
     # with no answer printed, the topic rules alone decide
     loose = edit_report(question, sections, [], subquestions={}, bridges=[], texts=texts)
     assert baker["text"] in [x["text"] for sec in loose for x in sec["sentences"]]
+
+
+def test_a_questions_name_anchors_only_a_sentence_of_a_page_about_it() -> None:
+    question = "Who was born earlier, Simone Bolelli or Caroline Wozniacki?"
+    bolelli = s("Simone Bolelli (born 8 October 1985) is an Italian professional tennis player.", "bolelli")
+    wozniacki = s("Caroline Wozniacki (born 11 July 1990) is a Danish professional tennis player.", "wozniacki")
+    doubles = s("Simone Bolelli and Andreas Seppi were the defending champions, but Bolelli chose to compete in "
+                "São Paulo instead.", "dubai")
+    texts = {"bolelli": bolelli["text"], "wozniacki": wozniacki["text"], "dubai": doubles["text"]}
+    titles = {"bolelli": "Simone Bolelli", "wozniacki": "Caroline Wozniacki",
+              "dubai": "2017 Dubai Tennis Championships – Men's Doubles"}
+    sections = [{"title": "Findings", "sentences": [wozniacki, doubles]}]
+    kept = edit_report(question, sections, [bolelli], subquestions={}, bridges=[], texts=texts,
+                       answer_text="Simone Bolelli", titles=titles)
+    # Wozniacki's page is about her; the tournament's page only mentions Bolelli (a distractor page cited), and an
+    # answer that is one of the question's options anchors no more than the question's names do
+    assert [x["text"] for sec in kept for x in sec["sentences"]] == [wozniacki["text"]]
