@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from agents.answer.candidates import PRONOUNS, holds, name_spans, restates
+from agents.answer.candidates import PRONOUNS, holds, modifier, name_spans, restates
 from agents.answer.chain import sentences as chunk_sentences
 from agents.answer.chain import terms
 from agents.answer.evidence import LEAD
@@ -189,17 +189,6 @@ def folded(sections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         else:
             n += 1
     return out
-
-
-_DETERMINER = re.compile(r"\b(?:a|an|the|which|what)\s+$", re.IGNORECASE)
-
-
-def modifier(question: str, name: str, at: int) -> bool:
-    """Whether a one-word name of ``question`` describes a noun ("Which Canadian rock band", "a Danish chemist"):
-    the kind of thing asked for, no entity, so it anchors no sentence (the distractor "Hollowick is a Canadian rock
-    band" named it)."""
-    after = question[at + len(name):].split(maxsplit=1)
-    return " " not in name and bool(_DETERMINER.search(question[:at])) and bool(after) and after[0][:1].islower()
 
 
 def on_chain(

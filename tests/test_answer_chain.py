@@ -256,3 +256,41 @@ def test_a_question_asking_for_an_explanation_gets_its_verified_sentences_and_no
     # nothing verified: not found, never a bolded "What" or "2020"
     nothing = choose_answer("How do perovskite solar cells work?", {}, [], [], [], texts, "")
     assert nothing["not_found"] and nothing["text"] == ""
+
+
+def test_the_models_held_answer_yields_to_a_chain_covering_clearly_more_of_the_question() -> None:
+    from agents.answer.candidates import Statement
+    from agents.answer.chain import best_chain
+
+    question = ("Which Danish professional football club that won three Danish championships and five Danish Cup "
+                "trophies did Keld Bordinggaard play for?")
+    pool = [  # the 1.5B's answer sentence: another club's record put on the club its passage was about
+        Statement("Brøndby IF is a Danish professional football club that won three Danish championships and five "
+                  "Danish Cup trophies.", ("bagger",), "model"),
+        Statement("Odense Boldklub is a Danish professional football club based in the city Odense.", ("ob",),
+                  "passage", 0),
+        Statement("The club has won three Danish championships and five Danish Cup trophies.", ("ob",), "passage", 1),
+        Statement("As a player, Keld Bordinggaard played professionally for Danish clubs Odense Boldklub and "
+                  "Silkeborg IF.", ("keld",), "passage", 0),
+    ]
+    chosen = best_chain(question, pool, model_answer="Brøndby IF")
+    assert chosen is not None and chosen.candidate.text == "Odense Boldklub" and not chosen.candidate.model
+    assert {s.chunk_ids[0] for s in chosen.statements} == {"ob", "keld"}
+    # on equal evidence the model's answer still wins (it read the passages; the span picker reads their surface)
+    assert best_chain(question, pool, model_answer="Silkeborg IF").candidate.text == "Silkeborg IF"  # type: ignore[union-attr]
+
+
+def test_a_word_describing_what_is_asked_is_no_entity_and_rock_and_roll_is_one_name() -> None:
+    from agents.answer.candidates import Statement, name_spans
+    from agents.answer.chain import best_chain, question_entities
+
+    question = ('Which Canadian rock band released a song called "Counterparts" and had a drummer who was inducted '
+                "into the Modern Drummer Hall of Fame?")
+    assert {"canadian"} not in question_entities(question)
+    assert [n for n, _at in name_spans("He was inducted into the Rock and Roll Hall of Fame in 2003.")] == [
+        "Rock and Roll Hall of Fame"]
+    assert [n for n, _at in name_spans("It stars Park Hae-jin and Kang So-ra.")] == ["Park Hae-jin", "Kang So-ra"]
+    distractor = Statement("Hollowick is a Canadian rock band from Oshawa whose hit song was released in 2007.",
+                           ("hollowick",), "model")
+    # the distractor covers half the question's terms, but names none of its entities: it holds no answer
+    assert best_chain(question, [distractor], model_answer="Hollowick") is None

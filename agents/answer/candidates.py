@@ -132,13 +132,22 @@ def restates(span: str, question: str) -> bool:
     return not words or not words - content_words(question) - acronyms(question)
 
 
+def _pair(span: str) -> list[str]:
+    """``span`` split at "and"/"&" into the names it joins ("Park Hae-jin and Kang So-ra"), except a name whose
+    first word is joined to a longer tail ("Rock and Roll Hall of Fame", "Procter & Gamble Company"): one name."""
+    parts = re.split(r"\s+(?:and|&)\s+", span)
+    if len(parts) == 2 and len(parts[0].split()) == 1 and len(parts[1].split()) >= 3:
+        return [span]
+    return parts
+
+
 def name_spans(text: str) -> list[tuple[str, int]]:
-    """Names (quoted titles, capitalized runs) in ``text`` with their positions; "A and B" split in two, a lone
-    capitalized word starting a sentence or clause ("Stacking a cell ...") no name, nor a month (two people born in
-    September are not linked by it)."""
+    """Names (quoted titles, capitalized runs) in ``text`` with their positions; "A and B" split in two
+    (``_pair``), a lone capitalized word starting a sentence or clause ("Stacking a cell ...") no name, nor a month
+    (two people born in September are not linked by it)."""
     out: list[tuple[str, int]] = []
     for span in named_spans(text):
-        for part in re.split(r"\s+(?:and|&)\s+", span):
+        for part in _pair(span):
             part = part.strip(" \"'“”,;:.")
             at = text.find(part)
             if part and not part.replace(",", "").replace(".", "").isdigit() and YEAR.fullmatch(part) is None \
@@ -146,6 +155,17 @@ def name_spans(text: str) -> list[tuple[str, int]]:
                     and not (" " not in part and _CLAUSE_START.search(text[:max(at, 0)])):
                 out.append((part, at if at >= 0 else len(text)))
     return out
+
+
+_DETERMINER = re.compile(r"\b(?:a|an|the|which|what)\s+$", re.IGNORECASE)
+
+
+def modifier(question: str, name: str, at: int) -> bool:
+    """Whether a one-word name of ``question`` describes a noun ("Which Canadian rock band", "a Danish chemist"):
+    the kind of thing asked for, no entity, so it anchors no sentence (the distractor "Hollowick is a Canadian rock
+    band" named it)."""
+    after = question[at + len(name):].split(maxsplit=1)
+    return " " not in name and bool(_DETERMINER.search(question[:at])) and bool(after) and after[0][:1].islower()
 
 
 def spans(text: str) -> list[tuple[str, str, int]]:

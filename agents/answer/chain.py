@@ -8,11 +8,13 @@ chain (a name the question does not state) and covers question terms the chain d
 question entity → bridge → candidate, every link a cited statement. A chain *holds* when it covers
 at least ``HOLD`` of the question's terms and names one of its entities (when it has any); the best
 candidate is the best-fitting kind, then the best-covered chain, then the model's own answer, then
-the one more statements state. When no chain holds, the answer is "not found" — never a guess.
+the one more statements state; the model's own held answer yields only to a chain better on kind, blank or
+coverage (``EVIDENCE``). When no chain holds, the answer is "not found" — never a guess.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from agents.answer.candidates import (
     from_model,
     from_statement,
     holds,
+    modifier,
     name_spans,
     order_hint,
     restates,
@@ -39,6 +42,8 @@ from agents.lexical import content_words, fold
 
 MAX_LINKS = 3  # statements a chain may add to the candidate's own: question entity → bridge(s) → candidate
 HOLD = 0.4  # share of the question's terms a chain must cover to hold
+COVERAGE_STEP = 0.2  # coverages compared to the nearest fifth
+EVIDENCE = 3  # the leading fields of ``rank_key`` (kind, blank, coverage) by which a chain outranks the model's
 MAX_CHARS = 400  # a passage sentence longer than this is no statement to print
 MIN_WORDS = 4
 _END = (".", "!", "?", '"', "”", "’", ")")
@@ -51,8 +56,9 @@ def terms(text: str) -> set[str]:
 
 
 def question_entities(question: str) -> list[set[str]]:
-    """The content words of each name the question states (its own entities)."""
-    return [w for w in (terms(n) for n, _at in name_spans(question)) if w]
+    """The content words of each name the question states (its own entities); a one-word name describing the
+    kind of thing asked for ("Which Canadian rock band") is none: a distractor's chain named "Canadian" and held."""
+    return [w for w in (terms(n) for n, at in name_spans(question) if not modifier(question, n, at)) if w]
 
 
 _ABBREVIATION = re.compile(r"(?:\b(?:Jr|Sr|Dr|Mr|Mrs|Ms|St|Co|Ltd|Inc|No|Vol|vs|Mt|Gen|Col|Lt|Sgt|Prof)|\b[A-Z])\.$")
@@ -232,6 +238,12 @@ def holding(chain: Chain, index: _Index) -> bool:
     return chain.coverage >= HOLD and (chain.entities > 0 or not index.entities)
 
 
+def covered(chain: Chain) -> float:
+    """The chain's coverage to the nearest ``COVERAGE_STEP``: a term more of a long question is no better evidence
+    (a chain of four statements covering one term more outranked the span a question's relation names)."""
+    return math.floor(chain.coverage / COVERAGE_STEP + 0.5) * COVERAGE_STEP
+
+
 def rank_key(chain: Chain, index: _Index, votes: Mapping[str, int]) -> tuple[float, ...]:
     """Sort key (higher first): the kind's fit, a span filling the question's blank or named as what it asks for,
     the chain's coverage, the model's answer, how often stated, order."""
@@ -239,7 +251,7 @@ def rank_key(chain: Chain, index: _Index, votes: Mapping[str, int]) -> tuple[flo
     hint = order_hint(index.question, c.statement, c.position) if c.statement is not None else 0.0
     cloze = cloze_hint(index.question, c.statement, c.position) if c.statement is not None else 0
     typed = type_hint(index.question, c.statement, c.position) if c.statement is not None else 0
-    return (fits(c.kind, expected_kind(index.question)), cloze, round(chain.coverage, 1), chain.focus, typed,
+    return (fits(c.kind, expected_kind(index.question)), cloze, covered(chain), chain.focus, typed,
             chain.entities,
             float(c.model),
             min(votes.get(fold(c.text), 0), 3), hint, -len(chain.statements), -c.position / 1000.0)
@@ -256,8 +268,14 @@ def best_chain(question: str, pool: Sequence[Statement], model_answer: str = "")
     chains = [ch for ch in (chain_for(index, c) for c in found) if ch is not None and holding(ch, index)]
     # The model read the passages; the span picker only reads their surface. Its answer, when a chain holds
     # it, is the answer (a 1.5B's held answers lost to spans such as "Roll Hall of Fame" and "9 January 1868").
+    # Unless another chain fits the asked kind better, fills the question's blank, or covers clearly more of it
+    # (the 1.5B's "Hollowick", "Midland F1 Racing", "Brøndby IF": held, but by a thinner chain).
     own = [ch for ch in chains if ch.candidate.model]
-    return max(own or chains, key=lambda ch: rank_key(ch, index, votes), default=None)
+    best = max(chains, key=lambda ch: rank_key(ch, index, votes), default=None)
+    mine = max(own, key=lambda ch: rank_key(ch, index, votes), default=None)
+    if best is None or mine is None:
+        return best
+    return best if rank_key(best, index, votes)[:EVIDENCE] > rank_key(mine, index, votes)[:EVIDENCE] else mine
 
 
 def yes_no(question: str, model_answer: str, pool: Sequence[Statement]) -> Chain | None:
