@@ -31,9 +31,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agents.answer.candidates import PRONOUNS, holds, modifier, name_spans, restates
-from agents.answer.chain import sentences as chunk_sentences
 from agents.answer.chain import terms
 from agents.answer.evidence import LEAD
+from agents.floors import split_sentences as chunk_sentences
 from agents.lexical import content_words, fold
 
 DUPLICATE = 0.7  # share of each sentence's content words two sentences share: said once
@@ -70,7 +70,8 @@ def tidied(sentence: Mapping[str, Any]) -> dict[str, Any]:
 
 def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, Any] | None:
     """``sentence`` made whole from the chunk it cites when it is a cut piece of one of the chunk's sentences
-    (cut mid-word, "The story is insp.", or after an abbreviation, "Jo is a 2016 series" of "Mr. Jo");
+    (cut mid-word, "The story is insp.", or after an abbreviation, "Jo is a 2016 series" of "Mr. Jo", or trimmed
+    to a length at a word, "... committed by Colombian drug lord Pablo");
     None when the chunk itself was cut there; a sentence its chunks do not hold verbatim is left as written."""
     stem = fold(str(sentence["text"]).rstrip(" .…"))
     for chunk_id in sentence.get("chunk_ids", []):
@@ -82,7 +83,7 @@ def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dic
             if not whole.rstrip().endswith(_ENDS):
                 return None  # the chunk was cut here: no whole sentence to print
             after = folded_whole[at + len(stem): at + len(stem) + 1]
-            if at == 0 and not after.isalnum():
+            if at == 0 and not after.isalnum() and str(sentence["text"]).rstrip().endswith(_ENDS):
                 return dict(sentence)  # the sentence itself, or a clause of it ending where a word ends
             return {**sentence, "text": whole} if at == 0 or not after.isalnum() else dict(sentence)
     return dict(sentence)

@@ -35,14 +35,23 @@ SUPPORTED = 0.75  # the verifier's "supported without a model call" share
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+")
 
 
+# A stop after one of these ends no sentence: "Richard Connell Jr. (born", "William H. Ginsburg", "(born c. 1972)",
+# "Mariotto di Nardo (c. 1368 – c. 1388–1424)" (split there, reports printed "1388–1424) was a Florentine painter.").
+_ABBREVIATION = re.compile(r"(?:\b(?:Jr|Sr|Dr|Mr|Mrs|Ms|St|Co|Ltd|Inc|No|Vol|vs|Mt|Gen|Col|Lt|Sgt|Prof|c|ca|b|d|fl)"
+                           r"|\b[A-Z])\.$")
+
+
 def split_sentences(text: str) -> list[str]:
-    """The sentences of a passage (split after . ! ? before a capital or digit, and at line breaks)."""
-    out = []
-    for part in _BOUNDARY.split(text):
-        sentence = " ".join(part.split())
-        if sentence:
-            out.append(sentence)
-    return out
+    """The sentences of a passage: split after . ! ? before a capital or digit (not after an abbreviation or a
+    name's initial) and at line breaks."""
+    out, start = [], 0
+    for boundary in _BOUNDARY.finditer(text):
+        if "\n" not in boundary.group(0) and _ABBREVIATION.search(text[start:boundary.start()]):
+            continue
+        out.append(text[start:boundary.start()])
+        start = boundary.end()
+    out.append(text[start:])
+    return [s for s in (" ".join(part.split()) for part in out) if s]
 
 
 def _trim(sentence: str, max_chars: int) -> str:

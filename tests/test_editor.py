@@ -69,6 +69,26 @@ def test_a_sentence_cut_mid_word_is_made_whole_from_its_chunk_or_dropped() -> No
     assert whole_sentence(s("The Most Dangerous Game is a short story.", "g"), texts) == \
         s("The Most Dangerous Game is a short story.", "g")
     assert whole_sentence(s("A paraphrase the chunk does not hold.", "g"), texts) is not None
+    # trimmed to a length at a word, with no stop: the chunk's whole sentence
+    bowden = {"kp": "Killing Pablo is a book by Mark Bowden on the hunt for the Colombian drug lord Pablo Escobar. "
+                    "It was published in 2001."}
+    assert whole_sentence(s("Killing Pablo is a book by Mark Bowden on the hunt for the Colombian drug lord Pablo",
+                            "kp"), bowden) == s(bowden["kp"].split(" It was")[0], "kp")
+
+
+def test_a_sentence_is_not_split_after_an_abbreviation_or_an_initial() -> None:
+    from agents.floors import split_sentences
+
+    nardo = "Mariotto di Nardo (c. 1368 – c. 1388–1424) was a Florentine painter. His style is Gothic."
+    assert split_sentences(nardo) == ["Mariotto di Nardo (c. 1368 – c. 1388–1424) was a Florentine painter.",
+                                      "His style is Gothic."]
+    assert split_sentences("William H. Ginsburg (born 1943) was a lawyer. Richard Connell Jr. (born 1893) wrote.") \
+        == ["William H. Ginsburg (born 1943) was a lawyer.", "Richard Connell Jr. (born 1893) wrote."]
+    assert split_sentences("A heading ends in Inc.\nThe next line. And 1999 was a year.") == \
+        ["A heading ends in Inc.", "The next line.", "And 1999 was a year."]
+    # the piece a split after "c." left, printed in a 1.5B's report, is made whole from its chunk
+    assert whole_sentence(s("1388–1424) was a Florentine painter.", "n"), {"n": nardo}) == \
+        s("Mariotto di Nardo (c. 1368 – c. 1388–1424) was a Florentine painter.", "n")
 
 
 def test_markup_debris_from_the_page_is_tidied_and_nothing_else_changes() -> None:

@@ -61,23 +61,9 @@ def question_entities(question: str) -> list[set[str]]:
     return [w for w in (terms(n) for n, at in name_spans(question) if not modifier(question, n, at)) if w]
 
 
-_ABBREVIATION = re.compile(r"(?:\b(?:Jr|Sr|Dr|Mr|Mrs|Ms|St|Co|Ltd|Inc|No|Vol|vs|Mt|Gen|Col|Lt|Sgt|Prof)|\b[A-Z])\.$")
-
-
-def sentences(text: str) -> list[str]:
-    """``floors.split_sentences``, with a split after an abbreviation ("Connell Jr. (born ...") joined back."""
-    out: list[str] = []
-    for part in split_sentences(text):
-        if out and _ABBREVIATION.search(out[-1]):
-            out[-1] = f"{out[-1]} {part}"
-        else:
-            out.append(part)
-    return out
-
-
 def passage_statements(chunk_id: str, text: str) -> list[Statement]:
     """The whole sentences of a chunk as statements citing it; a fragment cut at the chunk's edge is left out."""
-    parts = sentences(text)
+    parts = split_sentences(text)
     out = []
     for n, part in enumerate(parts):
         cut_start = n == 0 and part[:1].islower()
@@ -93,7 +79,7 @@ def fact_statements(facts: Sequence[Mapping[str, Any]], texts: Mapping[str, str]
     for fact in facts:
         ends = [str(fact.get("subject", "")), str(fact.get("object", ""))]
         for chunk_id in fact.get("chunk_ids", []):
-            found = [s for s in sentences(texts.get(chunk_id, "")) if all(holds(s, e) for e in ends if e)]
+            found = [s for s in split_sentences(texts.get(chunk_id, "")) if all(holds(s, e) for e in ends if e)]
             if found and len(found[0]) <= MAX_CHARS:
                 out.append(Statement(found[0], (chunk_id,), "fact"))
                 break
