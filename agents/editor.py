@@ -54,8 +54,23 @@ _SPACE_BEFORE_MARK = re.compile(r"\s+([,;:.)\]])")
 _COMMA_BEFORE_BRACKET = re.compile(r",\s*\(")
 
 
+# A page's title glued to its first sentence ("The Hawk (1935 film) The Hawk is a 1935 film", "Jack Attack Jack
+# Attack is a game": the extracted text of a short page ran its heading into its paragraph). The title is a name
+# of two words or more, or one followed by a bracketed qualifier, so "Duran Duran is a band" is left alone.
+_GLUED_TITLE = re.compile(r"^(?P<name>[A-Z][^\s()]*(?:\s[^\s()]+)*?)\s(?:\([^()]{1,40}\)\s)?(?=(?P=name)\b)")
+
+
+def unglued(text: str) -> str:
+    """``text`` without a page title glued before its first sentence (``_GLUED_TITLE``)."""
+    match = _GLUED_TITLE.match(text)
+    if match is None or (" " not in match.group("name") and "(" not in match.group(0)):
+        return text
+    return text[match.end():]
+
+
 def tidy(text: str) -> str:
     """``text`` without markup debris (see the module docstring); what it says is unchanged."""
+    text = unglued(text)
     out = _OPEN_SEPARATOR.sub(r"\1", _TEMPLATE_DEBRIS.sub("", text))
     if out != text:  # the name before a template's brackets kept its comma: "Peart, (born" -> "Peart (born"
         out = _COMMA_BEFORE_BRACKET.sub(" (", out)
@@ -206,6 +221,9 @@ def on_chain(
     names = [w for w in (content_words(n) for n, at in name_spans(question) if not modifier(question, n, at)) if w
              and sum(w <= words for words in chunk_words) <= max(DISTINCT, len(chunk_words) // 4)]
     # an answer the question names (one of its options) is one of the question's names, with their rule
+    # a bridge name anchors when a page read is about it (its title names it): "German", "British" do not
+    pages = set(titles.values()) if titles else set()
+    bridges = [b for b in bridges if not pages or any(holds(p, b) for p in pages)]
     anchors = [a for a in (answer_text, *bridges)
                if a and a.casefold() not in ("yes", "no") and not restates(a, question)]
 

@@ -98,6 +98,13 @@ def test_markup_debris_from_the_page_is_tidied_and_nothing_else_changes() -> Non
     assert tidy("It is known as Tottenham ( ) or Spurs.") == "It is known as Tottenham or Spurs."
     giotto = "Giotto di Bondone ( 1270 – 1337), known as Giotto (] )."
     assert tidy(giotto) == "Giotto di Bondone (1270 – 1337), known as Giotto."
+    # a short page's title run into its first sentence by the extractor; a name that repeats itself is left alone
+    assert tidy("The Hawk (1935 film) The Hawk is a 1935 American Western film.") == \
+        "The Hawk is a 1935 American Western film."
+    assert tidy("Hugo Rodríguez Romero Hugo Rodríguez Romero (born 30 December 1989) is a footballer.") == \
+        "Hugo Rodríguez Romero (born 30 December 1989) is a footballer."
+    assert tidy("Duran Duran are an English band.") == "Duran Duran are an English band."
+    assert tidy("New York, New York is a song.") == "New York, New York is a song."
     for clean in ("A claim (with a note), and [1] kept.", "Efficiency rose (from 3% to 25%), then fell, (a) first."):
         assert tidy(clean) == clean
     edited = edit_report("When was Neil Peart born?", [{"title": "Neil Peart", "sentences": [
@@ -195,3 +202,19 @@ def test_a_questions_name_anchors_only_a_sentence_of_a_page_about_it() -> None:
     # Wozniacki's page is about her; the tournament's page only mentions Bolelli (a distractor page cited), and an
     # answer that is one of the question's options anchors no more than the question's names do
     assert [x["text"] for sec in kept for x in sec["sentences"]] == [wozniacki["text"]]
+
+
+def test_a_bridge_name_anchors_a_sentence_only_when_a_page_read_is_about_it() -> None:
+    question = "Which person went into space at a later date, Sigmund Jähn or Christer Fuglesang?"
+    jahn = s("Sigmund Jähn (born 1937) is a German cosmonaut who flew in space in 1978.", "jahn")
+    fuglesang = s("Christer Fuglesang (born 1957) is a Swedish astronaut who first flew in space in 2006.", "fug")
+    merbold = s("Ernst Messerschmid (born 1945) is a German physicist and former astronaut.", "mess")
+    kolb = s("Soyuz 31 carried Sigmund Jähn to the Salyut 6 station.", "soyuz")
+    texts = {c: x["text"] for c, x in (("jahn", jahn), ("fug", fuglesang), ("mess", merbold), ("soyuz", kolb))}
+    titles = {"jahn": "Sigmund Jähn", "fug": "Christer Fuglesang", "mess": "Ernst Messerschmid", "soyuz": "Soyuz 31"}
+    sections = [{"title": "Findings", "sentences": [merbold, kolb]}]
+    kept = edit_report(question, sections, [jahn, fuglesang], subquestions={}, bridges=["German", "Soyuz 31"],
+                       texts=texts, answer_text="Christer Fuglesang", titles=titles)
+    # "German" is a bridge of the chain, but no page read is about it: the other German astronaut's page goes;
+    # "Soyuz 31" is the title of a page read, so its sentence stays
+    assert [x["text"] for sec in kept for x in sec["sentences"]] == [kolb["text"]]
