@@ -3,16 +3,17 @@
 Runs after verification, over the verified sections and the answer's chain; every rule is a pure
 function with its own test:
 
-- a sentence cut mid-word ("The story is insp.") becomes the whole sentence of the chunk it cites,
-  or goes;
+- a sentence cut mid-word ("The story is insp.") or trimmed at a word becomes the whole sentence of
+  the chunk it cites, or goes; a sentence that is only the title of a page it cites goes;
 - markup debris that pages carry into their text is tidied away (``tidy``): a wiki template left as a
   dict ("Peart, {'1': ", '2': "} ( ; born 1952)"), brackets holding only punctuation ("Tottenham ( ) or
-  Spurs");
+  Spurs"), a short page's title run into its first sentence;
 - a sentence is kept only when it is on topic: it names an entity of the question, of the answer's
   bridge names or of its section's sub-questions, or shares ``MIN_TERMS`` of their content terms;
   and, when an answer's chain is printed, when it stays beside that chain (``on_chain``): it cites
-  one of the chain's chunks or names the answer, a bridge, or a name of the question that few pages
-  share — the distractor pages a question's terms also find do not make the report;
+  one of the chain's chunks or names the answer, a bridge a page read is about, or a name of the
+  question that few pages share, in a page about it — the distractor pages a question's terms also
+  find do not make the report;
 - a sentence whose subject is a pronoun ("It is the third book ...") is kept only right after a
   sentence citing the same chunk (the one that names "it");
 - near-duplicate sentences (``DUPLICATE`` of each one's content words shared) are said once,
@@ -240,6 +241,13 @@ def on_chain(
     return stays
 
 
+def a_title(sentence: Mapping[str, Any], titles: Mapping[str, str] | None) -> bool:
+    """Whether ``sentence`` is only the title of a page it cites ("The Deep Blue Sea (1955 film)"): a heading,
+    no statement."""
+    text = fold(str(sentence["text"]).rstrip(" ."))
+    return any(text == fold(titles.get(i, "")) for i in sentence.get("chunk_ids", [])) if titles else False
+
+
 def edit_report(
     question: str, sections: Sequence[Mapping[str, Any]], answer: Sequence[Mapping[str, Any]], *,
     subquestions: Mapping[str, Sequence[str]], bridges: Sequence[str], texts: Mapping[str, str],
@@ -255,7 +263,7 @@ def edit_report(
         entities, wanted = topic(question, bridges, subs)
         whole = [tidied(w) for w in (whole_sentence(s, texts) for s in section["sentences"]) if w is not None]
         relevant = resolved([s for s in whole if on_topic(str(s["text"]), entities, wanted)
-                             and (stays is None or stays(s))])
+                             and (stays is None or stays(s)) and not a_title(s, titles)])
         kept.append({"title": whole_title(str(section["title"]), subs), "sentences": relevant})
     edited = folded(said_once(answer, merged_titles(kept)))
     return [{**s, "sentences": s["sentences"][:per_section]} for s in edited][:most]

@@ -215,6 +215,10 @@ def test_a_bridge_name_anchors_a_sentence_only_when_a_page_read_is_about_it() ->
     sections = [{"title": "Findings", "sentences": [merbold, kolb]}]
     kept = edit_report(question, sections, [jahn, fuglesang], subquestions={}, bridges=["German", "Soyuz 31"],
                        texts=texts, answer_text="Christer Fuglesang", titles=titles)
+    heading = s("Soyuz 31", "soyuz")  # the page's title as a sentence: a heading, no statement
+    assert edit_report(question, [{"title": "Findings", "sentences": [heading, kolb]}], [jahn, fuglesang],
+                       subquestions={}, bridges=["Soyuz 31"], texts=texts, answer_text="Christer Fuglesang",
+                       titles=titles)[0]["sentences"] == [kolb]
     # "German" is a bridge of the chain, but no page read is about it: the other German astronaut's page goes;
     # "Soyuz 31" is the title of a page read, so its sentence stays
     assert [x["text"] for sec in kept for x in sec["sentences"]] == [kolb["text"]]
