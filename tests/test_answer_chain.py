@@ -294,3 +294,18 @@ def test_a_word_describing_what_is_asked_is_no_entity_and_rock_and_roll_is_one_n
                            ("hollowick",), "model")
     # the distractor covers half the question's terms, but names none of its entities: it holds no answer
     assert best_chain(question, [distractor], model_answer="Hollowick") is None
+
+
+def test_a_word_describing_a_noun_or_a_bare_honorific_is_no_name_answer() -> None:
+    from agents.answer.candidates import Statement, describing, from_statement
+
+    wood = Statement("Natalie Wood was an American actress, and Mrs Walker was her role in the 1947 film.",
+                     ("wood",), "passage", 0)
+    found = [c.text for c in from_statement("Who played the little girl in Miracle on 34th Street?", wood)]
+    assert "American" not in found and "Mrs" not in found and "Natalie Wood" in found
+    # asked for, a nationality is the answer
+    assert "American" in [c.text for c in from_statement("What nationality was Natalie Wood's mother?", wood)]
+    assert describing("a 1979 British thriller film", "British", 7)
+    assert not describing("Japan is an island country.", "Japan", 0)  # a name, then its verb
+    assert not describing("Jordan played for the Bulls.", "Jordan", 0)
+    assert not describing("He is Italian.", "Italian", 6)  # nothing after it to describe

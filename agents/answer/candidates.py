@@ -201,7 +201,31 @@ def from_statement(question: str, statement: Statement) -> list[Candidate]:
     if wanted == "yesno":
         return []
     return [Candidate(span, kind, statement, at) for span, kind, at in spans(statement.text)
-            if fits(kind, wanted) and not restates(span, question)]
+            if fits(kind, wanted) and not restates(span, question)
+            and not (kind == "name" and describing(statement.text, span, at) and not _NATIONALITY.search(question))]
+
+
+_DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")  # American, Italian, Japanese, British, Icelandic, Israeli
+_HONORIFIC = word_set("mr mrs ms dr sir lady lord dame saint st prof")
+_NATIONALITY = re.compile(r"(?i)\b(?:nationality|citizenship|ethnicity|ethnic|demonym)\b")
+_VERB_FORM = re.compile(r"(?:ed|[^s]s)$")
+
+
+def describing(text: str, span: str, at: int) -> bool:
+    """Whether a one-word name of ``text`` only describes the noun after it ("an American businessman", "a 1979
+    British thriller") or is an honorific without its name ("Mrs"): no answer to a question asking for a name (a
+    floor answered "American" and "Mrs" to "Who ...?" questions). "Japan is", "Jordan played" are names."""
+    if " " in span:
+        return False
+    if span.casefold().rstrip(".") in _HONORIFIC:
+        return True
+    after = text[at + len(span):].split(maxsplit=1)
+    following = after[0].strip(",;:.\"'") if after and after[0][:1] not in ",;:.)" else ""
+    return bool(_DEMONYM.search(span)) and following[:1].islower() \
+        and following.casefold() not in _LINKING and not _VERB_FORM.search(following)
+
+
+_LINKING = word_set("is are was were has have had will would can could did does do won became remains")
 
 
 def from_model(question: str, text: str, statements: list[Statement]) -> list[Candidate]:
