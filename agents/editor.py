@@ -4,7 +4,9 @@ Runs after verification, over the verified sections and the answer's chain; ever
 function with its own test:
 
 - a sentence cut mid-word ("The story is insp.") or trimmed at a word becomes the whole sentence of
-  the chunk it cites, or goes; a sentence that is only the title of a page it cites goes;
+  the chunk it cites, or goes; a sentence that is only the title of a page it cites goes, and so does one
+  that speaks of the question instead of the sources ("The research question asks ...");
+- the answer's chain gets the same, and its near-duplicates said once (``edit_chain``);
 - markup debris that pages carry into their text is tidied away (``tidy``): a wiki template left as a
   dict ("Peart, {'1': ", '2': "} ( ; born 1952)"), brackets holding only punctuation ("Tottenham ( ) or
   Spurs"), a short page's title run into its first sentence;
@@ -241,6 +243,26 @@ def on_chain(
     return stays
 
 
+# A sentence about the question, not about what the pages say ("The research question asks for the seat of ...",
+# a 1.5B's introduction, lexically "supported" because it restates the question's own names).
+_ABOUT_THE_QUESTION = re.compile(r"(?i)\b(?:research question|(?:the|this) question (?:asks|is|was|of|about))\b")
+
+
+def about_the_question(sentence: Mapping[str, Any]) -> bool:
+    """Whether ``sentence`` speaks of the question rather than of the sources (``_ABOUT_THE_QUESTION``)."""
+    return bool(_ABOUT_THE_QUESTION.search(str(sentence["text"])))
+
+
+def edit_chain(chain: Sequence[Mapping[str, Any]], texts: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The answer's chain as printed: each sentence tidied and whole (one cut at its chunk's edge goes), none about
+    the question, near-duplicates said once (a chain printed a passage's sentence twice, once trimmed at a word);
+    the chain as it was, tidied, if nothing would be left."""
+    made = (whole_sentence(s, texts) for s in chain)
+    whole = [tidied(w) for w in made if w is not None and not about_the_question(w)]
+    once = said_once([], [{"title": "", "sentences": whole}])[0]["sentences"]
+    return once or [tidied(s) for s in chain]
+
+
 def a_title(sentence: Mapping[str, Any], titles: Mapping[str, str] | None) -> bool:
     """Whether ``sentence`` is only the title of a page it cites ("The Deep Blue Sea (1955 film)"): a heading,
     no statement."""
@@ -263,7 +285,8 @@ def edit_report(
         entities, wanted = topic(question, bridges, subs)
         whole = [tidied(w) for w in (whole_sentence(s, texts) for s in section["sentences"]) if w is not None]
         relevant = resolved([s for s in whole if on_topic(str(s["text"]), entities, wanted)
-                             and (stays is None or stays(s)) and not a_title(s, titles)])
+                             and (stays is None or stays(s)) and not a_title(s, titles)
+                             and not about_the_question(s)])
         kept.append({"title": whole_title(str(section["title"]), subs), "sentences": relevant})
     edited = folded(said_once(answer, merged_titles(kept)))
     return [{**s, "sentences": s["sentences"][:per_section]} for s in edited][:most]

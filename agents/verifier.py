@@ -19,7 +19,7 @@ from agents.answer import choose_answer
 from agents.answer.chain import bridge_names
 from agents.context import Rt, RunContext, ask, emit
 from agents.drafter import MAX_SENTENCES, run_source_ids, section_findings
-from agents.editor import edit_report, tidied
+from agents.editor import edit_chain, edit_report
 from agents.floor_plan import named_spans
 from agents.floors import best_supported, quoted_answer, rank_supported
 from agents.lexical import content_words, echoes, fold, support_score
@@ -328,7 +328,7 @@ def finish_report(
     question = state["question"]
     said = str((state.get("answer") or {}).get("text", ""))
     answer = choose_answer(question, short, sections, state.get("findings", []), state.get("facts", []), texts, said)
-    answer["sentences"] = [tidied(s) for s in answer["sentences"]]
+    answer["sentences"] = edit_chain(answer["sentences"], texts)
     bridges = bridge_names(question, answer["sentences"], texts)
     subs: dict[str, list[str]] = {}
     for sub in [*state.get("plan", {}).get("subquestions", []), *state.get("searches", [])]:

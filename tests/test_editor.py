@@ -222,3 +222,22 @@ def test_a_bridge_name_anchors_a_sentence_only_when_a_page_read_is_about_it() ->
     # "German" is a bridge of the chain, but no page read is about it: the other German astronaut's page goes;
     # "Soyuz 31" is the title of a page read, so its sentence stays
     assert [x["text"] for sec in kept for x in sec["sentences"]] == [kolb["text"]]
+
+
+def test_the_answers_chain_is_printed_whole_once_and_never_about_the_question() -> None:
+    from agents.editor import edit_chain
+
+    schools = ("Rochester Community Schools District serves Rochester and Rochester Hills, in the U.S. state of "
+               "Michigan. It has 21 buildings.")
+    texts = {"r": schools, "v": "Van Hook Township is a township in Mountrail County, North Dakota."}
+    chain = [s("Van Hook Township is a township in Mountrail County, North Dakota.", "v"),
+             s("Rochester Community Schools District serves Rochester and Rochester Hills, in the U.S. state of", "r"),
+             s("Rochester Community Schools District serves Rochester and Rochester Hills, in the U.S. state of "
+               "Michigan.", "r"),
+             s("The research question asks for the seat of the county where Van Hook Township is located.", "v")]
+    assert [x["text"] for x in edit_chain(chain, texts)] == [chain[0]["text"], chain[2]["text"]]
+    # the editor drops a section's sentence about the question too
+    sections = [{"title": "Introduction", "sentences": [chain[3], chain[0]]}]
+    kept = edit_report("What is the seat of the county where Van Hook Township is located?", sections, [],
+                       subquestions={}, bridges=[], texts=texts)
+    assert [x["text"] for sec in kept for x in sec["sentences"]] == [chain[0]["text"]]
