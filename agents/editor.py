@@ -253,13 +253,18 @@ def about_the_question(sentence: Mapping[str, Any]) -> bool:
     return bool(_ABOUT_THE_QUESTION.search(str(sentence["text"])))
 
 
+def printable(sentences: Sequence[Mapping[str, Any]], texts: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``sentences`` made whole from their chunks (``whole_sentence``; one cut at its chunk's edge goes) and tidied,
+    none about the question: what the chain and every section print from."""
+    made = (whole_sentence(s, texts) for s in sentences)
+    return [tidied(w) for w in made if w is not None and not about_the_question(w)]
+
+
 def edit_chain(chain: Sequence[Mapping[str, Any]], texts: Mapping[str, str]) -> list[dict[str, Any]]:
     """The answer's chain as printed: each sentence tidied and whole (one cut at its chunk's edge goes), none about
     the question, near-duplicates said once (a chain printed a passage's sentence twice, once trimmed at a word);
     the chain as it was, tidied, if nothing would be left."""
-    made = (whole_sentence(s, texts) for s in chain)
-    whole = [tidied(w) for w in made if w is not None and not about_the_question(w)]
-    once = said_once([], [{"title": "", "sentences": whole}])[0]["sentences"]
+    once = said_once([], [{"title": "", "sentences": printable(chain, texts)}])[0]["sentences"]
     return once or [tidied(s) for s in chain]
 
 
@@ -283,10 +288,9 @@ def edit_report(
     for section in sections:
         subs = subquestions.get(str(section["title"]), [])
         entities, wanted = topic(question, bridges, subs)
-        whole = [tidied(w) for w in (whole_sentence(s, texts) for s in section["sentences"]) if w is not None]
-        relevant = resolved([s for s in whole if on_topic(str(s["text"]), entities, wanted)
-                             and (stays is None or stays(s)) and not a_title(s, titles)
-                             and not about_the_question(s)])
+        relevant = resolved([s for s in printable(section["sentences"], texts)
+                             if on_topic(str(s["text"]), entities, wanted)
+                             and (stays is None or stays(s)) and not a_title(s, titles)])
         kept.append({"title": whole_title(str(section["title"]), subs), "sentences": relevant})
     edited = folded(said_once(answer, merged_titles(kept)))
     return [{**s, "sentences": s["sentences"][:per_section]} for s in edited][:most]

@@ -209,6 +209,7 @@ _DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")  # American, Italian, Japanes
 _HONORIFIC = word_set("mr mrs ms dr sir lady lord dame saint st prof")
 _NATIONALITY = re.compile(r"(?i)\b(?:nationality|citizenship|ethnicity|ethnic|demonym)\b")
 _VERB_FORM = re.compile(r"(?:ed|[^s]s)$")
+_LINKING = word_set("is are was were has have had will would can could did does do won became remains")
 
 
 def describing(text: str, span: str, at: int) -> bool:
@@ -223,9 +224,6 @@ def describing(text: str, span: str, at: int) -> bool:
     following = after[0].strip(",;:.\"'") if after and after[0][:1] not in ",;:.)" else ""
     return bool(_DEMONYM.search(span)) and following[:1].islower() \
         and following.casefold() not in _LINKING and not _VERB_FORM.search(following)
-
-
-_LINKING = word_set("is are was were has have had will would can could did does do won became remains")
 
 
 def from_model(question: str, text: str, statements: list[Statement]) -> list[Candidate]:
