@@ -309,3 +309,42 @@ def test_a_word_describing_a_noun_or_a_bare_honorific_is_no_name_answer() -> Non
     assert not describing("Japan is an island country.", "Japan", 0)  # a name, then its verb
     assert not describing("Jordan played for the Bulls.", "Jordan", 0)
     assert not describing("He is Italian.", "Italian", 6)  # nothing after it to describe
+
+
+def test_a_written_sentence_covers_only_what_its_cited_passage_states() -> None:
+    """The Andy Barclay case: a 1.5B's section sentence restated the question and cited a film character's page."""
+    from agents.answer.chain import best_chain, statement_pool
+
+    question = "Who is the child of Chiang Hsiao-wen's father?"
+    texts = {
+        "andy": "Andy Barclay Child's Play character First appearance Child's Play Portrayed by Alex Vincent.",
+        "wen": "Chiang Hsiao-wen was the eldest son of Chiang Ching-kuo and his first wife.",
+        "wu": "Chiang Hsiao-wu was the second son of Chiang Ching-kuo, whose father was Chiang Kai-shek.",
+    }
+    stitched = {"text": "The name of the child of Chiang Hsiao-wen's father is Andy Barclay.", "chunk_ids": ["andy"]}
+    pool = statement_pool([], [{"title": "s", "sentences": [stitched]}], [], [], texts)
+    written = next(s for s in pool if s.origin == "sentence")
+    assert written.evidence is not None and "hsiao" not in written.evidence
+    chosen = best_chain(question, pool, model_answer="Chiang Hsiao-wu")
+    assert chosen is not None and chosen.candidate.text == "Chiang Hsiao-wu"
+    # on its own, the stitched sentence holds nothing: its page names none of the question's entities
+    assert best_chain(question, [written]) is None
+    # "First appearance" is no link to "his first wife": a one-word name links only as written
+    from agents.answer.chain import _Index
+
+    index = _Index(question, pool)
+    first = next(i for i, s in enumerate(index.pool) if "First appearance" in s.text and s.origin == "passage")
+    assert not any(index.pool[j].chunk_ids == ("wen",) for j in index.near(first))
+
+
+def test_a_bare_title_is_no_answer_and_links_nothing() -> None:
+    from agents.answer.candidates import Statement, from_statement
+    from agents.answer.chain import _Index
+
+    question = "What was the name of a woman from the book and was also a former White House intern?"
+    doctor = Statement("The memoir is a book by Connie Mariano, physician to the President.", ("doc",), "passage", 0)
+    lawyer = Statement("William Ginsburg represented former White House intern Monica Lewinsky and President "
+                       "Bill Clinton.", ("law",), "passage", 0)
+    assert "President" not in [c.text for c in from_statement(question, doctor)]
+    index = _Index(question, [doctor, lawyer])
+    assert index.near(0) == set() and "president" not in index.bridges[0]

@@ -50,6 +50,8 @@ class Statement:
     chunk_ids: tuple[str, ...]
     origin: str = "sentence"  # "model" (the model's verified answer sentence), "sentence", "finding", "passage", "fact"
     pos: int = -1  # a passage sentence's place in its chunk (-1: not a passage sentence)
+    # the content words of the chunks a written statement cites (None: the statement is its own evidence)
+    evidence: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -206,10 +208,17 @@ def from_statement(question: str, statement: Statement) -> list[Candidate]:
 
 
 _DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")  # American, Italian, Japanese, British, Icelandic, Israeli
-_HONORIFIC = word_set("mr mrs ms dr sir lady lord dame saint st prof")
+# honorifics and titles: "Mrs" or "President" alone names no one
+_HONORIFIC = word_set("mr mrs ms dr sir lady lord dame saint st prof president king queen prince princess emperor "
+                      "empress pope governor senator general captain chairman")
 _NATIONALITY = re.compile(r"(?i)\b(?:nationality|citizenship|ethnicity|ethnic|demonym)\b")
 _VERB_FORM = re.compile(r"(?:ed|[^s]s)$")
 _LINKING = word_set("is are was were has have had will would can could did does do won became remains")
+
+
+def bare_title(name: str) -> bool:
+    """Whether ``name`` is one honorific or title word ("Mrs", "President"): it names no one."""
+    return " " not in name and name.casefold().rstrip(".") in _HONORIFIC
 
 
 def describing(text: str, span: str, at: int) -> bool:
@@ -218,7 +227,7 @@ def describing(text: str, span: str, at: int) -> bool:
     floor answered "American" and "Mrs" to "Who ...?" questions). "Japan is", "Jordan played" are names."""
     if " " in span:
         return False
-    if span.casefold().rstrip(".") in _HONORIFIC:
+    if bare_title(span):
         return True
     after = text[at + len(span):].split(maxsplit=1)
     following = after[0].strip(",;:.\"'") if after and after[0][:1] not in ",;:.)" else ""

@@ -25,6 +25,7 @@ from agents.answer.candidates import (
     PRONOUNS,
     Candidate,
     Statement,
+    bare_title,
     cloze_hint,
     expected_kind,
     fits,
@@ -90,10 +91,16 @@ def statement_pool(
     answer: Sequence[Mapping[str, Any]], sections: Sequence[Mapping[str, Any]], findings: Sequence[Mapping[str, Any]],
     facts: Sequence[Mapping[str, Any]], texts: Mapping[str, str],
 ) -> list[Statement]:
-    """Every cited statement the run holds, each once: the model's verified answer sentences first."""
+    """Every cited statement the run holds, each once: the model's verified answer sentences first. A written
+    statement (the model's, a finding) carries the words of the chunks it cites as its evidence."""
     def cited(items: Sequence[Mapping[str, Any]], origin: str) -> list[Statement]:
-        return [Statement(str(s["text"]), tuple(i for i in s.get("chunk_ids", []) if i in texts), origin)
-                for s in items if any(i in texts for i in s.get("chunk_ids", []))]
+        out = []
+        for s in items:
+            ids = tuple(dict.fromkeys(i for i in s.get("chunk_ids", []) if i in texts))
+            if ids:
+                evidence = frozenset(terms(" ".join(texts[i] for i in ids)))
+                out.append(Statement(str(s["text"]), ids, origin, evidence=evidence))
+        return out
 
     pool = [*cited(answer, "model"), *cited([s for sec in sections for s in sec.get("sentences", [])], "sentence"),
             *cited(findings, "finding"), *fact_statements(facts, texts)]
@@ -104,7 +111,7 @@ def statement_pool(
         first = out.setdefault(key, statement)
         if first is not statement and statement.pos >= 0 and first.pos < 0:  # the same sentence, in its passage
             ids = (statement.chunk_ids[0], *(i for i in first.chunk_ids if i != statement.chunk_ids[0]))
-            out[key] = Statement(first.text, ids, first.origin, statement.pos)
+            out[key] = Statement(first.text, ids, first.origin, statement.pos)  # its own evidence
     return list(out.values())
 
 
@@ -142,8 +149,31 @@ def pronoun_led(text: str) -> bool:
     return first in PRONOUNS
 
 
+def grounded(statement: Statement) -> set[str]:
+    """The terms of ``statement`` its evidence states: a written sentence's own words are no evidence (a 1.5B's
+    "The name of the child of Chiang Hsiao-wen's father is Andy Barclay", citing a page on a film character,
+    covered the whole question)."""
+    words = terms(statement.text)
+    return words if statement.evidence is None else words & statement.evidence
+
+
+def grounded_names(statement: Statement, question: str) -> list[str]:
+    """The names of ``statement`` the question does not state and its evidence does; a bare title names no one, so
+    it links nothing ("President" linked a memoir of a White House doctor to Bill Clinton's lawyer)."""
+    found = [n for n, _at in name_spans(statement.text) if not restates(n, question) and not bare_title(n)]
+    return [n for n in found if statement.evidence is None or terms(n) <= statement.evidence]
+
+
+def mentions_name(raw: str, folded: str, name: str) -> bool:
+    """Whether a statement (``raw``, and ``folded``) names ``name``: a one-word name as written, capital and all
+    (an infobox's "First appearance" is no link to "his first wife"); a longer one case and spacing aside."""
+    if " " in name:
+        return fold(name) in folded and holds(folded, name)
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", raw) is not None
+
+
 class _Index:
-    """The pool with each statement's terms and bridge names, and which statements each bridge name links."""
+    """The pool with each statement's grounded terms and bridge names, and which statements each bridge name links."""
 
     def __init__(self, question: str, pool: Sequence[Statement]) -> None:
         self.question = question
@@ -151,11 +181,13 @@ class _Index:
         self.focus = focus_terms(question) & self.wanted
         self.entities = question_entities(question)
         self.pool = list(pool)
-        self.words = [terms(s.text) for s in self.pool]
+        self.words = [grounded(s) for s in self.pool]
         folded = [fold(s.text) for s in self.pool]
-        names = [[fold(n) for n, _at in name_spans(s.text) if not restates(n, question)] for s in self.pool]
-        mentions = {n: [i for i, text in enumerate(folded) if n in text and holds(text, n)]
-                    for n in {n for found in names for n in found}}
+        surfaces = [grounded_names(s, question) for s in self.pool]
+        names = [[fold(n) for n in found] for found in surfaces]
+        written = {fold(n): n for found in surfaces for n in found}
+        mentions = {n: [i for i, s in enumerate(self.pool) if mentions_name(s.text, folded[i], surface)]
+                    for n, surface in written.items()}
         common = self._common(mentions)
         self.bridges = [[n for n in found if n not in common] for found in names]
         self.mentions = mentions
