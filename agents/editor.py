@@ -37,7 +37,7 @@ from agents.answer.candidates import PRONOUNS, holds, modifier, name_spans, rest
 from agents.answer.chain import terms
 from agents.answer.evidence import LEAD
 from agents.floors import split_sentences as chunk_sentences
-from agents.lexical import content_words, fold
+from agents.lexical import content_words, fold, statement_words
 
 DUPLICATE = 0.7  # share of each sentence's content words two sentences share: said once
 MIN_TERMS = 2  # content terms of the question (or bridges, or sub-questions) an on-topic sentence shares
@@ -142,11 +142,11 @@ def resolved(sentences: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def said_once(answer: Sequence[Mapping[str, Any]], sections: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """``sections`` with every near-duplicate said once: the answer's sentences first, then in order; of two
     near-duplicates the better-cited (more chunks, then longer) is kept in the first one's place."""
-    seen: list[tuple[set[str], int, int]] = [(content_words(str(s["text"])), -1, -1) for s in answer]
+    seen: list[tuple[set[str], int, int]] = [(statement_words(str(s["text"])), -1, -1) for s in answer]
     out = [{"title": s["title"], "sentences": []} for s in sections]
     for n, section in enumerate(sections):
         for sentence in section["sentences"]:
-            words = content_words(str(sentence["text"]))
+            words = statement_words(str(sentence["text"]))
             twin = next((item for item in seen if repeats(words, item[0])), None)
             if twin is None:
                 seen.append((words, n, len(out[n]["sentences"])))
@@ -157,7 +157,8 @@ def said_once(answer: Sequence[Mapping[str, Any]], sections: Sequence[Mapping[st
 
 
 def repeats(a: set[str], b: set[str]) -> bool:
-    """Whether two sentences' content words are each ``DUPLICATE`` shared with the other (the same statement)."""
+    """Whether two sentences' words (``lexical.statement_words``) are each ``DUPLICATE`` shared with the other (the
+    same statement); the eval's ``dup_sentences`` counts these pairs."""
     return bool(a and b) and len(a & b) / max(len(a), len(b)) >= DUPLICATE
 
 

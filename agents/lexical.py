@@ -8,6 +8,7 @@ a digit, with a plural ``s`` folded, so "Cells" in a sentence matches "cell" in 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Sequence
 
 _STOP = frozenset(
@@ -61,3 +62,43 @@ def normalize_question(text: str) -> str:
 def echoes(sentence: str, question: str) -> bool:
     """Whether ``sentence`` only restates ``question``: it has no content word the question does not have."""
     return content_words(sentence) <= content_words(question)
+
+
+# Two sentences say the same thing when they share ``editor.DUPLICATE`` of their words as ``statement_words`` reads
+# them; the eval's ``dup_sentences`` counts repeats with the same reading, so what the editor merges and what the
+# eval counts are one definition (they differed: "trophies" and "trophys" met in one and not in the other).
+_PUNCT = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_STATEMENT_STOP_TEXT = """and or but nor of in on at to for from by with without as into onto
+    over under about after before between during through than then that this these those there here is
+    are was were be been being am has have had having do does did it its he she they them his her
+    their theirs we us our you your i me my which who whom whose what when where why how also not no so
+    such very can could will would shall should may might must just only both either neither each any
+    all some other more most"""
+_STATEMENT_STOP = frozenset(_STATEMENT_STOP_TEXT.split())  # after ``normalize``, so no articles or apostrophes
+
+
+def normalize(text: str) -> str:
+    """SQuAD's normalization: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in str(text).lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def stem(token: str) -> str:
+    """A light suffix fold (plural, -ing, -ed, final e) so that inflections of a word meet."""
+    if len(token) > 4 and token.endswith("ies"):
+        token = token[:-3] + "y"
+    elif len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    if len(token) > 5 and token.endswith("ing"):
+        token = token[:-3]
+    elif len(token) > 4 and token.endswith("ed"):
+        token = token[:-2]
+    if len(token) > 3 and token.endswith("e"):
+        token = token[:-1]
+    return token
+
+
+def statement_words(text: str) -> set[str]:
+    """The words two statements are compared by: ``normalize``d tokens, stop words out, each ``stem``med."""
+    return {stem(t) for t in normalize(text).split() if t not in _STATEMENT_STOP}

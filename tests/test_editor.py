@@ -241,3 +241,17 @@ def test_the_answers_chain_is_printed_whole_once_and_never_about_the_question() 
     kept = edit_report("What is the seat of the county where Van Hook Township is located?", sections, [],
                        subquestions={}, bridges=[], texts=texts)
     assert [x["text"] for sec in kept for x in sec["sentences"]] == [chain[0]["text"]]
+
+
+def test_the_editor_says_once_what_the_eval_counts_as_a_repeat() -> None:
+    """One definition of a repeat: the eval's content words folded "trophies" and "trophys" alike, the editor's
+    did not, so a pair the editor kept counted as a repeat (0.5B, Keld Bordinggaard)."""
+    from agents.editor import said_once
+    from ui.eval.score import dup_sentences
+
+    pair = ["Bagger played for Brøndby and won trophies, scoring goals.",
+            "Bagger, playing for Brøndby, won trophys and scored goals there."]
+    assert dup_sentences(pair) == 1
+    edited = said_once([], [{"title": "Career", "sentences": [{"text": t, "chunk_ids": ["c"]} for t in pair]}])
+    assert [s["text"] for s in edited[0]["sentences"]] == [pair[1]]  # the longer of two equally cited
+    assert dup_sentences([s["text"] for s in edited[0]["sentences"]]) == 0

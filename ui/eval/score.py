@@ -18,13 +18,13 @@ unreadable ``report.json`` gives a row with ``finished`` False, zero quality met
 
 from __future__ import annotations
 
-import re
 import statistics
-import string
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from agents.editor import repeats
+from agents.lexical import normalize, statement_words
 from agents.reading import normalize_url
 from ui.eval.dataset import Item
 from ui.eval.foreign import foreign_sections
@@ -40,22 +40,8 @@ METRICS = ("finished", "read_recall", "cited_recall", "answer_em", "answer_f1", 
            "pages_fetched",  # pages fetched from the web (pages_read less those reused from memory)
            "calls", "prompt_tokens", "completion_tokens", "model_s",  # the cost: cost_fields
            "cited_precision", "dup_sentences", "not_found")  # what is printed earns its place (issue 22)
-DUP_SHARE = 0.7  # two report sentences sharing this share of (each one's) content words: a repeat
-_PUNCT = set(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_STOPWORD_TEXT = """and or but nor of in on at to for from by with without as into onto
-    over under about after before between during through than then that this these those there here is
-    are was were be been being am has have had having do does did it its he she they them his her
-    their theirs we us our you your i me my which who whom whose what when where why how also not no so
-    such very can could will would shall should may might must just only both either neither each any
-    all some other more most"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())  # after SQuAD normalization, so no articles or apostrophes
-
-
-def normalize_answer(s: str) -> str:
-    """SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
-    s = "".join(ch for ch in str(s).lower() if ch not in _PUNCT)
-    return " ".join(_ARTICLES.sub(" ", s).split())
+# SQuAD's normalization and the words statements are compared by: one definition with the editor's (``agents.lexical``)
+normalize_answer = normalize
 
 
 def _golds(golds: str | Iterable[str]) -> list[str]:
@@ -95,27 +81,12 @@ def answer_in_text(text: str, golds: str | Iterable[str]) -> bool:
     return any(norm and f" {norm} " in padded for norm in (normalize_answer(g) for g in _golds(golds)))
 
 
-def _fold(token: str) -> str:
-    """A light suffix fold (plural, -ing, -ed, final e) so that inflections of a word meet."""
-    if len(token) > 4 and token.endswith("ies"):
-        token = token[:-3] + "y"
-    elif len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        token = token[:-1]
-    if len(token) > 5 and token.endswith("ing"):
-        token = token[:-3]
-    elif len(token) > 4 and token.endswith("ed"):
-        token = token[:-2]
-    if len(token) > 3 and token.endswith("e"):
-        token = token[:-1]
-    return token
-
-
 def _tokens(text: str) -> list[str]:
     return normalize_answer(text).split()
 
 
 def _content(text: str) -> set[str]:
-    return {_fold(t) for t in _tokens(text) if t not in _STOPWORDS}
+    return statement_words(text)
 
 
 def supports(sentence: str, passages: Sequence[str]) -> bool:
@@ -216,10 +187,10 @@ def cost_fields(folder: Path) -> dict[str, Any]:
 
 
 def dup_sentences(texts: Sequence[str]) -> int:
-    """Pairs of sentences sharing at least ``DUP_SHARE`` of their content words (of each of the two)."""
+    """Pairs of sentences sharing at least ``DUPLICATE`` of their words (of each of the two): what the editor
+    says once (``agents.editor.repeats``)."""
     words = [w for w in (_content(t) for t in texts) if w]
-    return sum(1 for i, a in enumerate(words) for b in words[i + 1:]
-               if len(a & b) / max(len(a), len(b)) >= DUP_SHARE)
+    return sum(1 for i, a in enumerate(words) for b in words[i + 1:] if repeats(a, b))
 
 
 def cited_precision(cited_titles: Iterable[str], supporting: Sequence[str]) -> float | None:
