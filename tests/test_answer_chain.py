@@ -125,6 +125,27 @@ def test_the_page_the_first_hop_names_is_read_next_whatever_it_shares_with_the_q
     assert [p["id"] for p in rank_passages(question, passages, drop_distractors=True)][:2] == ["zephyr", "labs"]
 
 
+def test_the_page_about_a_name_comes_first_and_each_of_the_questions_names_gets_a_page() -> None:
+    question = "Which band has released more albums with their original members, Sick Puppies or Third Eye Blind?"
+    passages = [
+        {"id": "blue", "title": "Blue (Third Eye Blind album)", "text": "Blue is the second album by the American "
+         "rock band Third Eye Blind, released with their original members in 1999; more albums followed."},
+        {"id": "vein", "title": "Out of the Vein", "text": "Out of the Vein is the third album by the band Third Eye "
+         "Blind, released in 2003 with two of its original members."},
+        {"id": "teb", "title": "Third Eye Blind", "text": "Third Eye Blind is an American rock band formed in 1993."},
+        {"id": "cadogan", "title": "Kevin Cadogan", "text": "Kevin Cadogan was an original member of Third Eye Blind "
+         "and played on its first albums."},
+        {"id": "puppies", "title": "Sick Puppies", "text": "Sick Puppies is an Australian rock band formed in 1997."},
+    ]
+    ranked = [p["id"] for p in rank_passages(question, passages)]
+    # the band's own page (its title is the name) before the albums naming it; then Sick Puppies, named by one page
+    # only; a title's disambiguation aside ("Third Eye Blind (album)" is titled the name too)
+    assert ranked[:2] == ["teb", "puppies"], ranked
+    from agents.answer.evidence import title_words
+
+    assert title_words({"title": "Third Eye Blind (album)"}) == {"third", "eye", "blind"}
+
+
 def test_a_scripted_models_wrong_entity_answer_and_messy_report_are_edited_end_to_end(
     tmp_path: Any, monkeypatch: Any, capsys: Any
 ) -> None:
