@@ -36,6 +36,7 @@ from typing import Any
 from agents.answer.candidates import PRONOUNS, holds, modifier, name_spans, restates
 from agents.answer.chain import terms
 from agents.answer.evidence import LEAD
+from agents.floors import SENTENCE_ENDS
 from agents.floors import split_sentences as chunk_sentences
 from agents.lexical import content_words, fold, statement_words
 
@@ -45,7 +46,6 @@ MAX_TITLE = 80
 DISTINCT = 2  # chunks read (or a quarter of them) that may name a question's name for it to anchor a sentence
 # sentences per section and sections per report for each ``--length``
 LENGTHS: dict[str, tuple[int, int]] = {"short": (2, 3), "standard": (5, 6), "long": (8, 8)}
-_ENDS = (".", "!", "?", '"', "”", "’", ")")
 _DANGLING = frozenset(str.split("""a an the of in on at to for from by with and or but as is are was were be that
     which who whose its their his her this these than into about over under between via per"""))
 
@@ -98,10 +98,10 @@ def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dic
             at = folded_whole.find(stem) if stem else -1
             if at < 0:
                 continue
-            if not whole.rstrip().endswith(_ENDS):
+            if not whole.rstrip().endswith(SENTENCE_ENDS):
                 return None  # the chunk was cut here: no whole sentence to print
             after = folded_whole[at + len(stem): at + len(stem) + 1]
-            if at == 0 and not after.isalnum() and str(sentence["text"]).rstrip().endswith(_ENDS):
+            if at == 0 and not after.isalnum() and str(sentence["text"]).rstrip().endswith(SENTENCE_ENDS):
                 return dict(sentence)  # the sentence itself, or a clause of it ending where a word ends
             return {**sentence, "text": whole} if at == 0 or not after.isalnum() else dict(sentence)
     return dict(sentence)

@@ -41,6 +41,9 @@ _ABBREVIATION = re.compile(r"(?:\b(?:Jr|Sr|Dr|Mr|Mrs|Ms|St|Co|Ltd|Inc|No|Vol|vs|
                            r"|\b[A-Z])\.$")
 
 
+SENTENCE_ENDS = (".", "!", "?", '"', "”", "’", ")")  # how a whole sentence ends (a cut one does not)
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of a passage: split after . ! ? before a capital or digit (not after an abbreviation or a
     name's initial) and at line breaks."""

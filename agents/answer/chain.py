@@ -38,7 +38,7 @@ from agents.answer.candidates import (
     restates,
     type_hint,
 )
-from agents.floors import split_sentences
+from agents.floors import SENTENCE_ENDS, split_sentences
 from agents.lexical import content_words, fold
 
 MAX_LINKS = 3  # statements a chain may add to the candidate's own: question entity → bridge(s) → candidate
@@ -47,7 +47,6 @@ COVERAGE_STEP = 0.2  # coverages compared to the nearest fifth
 EVIDENCE = 3  # the leading fields of ``rank_key`` (kind, blank, coverage) by which a chain outranks the model's
 MAX_CHARS = 400  # a passage sentence longer than this is no statement to print
 MIN_WORDS = 4
-_END = (".", "!", "?", '"', "”", "’", ")")
 
 
 def terms(text: str) -> set[str]:
@@ -68,7 +67,7 @@ def passage_statements(chunk_id: str, text: str) -> list[Statement]:
     out = []
     for n, part in enumerate(parts):
         cut_start = n == 0 and part[:1].islower()
-        cut_end = n == len(parts) - 1 and not part.endswith(_END)
+        cut_end = n == len(parts) - 1 and not part.endswith(SENTENCE_ENDS)
         if not (cut_start or cut_end) and len(part.split()) >= MIN_WORDS and len(part) <= MAX_CHARS:
             out.append(Statement(part, (chunk_id,), "passage", n))
     return out
