@@ -144,6 +144,18 @@ def test_the_page_about_a_name_comes_first_and_each_of_the_questions_names_gets_
     from agents.answer.evidence import title_words
 
     assert title_words({"title": "Third Eye Blind (album)"}) == {"third", "eye", "blind"}
+    # an option is a name even when the name finder misses it ("J. M. Barrie"); the second hop follows both pages
+    albee = "Which playwright lived a longer life, Edward Albee or J. M. Barrie?"
+    pages = [
+        {"id": "foundation", "title": "Edward F. Albee Foundation", "text": "The Edward F. Albee Foundation was set "
+         "up by the playwright Edward Albee, who lived in Montauk and gave writers a place to work."},
+        {"id": "albee", "title": "Edward Albee", "text": "Edward Albee (1928 – 2016) was an American playwright "
+         "known for Three Tall Women."},
+        {"id": "women", "title": "Three Tall Women", "text": "Three Tall Women is a play by Edward Albee."},
+        {"id": "barrie", "title": "J. M. Barrie", "text": "Sir James Matthew Barrie (1860 – 1937) was a Scottish "
+         "novelist and playwright."},
+    ]
+    assert [p["id"] for p in rank_passages(albee, pages)][:3] == ["albee", "barrie", "women"]
 
 
 def test_a_scripted_models_wrong_entity_answer_and_messy_report_are_edited_end_to_end(
