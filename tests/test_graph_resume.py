@@ -111,3 +111,24 @@ def test_sigkill_mid_search_then_resume_refetches_nothing_and_duplicates_nothing
     this_session = sum(u["calls"] for u in data["tokens"].values())
     assert spent["calls"] == sum(s["calls"] for s in spent["sessions"]) > this_session
     assert spent["wall_s"] == round(sum(s["wall_s"] for s in spent["sessions"]), 2)
+
+
+def test_a_run_stopped_before_its_first_checkpoint_resumes_from_its_question(tmp_path: Path, fixture_web: Any) -> None:
+    """A cancel that lands as a run starts (the MCP client's, under load) left no checkpoint: resume starts it over."""
+    from tests.research_harness import small_options
+
+    home, run_id = tmp_path / "home", "stopped-at-once"
+    folder = home / "runs" / run_id
+    folder.mkdir(parents=True)
+    options = small_options()
+    (folder / "run.json").write_text(json.dumps({"run_id": run_id, "question": "How do perovskite solar cells work?",
+                                                 "status": "interrupted", "options": options.to_json()}))
+    brain = Brain()
+    runner = build_runner(home, build_parts(home, fixture_web.base_url, ScriptedChatModel(default=brain)))
+    try:
+        resumed = list(runner.resume(run_id))
+    finally:
+        runner.close()
+    assert resumed[0]["type"] == "run_resumed" and resumed[-1]["type"] == "run_finished", resumed[-1]
+    assert "Plan" in brain.calls  # planned from the question: there was no plan to resume
+    assert json.loads((folder / "report.json").read_text())["question"] == "How do perovskite solar cells work?"

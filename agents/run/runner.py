@@ -323,7 +323,15 @@ class Runner:
         if not snapshot.next:
             if snapshot.values.get("report"):
                 return None  # finished already: the stream ends at once and the report stands
-            raise RunError(f"Run {run_id} has no checkpoint to resume from; start it again.", run_id=run_id)
+            # Stopped before its first checkpoint (a cancel or kill as it started): nothing was done, so it starts
+            # over from its question, under its own id.
+            info = self.info(run_id) or {}
+            question = " ".join(str(info.get("question", "")).split())
+            if not question:
+                raise RunError(f"Run {run_id} has no checkpoint to resume from and no question; start it again.",
+                               run_id=run_id)
+            review = RunOptions.from_json(info.get("options", {})).review
+            return {"run_id": run_id, "question": question, "review": review}
         return None
 
     async def _graph_events(
