@@ -125,36 +125,39 @@ def test_the_page_the_first_hop_names_is_read_next_whatever_it_shares_with_the_q
     assert [p["id"] for p in rank_passages(question, passages, drop_distractors=True)][:2] == ["zephyr", "labs"]
 
 
+def titled(*pages: tuple[str, str, str]) -> list[dict[str, str]]:
+    """Passages from (id, page title, text)."""
+    return [{"id": i, "title": title, "text": text} for i, title, text in pages]
+
+
 def test_the_page_about_a_name_comes_first_and_each_of_the_questions_names_gets_a_page() -> None:
+    from agents.answer.evidence import title_words
+
     question = "Which band has released more albums with their original members, Sick Puppies or Third Eye Blind?"
-    passages = [
-        {"id": "blue", "title": "Blue (Third Eye Blind album)", "text": "Blue is the second album by the American "
-         "rock band Third Eye Blind, released with their original members in 1999; more albums followed."},
-        {"id": "vein", "title": "Out of the Vein", "text": "Out of the Vein is the third album by the band Third Eye "
-         "Blind, released in 2003 with two of its original members."},
-        {"id": "teb", "title": "Third Eye Blind", "text": "Third Eye Blind is an American rock band formed in 1993."},
-        {"id": "cadogan", "title": "Kevin Cadogan", "text": "Kevin Cadogan was an original member of Third Eye Blind "
-         "and played on its first albums."},
-        {"id": "puppies", "title": "Sick Puppies", "text": "Sick Puppies is an Australian rock band formed in 1997."},
-    ]
+    passages = titled(
+        ("blue", "Blue (Third Eye Blind album)", "Blue is the second album by the American rock band Third Eye Blind, "
+         "released with their original members in 1999; more albums followed."),
+        ("vein", "Out of the Vein", "Out of the Vein is the third album by the band Third Eye Blind, released in 2003 "
+         "with two of its original members."),
+        ("teb", "Third Eye Blind", "Third Eye Blind is an American rock band formed in 1993."),
+        ("cadogan", "Kevin Cadogan", "Kevin Cadogan was an original member of Third Eye Blind and played on its first "
+         "albums."),
+        ("puppies", "Sick Puppies", "Sick Puppies is an Australian rock band formed in 1997."),
+    )
     ranked = [p["id"] for p in rank_passages(question, passages)]
     # the band's own page (its title is the name) before the albums naming it; then Sick Puppies, named by one page
     # only; a title's disambiguation aside ("Third Eye Blind (album)" is titled the name too)
     assert ranked[:2] == ["teb", "puppies"], ranked
-    from agents.answer.evidence import title_words
-
     assert title_words({"title": "Third Eye Blind (album)"}) == {"third", "eye", "blind"}
     # an option is a name even when the name finder misses it ("J. M. Barrie"); the second hop follows both pages
     albee = "Which playwright lived a longer life, Edward Albee or J. M. Barrie?"
-    pages = [
-        {"id": "foundation", "title": "Edward F. Albee Foundation", "text": "The Edward F. Albee Foundation was set "
-         "up by the playwright Edward Albee, who lived in Montauk and gave writers a place to work."},
-        {"id": "albee", "title": "Edward Albee", "text": "Edward Albee (1928 – 2016) was an American playwright "
-         "known for Three Tall Women."},
-        {"id": "women", "title": "Three Tall Women", "text": "Three Tall Women is a play by Edward Albee."},
-        {"id": "barrie", "title": "J. M. Barrie", "text": "Sir James Matthew Barrie (1860 – 1937) was a Scottish "
-         "novelist and playwright."},
-    ]
+    pages = titled(
+        ("foundation", "Edward F. Albee Foundation", "The Edward F. Albee Foundation was set up by the playwright "
+         "Edward Albee, who lived in Montauk and gave writers a place to work."),
+        ("albee", "Edward Albee", "Edward Albee (1928 – 2016) was an American playwright known for Three Tall Women."),
+        ("women", "Three Tall Women", "Three Tall Women is a play by Edward Albee."),
+        ("barrie", "J. M. Barrie", "Sir James Matthew Barrie (1860 – 1937) was a Scottish novelist and playwright."),
+    )
     assert [p["id"] for p in rank_passages(albee, pages)][:3] == ["albee", "barrie", "women"]
 
 
