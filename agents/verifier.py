@@ -47,17 +47,20 @@ def with_findings(
     return [*kept, *({**f, "status": "supported"} for f in extra)]
 
 
-def claims(sentence: str, texts: Iterable[str] = ()) -> list[str]:
+def claims(sentence: str, texts: Iterable[str] = (), question: str = "") -> list[str]:
     """The names and numbers ``sentence`` states ("A and B" as two names), each a claim a passage must hold.
 
     A lone capitalized first word ("Heat pumps ...") is how sentences begin, not a name, unless ``texts``
-    (the run's passages) show it is one (``named_word``): "Hollowick had a drummer inducted into the Modern
-    Drummer Hall of Fame", cited to a passage about another drummer, claims Hollowick too.
+    (the run's passages) or ``question`` show it is one (``named_word``): "Hollowick had a drummer inducted
+    into the Modern Drummer Hall of Fame", cited to a passage about another drummer, claims Hollowick too, and
+    "Sutera is a shrub belonging to the family Asteraceae", cited to a page on Olearia canescens, claims the
+    Sutera that "Are Sutera and Rhodotypos both types of shrub?" names.
     """
     start = sentence.lstrip(" \"'(")
     texts = list(texts)
     spans = [s for s in named_spans(sentence)
-             if not (" " not in s and start.startswith(s) and not s[0].isdigit() and not named_word(s, texts))]
+             if not (" " not in s and start.startswith(s) and not s[0].isdigit() and not named_word(s, texts)
+                     and not named_word(s, [question]))]
     return [p for s in spans for p in re.split(r"\s+(?:and|&)\s+", s) if content_words(p)]
 
 
@@ -86,7 +89,8 @@ CONTRIBUTES = 0.34  # share of a sentence's content words a citation holding non
 
 
 def own_citations(
-    sentence: str, ids: list[str], texts: Mapping[str, str], titles: Mapping[str, str] | None = None
+    sentence: str, ids: list[str], texts: Mapping[str, str], titles: Mapping[str, str] | None = None,
+    question: str = "",
 ) -> tuple[list[str], bool]:
     """The citations of ``sentence`` that support something in it, and whether each of its names and numbers
     is held by *one* of them that is about the sentence's subject (its first name).
@@ -98,7 +102,7 @@ def own_citations(
     """
     titles = titles or {}
     words = {i: content_words(f"{texts[i]} {titles.get(i, '')}") for i in dict.fromkeys(ids) if i in texts}
-    spans = claims(sentence, texts.values())
+    spans = claims(sentence, texts.values(), question)
     stated = [content_words(c) for c in spans]
     kept = [i for i, have in words.items()
             if any(c <= have for c in stated) or support_score(sentence, [texts[i]]) >= CONTRIBUTES]
@@ -139,7 +143,8 @@ def judge_schema(candidate_ids: list[str], text_chars: int = 300) -> dict[str, A
 
 
 def apply_verdict(
-    sentence: dict[str, Any], verdict: dict[str, Any], texts: dict[str, str], titles: Mapping[str, str] | None = None
+    sentence: dict[str, Any], verdict: dict[str, Any], texts: dict[str, str], titles: Mapping[str, str] | None = None,
+    question: str = "",
 ) -> dict[str, Any] | None:
     """The sentence after the judge's verdict, re-screened (its support, each of its names and numbers held by
     one passage it ends up citing, ``own_citations``); None when it must be removed."""
@@ -148,7 +153,7 @@ def apply_verdict(
 
     def holds(text: str, ids: list[str], minimum: float) -> bool:
         passages = [texts[i] for i in ids if i in texts]
-        return support_score(text, passages) >= minimum and own_citations(text, ids, texts, titles)[1]
+        return support_score(text, passages) >= minimum and own_citations(text, ids, texts, titles, question)[1]
 
     if kind == "supported" and holds(sentence["text"], cited, UNSUPPORTED):
         return {**sentence, "status": "supported"}
@@ -270,7 +275,7 @@ async def verify_section(
     kept = []
     for sentence in section["sentences"]:
         counts["checked"] += 1
-        ids, whole = own_citations(sentence["text"], sentence["chunk_ids"], texts, titles)
+        ids, whole = own_citations(sentence["text"], sentence["chunk_ids"], texts, titles, question)
         sentence = {**sentence, "chunk_ids": ids}  # a citation that supports nothing in the sentence goes
         cited = [texts[i] for i in ids]
         others = [texts[i] for i in pool if i not in ids]
@@ -283,7 +288,8 @@ async def verify_section(
         if verdict == "supported":
             result = {**sentence, "status": "supported"}
         elif verdict == "judge":
-            result = apply_verdict(sentence, await judge(runtime, run_id, sentence, texts, pool), texts, titles)
+            verdict_of = await judge(runtime, run_id, sentence, texts, pool)
+            result = apply_verdict(sentence, verdict_of, texts, titles, question)
         else:
             result = None
         if result is None:

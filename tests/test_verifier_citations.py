@@ -64,3 +64,17 @@ def test_a_one_word_name_opening_a_sentence_is_a_claim_when_the_passages_use_it_
     # a capitalized common word opening a sentence is how sentences begin: the passages use it in lower case
     assert claims("Heat pumps lose efficiency in cold climates.", texts.values()) == []
     assert own_citations("Heat pumps move heat less well in cold climates.", ["pumps"], texts)[1]
+
+
+def test_a_one_word_name_opening_a_sentence_is_a_claim_when_the_question_names_it() -> None:
+    """The 1.5B wrote "Sutera is a shrub belonging to the family Asteraceae [1]", [1] a page on Olearia canescens;
+    the passages open sentences with "Sutera" only, but the question names it: the sentence is stitched."""
+    texts = {"olearia": "Olearia canescens is a shrub belonging to the family Asteraceae.",
+             "sutera": 'Sutera is a "comune" (municipality) in the Province of Caltanissetta in Sicily.'}
+    question = "Are Sutera and Rhodotypos both types of shrub?"
+    stitched = "Sutera is a shrub belonging to the family Asteraceae."
+    assert own_citations(stitched, ["olearia"], texts)[1]  # read without the question: "Sutera" opens a sentence
+    assert not own_citations(stitched, ["olearia"], texts, question=question)[1]
+    assert claims(stitched, texts.values(), question) == ["Sutera", "Asteraceae"]
+    supported = {"verdict": "supported", "chunk_ids": [], "rewrite": ""}
+    assert apply_verdict({"text": stitched, "chunk_ids": ["olearia"]}, supported, texts, question=question) is None
