@@ -36,9 +36,22 @@ _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\
 
 
 # A stop after one of these ends no sentence: "Richard Connell Jr. (born", "William H. Ginsburg", "(born c. 1972)",
-# "Mariotto di Nardo (c. 1368 – c. 1388–1424)" (split there, reports printed "1388–1424) was a Florentine painter.").
+# "Mariotto di Nardo (c. 1368 – c. 1388–1424)" (split there, reports printed "1388–1424) was a Florentine painter."),
+# quoted too: 'Mariotto di Nardo di Cione ("fl". 1388–1424)'.
 _ABBREVIATION = re.compile(r"(?:\b(?:Jr|Sr|Dr|Mr|Mrs|Ms|St|Co|Ltd|Inc|No|Vol|vs|Mt|Gen|Col|Lt|Sgt|Prof|c|ca|b|d|fl)"
-                           r"|\b[A-Z])\.$")
+                           r"|\b[A-Z])[\"”’']?\.$")
+_INSIDE = 200  # a stop inside brackets that close within this many characters ends no sentence
+
+
+def _in_brackets(text: str, start: int, at: int) -> bool:
+    """Whether position ``at`` of ``text`` lies inside a bracket opened since ``start`` and closed soon after
+    (a stop there is an abbreviation's the splitter does not know, not a sentence's end)."""
+    before = text[start:at]
+    if before.count("(") <= before.count(")"):
+        return False
+    after = text[at:at + _INSIDE]
+    close, reopen = after.find(")"), after.find("(")
+    return close >= 0 and (reopen < 0 or close < reopen) and "\n" not in after[:close]
 
 
 SENTENCE_ENDS = (".", "!", "?", '"', "”", "’", ")")  # how a whole sentence ends (a cut one does not)
@@ -46,10 +59,11 @@ SENTENCE_ENDS = (".", "!", "?", '"', "”", "’", ")")  # how a whole sentence 
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of a passage: split after . ! ? before a capital or digit (not after an abbreviation or a
-    name's initial) and at line breaks."""
+    name's initial, nor inside brackets that close soon after) and at line breaks."""
     out, start = [], 0
     for boundary in _BOUNDARY.finditer(text):
-        if "\n" not in boundary.group(0) and _ABBREVIATION.search(text[start:boundary.start()]):
+        if "\n" not in boundary.group(0) and (_ABBREVIATION.search(text[start:boundary.start()])
+                                              or _in_brackets(text, start, boundary.start())):
             continue
         out.append(text[start:boundary.start()])
         start = boundary.end()

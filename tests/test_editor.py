@@ -84,6 +84,13 @@ def test_a_sentence_is_not_split_after_an_abbreviation_or_an_initial() -> None:
                                       "His style is Gothic."]
     assert split_sentences("William H. Ginsburg (born 1943) was a lawyer. Richard Connell Jr. (born 1893) wrote.") \
         == ["William H. Ginsburg (born 1943) was a lawyer.", "Richard Connell Jr. (born 1893) wrote."]
+    # quoted, or an abbreviation the splitter does not know, inside brackets that close soon after
+    assert split_sentences('Mariotto di Nardo di Cione ("fl". 1388–1424) was a Florentine painter. He worked.') \
+        == ['Mariotto di Nardo di Cione ("fl". 1388–1424) was a Florentine painter.', "He worked."]
+    assert split_sentences("Olearia (syn. Eurybia Cass.) is a genus. It has 180 species.") == \
+        ["Olearia (syn. Eurybia Cass.) is a genus.", "It has 180 species."]
+    assert split_sentences("A list (one. Two.\nThree) ends. Then (a note. Another.") == \
+        ["A list (one.", "Two.", "Three) ends.", "Then (a note.", "Another."]
     assert split_sentences("A heading ends in Inc.\nThe next line. And 1999 was a year.") == \
         ["A heading ends in Inc.", "The next line.", "And 1999 was a year."]
     # the piece a split after "c." left, printed in a 1.5B's report, is made whole from its chunk
