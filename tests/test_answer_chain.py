@@ -384,3 +384,31 @@ def test_a_bare_title_is_no_answer_and_links_nothing() -> None:
     assert "President" not in [c.text for c in from_statement(question, doctor)]
     index = _Index(question, [doctor, lawyer])
     assert index.near(0) == set() and "president" not in index.bridges[0]
+
+
+def test_a_span_whose_own_page_says_it_is_what_is_asked_wins_a_tie() -> None:
+    from agents.answer.candidates import Statement, describes
+
+    question = "Lorenzo Monaco was influenced by which Italian painter and architect?"
+    texts = {
+        "monaco": "Lorenzo Monaco (born Piero di Giovanni; 1370 – c. 1425) was an Italian painter of the late Gothic "
+                  "age. He was influenced by Giotto and his followers Spinello Aretino and Agnolo Gaddi.",
+        "nardo": "Mariotto di Nardo was a Florentine painter. His style shows the influence of Spinello Aretino and "
+                 "Lorenzo Monaco.",
+        "giotto": "Giotto di Bondone (1270 – January 8, 1337), known mononymously as Giotto, was an Italian painter "
+                  "and architect from Florence.",
+    }
+    # Giotto and Spinello Aretino share every link of the chain; Spinello Aretino is stated twice
+    answer = choose_answer(question, {}, [], [], [], texts)
+    assert answer["text"] == "Giotto"
+    assert any(s["chunk_ids"] == ["giotto"] for s in answer["sentences"])
+    giotto = Statement(texts["giotto"], ("giotto",), "passage", 0)
+    assert describes(question, giotto, "Giotto") and not describes(question, giotto, "Spinello Aretino")
+    # the question's own painter under another name ("born Piero di Giovanni") is no answer, unless a name is asked
+    from agents.answer.candidates import alias
+    monaco = texts["monaco"]
+    assert alias(question, monaco, monaco.find("Piero")) and alias(question, monaco, monaco.find("Giovanni"))
+    assert not alias("What was Lorenzo Monaco's birth name?", monaco, monaco.find("Piero"))
+    assert not alias(question, monaco, monaco.find("Spinello"))
+    # a sentence opening with the span but not saying it is the asked kind describes nothing
+    assert not describes(question, Statement("Giotto was born in Vespignano.", ("g",), "passage", 0), "Giotto")

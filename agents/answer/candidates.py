@@ -204,7 +204,24 @@ def from_statement(question: str, statement: Statement) -> list[Candidate]:
         return []
     return [Candidate(span, kind, statement, at) for span, kind, at in spans(statement.text)
             if fits(kind, wanted) and not restates(span, question)
-            and not (kind == "name" and describing(statement.text, span, at) and not _NATIONALITY.search(question))]
+            and not (kind == "name" and describing(statement.text, span, at) and not _NATIONALITY.search(question))
+            and not (kind == "name" and alias(question, statement.text, at))]
+
+
+_ALIAS = re.compile(r"\((?:born|né|née|nee|birth name|real name|also known as|known as|a\.?k\.?a\.?)[:,]?\s+"
+                    r"(?:[^\s;,()\d]+\s+){0,3}$", re.I)  # "(born Piero di Giovanni; ...": the words of one name
+_ASKS_NAME = re.compile(r"(?i)\b(?:born|birth|real name|known as|nickname|nick name|called|pen name|stage name|"
+                        r"alias)\b")
+
+
+def alias(question: str, text: str, at: int) -> bool:
+    """Whether the name at ``at`` of ``text`` is another name of one of the question's own names ("Lorenzo Monaco
+    (born Piero di Giovanni; ...)"): no answer, unless the question asks for a name ("born as", "nickname")."""
+    opened = _ALIAS.search(text[:at])
+    if opened is None or _ASKS_NAME.search(question):
+        return False
+    before = [n for n, _ in name_spans(text[:opened.start()].rstrip())]
+    return bool(before) and restates(before[-1], question)
 
 
 _DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")  # American, Italian, Japanese, British, Icelandic, Israeli
@@ -299,13 +316,37 @@ def cloze_hint(question: str, statement: Statement, position: int) -> int:
 _ASKED_NOUN = re.compile(r"(?i)\b(?:which|what)\s+((?:[\w'-]+\s+){0,3}[\w'-]+)")
 
 
+def asked_words(question: str) -> set[str]:
+    """The words of the question's "which ..." phrase that say what kind of thing it asks for ("Which Canadian
+    rock band" → canadian, rock, band)."""
+    match = _ASKED_NOUN.search(question)
+    if not match:
+        return set()
+    return {w for w in re.findall(r"[\w'-]+", match.group(1).casefold()) if len(w) >= 4 and w not in ASKING}
+
+
 def type_hint(question: str, statement: Statement, position: int) -> int:
     """1 when a word of the question's "which ..." phrase ("Which Canadian rock band") comes right before the
     span ("... rock band Rush"): the sentence names the span as what the question asks for. Else 0."""
-    match = _ASKED_NOUN.search(question)
-    if not match or position <= 0:
+    asked = asked_words(question)
+    if not asked or position <= 0:
         return 0
-    asked = {w for w in re.findall(r"[\w'-]+", match.group(1).casefold()) if len(w) >= 4 and w not in ASKING}
     before = re.findall(r"[\w'-]+", statement.text[max(0, position - 25): position].casefold())[-2:]
     return 1 if asked & set(before) else 0
+
+
+_IS = re.compile(r"\b(?:is|was|are|were)\b")
+DESCRIBED_WITHIN = 80  # characters after "is"/"was" where the sentence says what its subject is
+
+
+def describes(question: str, statement: Statement, span: str) -> bool:
+    """Whether ``statement`` opens with ``span`` and says it is what the question asks for ("Giotto di Bondone
+    (1270 – 1337) ... was an Italian painter and architect" for "influenced by which Italian painter and
+    architect?"): the span's own page names its kind. "He was influenced by Giotto and his followers Spinello
+    Aretino" held both names alike, and the one stated twice won."""
+    asked = asked_words(question)
+    if not asked or not span or not fold(statement.text).startswith(fold(span)):
+        return False
+    said = _IS.split(statement.text, maxsplit=1)
+    return len(said) == 2 and bool(asked & set(re.findall(r"[\w'-]+", said[1][:DESCRIBED_WITHIN].casefold())))
 

@@ -27,6 +27,7 @@ from agents.answer.candidates import (
     Statement,
     bare_title,
     cloze_hint,
+    describes,
     expected_kind,
     fits,
     from_model,
@@ -262,12 +263,14 @@ def covered(chain: Chain) -> float:
 
 
 def rank_key(chain: Chain, index: _Index, votes: Mapping[str, int]) -> tuple[float, ...]:
-    """Sort key (higher first): the kind's fit, a span filling the question's blank or named as what it asks for,
-    the chain's coverage, the model's answer, how often stated, order."""
+    """Sort key (higher first): the kind's fit, a span filling the question's blank, the chain's coverage, the
+    question's focus terms, a span named as what it asks for (or whose own sentence in the chain says so), the
+    model's answer, how often stated, order."""
     c = chain.candidate
     hint = order_hint(index.question, c.statement, c.position) if c.statement is not None else 0.0
     cloze = cloze_hint(index.question, c.statement, c.position) if c.statement is not None else 0
     typed = type_hint(index.question, c.statement, c.position) if c.statement is not None else 0
+    typed = max(typed, int(any(describes(index.question, s, c.text) for s in chain.statements)))
     return (fits(c.kind, expected_kind(index.question)), cloze, covered(chain), chain.focus, typed,
             chain.entities,
             float(c.model),
