@@ -69,6 +69,33 @@ def named_spans(text: str) -> list[str]:
     return out
 
 
+_DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")  # American, Italian, Japanese, British, Icelandic, Israeli
+# honorifics and titles: "Mrs" or "President" alone names no one
+_HONORIFIC = _words("mr mrs ms dr sir lady lord dame saint st prof president king queen prince princess emperor "
+                      "empress pope governor senator general captain chairman")
+_VERB_FORM = re.compile(r"(?:ed|[^s]s)$")
+_LINKING = _words("is are was were has have had will would can could did does do won became remains")
+
+
+def bare_title(name: str) -> bool:
+    """Whether ``name`` is one honorific or title word ("Mrs", "President"): it names no one."""
+    return " " not in name and name.casefold().rstrip(".") in _HONORIFIC
+
+
+def describing(text: str, span: str, at: int) -> bool:
+    """Whether a one-word name of ``text`` only describes the noun after it ("an American businessman", "a 1979
+    British thriller") or is an honorific without its name ("Mrs"): no answer to a question asking for a name (a
+    floor answered "American" and "Mrs" to "Who ...?" questions). "Japan is", "Jordan played" are names."""
+    if " " in span:
+        return False
+    if bare_title(span):
+        return True
+    after = text[at + len(span):].split(maxsplit=1)
+    following = after[0].strip(",;:.\"'") if after and after[0][:1] not in ",;:.)" else ""
+    return bool(_DEMONYM.search(span)) and following[:1].islower() \
+        and following.casefold() not in _LINKING and not _VERB_FORM.search(following)
+
+
 def keyword_query(question: str, limit: int = KEYWORDS) -> str:
     """A keyword query for ``question``: its named spans, then its longest other content words."""
     words: list[str] = []
@@ -157,16 +184,23 @@ def hop_entities(
     """Names in ``texts`` that ``question`` does not name, then names from ``extra`` (e.g. the knowledge
     graph's entities, the model's findings' names) that the texts or ``attest`` attest.
 
-    The floor's names come first (a month or a weekday is no name), ranked by how many of the distinct texts name
-    them, then by first appearance; a model's entity is taken only when it occurs in the texts and only after them, so
-    a model can add names but never push the floor's out. A name counts as named by the question
-    when all its content words are in the question.
+    The floor's names come first (a month or a weekday is no name): those of the texts that name one of the
+    question's own names (``anchors``: the first hop's sentences, where a bridge is named), then the rest; a word
+    that only describes the noun after it ("an American model") last. Within each, by how many of the distinct texts
+    name them, then by first appearance. A model's entity is taken only when it occurs in the texts and only after
+    them, so a model can add names but never push the floor's out. A name counts as named by the question when all
+    its content words are in the question.
     """
     asked = content_words(question)
+    own = anchors(question)
     counts: dict[str, int] = {}
     first: dict[str, int] = {}
     names: dict[str, str] = {}
+    anchored: set[str] = set()
+    plain: set[str] = set()  # names used as a name at least once (not only "an American model")
     for text in dict.fromkeys(texts):  # a finding two sub-questions recorded counts once
+        words_of_text = content_words(text)
+        hop = any(a <= words_of_text for a in own)
         for span in named_spans(text):
             words = content_words(span)
             if not words or words <= asked or words <= ECHOES or span.replace(",", "").replace(".", "").isdigit() \
@@ -176,7 +210,11 @@ def hop_entities(
             names.setdefault(key, span)
             counts[key] = counts.get(key, 0) + 1
             first.setdefault(key, len(first))
-    ranked = [names[k] for k in sorted(counts, key=lambda k: (-counts[k], first[k]))]
+            if hop:
+                anchored.add(key)
+            if not describing(text, span, text.find(span)):
+                plain.add(key)
+    ranked = [names[k] for k in sorted(counts, key=lambda k: (k not in anchored, k not in plain, -counts[k], first[k]))]
     folded = fold(" ".join([*texts, *attest]))
     for name in extra:
         words = content_words(name)
@@ -184,6 +222,17 @@ def hop_entities(
         if attested and words and not words <= asked and not any(_same(name, r) for r in ranked):
             ranked.append(name.strip())
     return ranked[:limit]
+
+
+def anchors(question: str) -> list[frozenset[str]]:
+    """The content words of each name ``question`` states, less a word that only describes the noun after it
+    ("Which Canadian rock band"): what a first-hop sentence names."""
+    out = []
+    for span in named_spans(question):
+        words = content_words(span)
+        if words and not describing(question, span, question.find(span)):
+            out.append(frozenset(words))
+    return out
 
 
 def _distinct(items: Sequence[str]) -> list[str]:

@@ -189,6 +189,24 @@ def test_a_month_is_no_second_hop_and_a_finding_recorded_twice_counts_once() -> 
     assert not {"December", "July", "Monday"} & set(found) and "Seattle Sounders FC" in found
 
 
+def test_the_second_hop_searches_the_names_of_the_first_hops_sentences_first() -> None:
+    from agents.floor_plan import anchors, hop_entities
+
+    # a 1.5B run searched "American" and "Former Qin" (named by pages on two empresses) and never read Kris Benson
+    question = "What team was Anna Benson's husband on?"
+    first_hop = ("Anna Benson (born February 12, 1976) is an American model and ex-wife of former Major League "
+                 "Baseball pitcher Kris Benson.")
+    others = ["Empress Qiang was an empress of Former Qin, an American-born dynasty.",
+              "Empress Gou of Former Qin was the wife of Fu Jian.", "Jenny Benson is a retired American soccer player."]
+    assert anchors(question) == [frozenset({"anna", "benson"})]
+    assert hop_entities(question, [*others, first_hop], 2) == ["Major League Baseball", "Kris Benson"]
+    # the same sentences with no name of the question: in order, a word that only describes a noun last
+    found = hop_entities("Who was the husband?", [*others, first_hop], 10)
+    assert found[:2] == ["Empress Qiang", "Former Qin"] and found[-1] == "American"
+    # "Which Canadian rock band": Canadian describes the band, it is no name a first-hop sentence must state
+    assert anchors("Which Canadian rock band released Counterparts?") == [frozenset({"counterpart"})]
+
+
 def test_the_floors_results_come_first_whatever_else_the_model_searched() -> None:
     from agents.searcher import ranked_results
     from tools.types import SearchResult

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from agents.floor_plan import MONTH as _MONTH
-from agents.floor_plan import named_spans
+from agents.floor_plan import describing, named_spans
 from agents.lexical import content_words, fold
 
 DATE = re.compile(
@@ -224,32 +224,7 @@ def alias(question: str, text: str, at: int) -> bool:
     return bool(before) and restates(before[-1], question)
 
 
-_DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")  # American, Italian, Japanese, British, Icelandic, Israeli
-# honorifics and titles: "Mrs" or "President" alone names no one
-_HONORIFIC = word_set("mr mrs ms dr sir lady lord dame saint st prof president king queen prince princess emperor "
-                      "empress pope governor senator general captain chairman")
 _NATIONALITY = re.compile(r"(?i)\b(?:nationality|citizenship|ethnicity|ethnic|demonym)\b")
-_VERB_FORM = re.compile(r"(?:ed|[^s]s)$")
-_LINKING = word_set("is are was were has have had will would can could did does do won became remains")
-
-
-def bare_title(name: str) -> bool:
-    """Whether ``name`` is one honorific or title word ("Mrs", "President"): it names no one."""
-    return " " not in name and name.casefold().rstrip(".") in _HONORIFIC
-
-
-def describing(text: str, span: str, at: int) -> bool:
-    """Whether a one-word name of ``text`` only describes the noun after it ("an American businessman", "a 1979
-    British thriller") or is an honorific without its name ("Mrs"): no answer to a question asking for a name (a
-    floor answered "American" and "Mrs" to "Who ...?" questions). "Japan is", "Jordan played" are names."""
-    if " " in span:
-        return False
-    if bare_title(span):
-        return True
-    after = text[at + len(span):].split(maxsplit=1)
-    following = after[0].strip(",;:.\"'") if after and after[0][:1] not in ",;:.)" else ""
-    return bool(_DEMONYM.search(span)) and following[:1].islower() \
-        and following.casefold() not in _LINKING and not _VERB_FORM.search(following)
 
 
 def from_model(question: str, text: str, statements: list[Statement]) -> list[Candidate]:

@@ -25,7 +25,6 @@ from agents.answer.candidates import (
     PRONOUNS,
     Candidate,
     Statement,
-    bare_title,
     cloze_hint,
     describes,
     expected_kind,
@@ -39,6 +38,7 @@ from agents.answer.candidates import (
     restates,
     type_hint,
 )
+from agents.floor_plan import bare_title
 from agents.floors import SENTENCE_ENDS, split_sentences
 from agents.lexical import content_words, fold
 
