@@ -412,3 +412,24 @@ def test_a_span_whose_own_page_says_it_is_what_is_asked_wins_a_tie() -> None:
     assert not alias(question, monaco, monaco.find("Spinello"))
     # a sentence opening with the span but not saying it is the asked kind describes nothing
     assert not describes(question, Statement("Giotto was born in Vespignano.", ("g",), "passage", 0), "Giotto")
+
+
+def test_what_a_page_says_of_its_subject_by_pronoun_is_said_of_the_answer_that_opens_it() -> None:
+    from agents.answer.chain import _Index, best_chain, passage_statements
+
+    question = "Who is the child of Chiang Hsiao-wen's father?"
+    texts = {
+        "wu": "Chiang Hsiao-wu (1945 – 1991) was a Taiwanese politician. The family moved to Taipei in 1949. Taipei "
+              "was then the seat of the government. He had one older brother, Hsiao-wen, one older "
+              "sister, Hsiao-chang, and one younger brother, Hsiao-yung. He also had two half-brothers, Winston Chang "
+              "and John Chiang, with whom he shared the same father.",
+        "ching": "Chiang Ching-kuo was a politician of the Republic of China.",
+    }
+    pool = [s for chunk, text in texts.items() for s in passage_statements(chunk, text)]
+    index = _Index(question, pool)
+    assert index.said_of(0) == {3, 4} and index.said_of(1) == set()  # the pronoun-led sentences of its chunk
+    # the 1.5B answered "Chiang Hsiao-wu": the page it opens says "He had one older brother, Hsiao-wen ... the same
+    # father", so its chain covers the question as well as the half-brother named there
+    chosen = best_chain(question, pool, model_answer="Chiang Hsiao-wu")
+    assert chosen is not None and chosen.candidate.model and chosen.candidate.text == "Chiang Hsiao-wu"
+    assert {s.text[:10] for s in chosen.statements} >= {"He had one", "He also ha"}

@@ -192,7 +192,7 @@ class _Index:
         self.bridges = [[n for n in found if n not in common] for found in names]
         self.mentions = mentions
         self.place = {(s.chunk_ids[0], s.pos): i for i, s in enumerate(self.pool) if s.pos >= 0}
-        self._chains: dict[int, tuple[tuple[int, ...], set[str]]] = {}
+        self._chains: dict[tuple[int, frozenset[int]], tuple[tuple[int, ...], set[str]]] = {}
 
     def _common(self, mentions: Mapping[str, list[int]]) -> set[str]:
         """Names most chunks state ("Korean", "American"): no bridge between two subjects."""
@@ -210,19 +210,29 @@ class _Index:
             out |= {j for d in (-1, 1) if (j := self.place.get((s.chunk_ids[0], s.pos + d))) is not None}
         return out - {i}
 
-    def chain(self, start: int) -> tuple[tuple[int, ...], set[str]]:
-        """Greedy: from ``start``, add the linked statement covering most new question terms, ``MAX_LINKS`` times."""
-        if start not in self._chains:
+    def said_of(self, start: int) -> frozenset[int]:
+        """The pronoun-led sentences of the chunk that statement ``start`` opens ("He also had two half-brothers
+        ...", on the page that opens "Chiang Hsiao-wu (...) was ..."): what the chunk says of its subject."""
+        s = self.pool[start]
+        if s.pos != 0:
+            return frozenset()
+        return frozenset(j for j, t in enumerate(self.pool)
+                         if t.pos > 0 and t.chunk_ids[0] == s.chunk_ids[0] and pronoun_led(t.text))
+
+    def chain(self, start: int, about: frozenset[int] = frozenset()) -> tuple[tuple[int, ...], set[str]]:
+        """Greedy: from ``start``, add the linked statement (or one of ``about``: what is said of the candidate by
+        pronoun) covering most new question terms, ``MAX_LINKS`` times."""
+        if (start, about) not in self._chains:
             links, covered = [start], self.words[start] & self.wanted
             for _ in range(MAX_LINKS):
-                near = set().union(*(self.near(i) for i in links)) - set(links)
+                near = (set().union(*(self.near(i) for i in links)) | about) - set(links)
                 gains = sorted(((len((self.words[j] & self.wanted) - covered), -j) for j in near), reverse=True)
                 if not gains or gains[0][0] == 0:
                     break
                 links.insert(0, -gains[0][1])
                 covered |= self.words[-gains[0][1]] & self.wanted
-            self._chains[start] = (tuple(links), covered)
-        return self._chains[start]
+            self._chains[start, about] = (tuple(links), covered)
+        return self._chains[start, about]
 
     def printable(self, links: Sequence[int]) -> list[Statement]:
         """The chain's statements to print: a pronoun-led passage sentence after the one before it in its chunk,
@@ -243,7 +253,10 @@ def chain_for(index: _Index, candidate: Candidate) -> Chain | None:
     if candidate.statement is None:
         return None
     start = index.pool.index(candidate.statement)
-    links, covered = index.chain(start)
+    # a candidate that opens its chunk is the "He"/"It" of the chunk's later sentences (the 1.5B's right "Chiang
+    # Hsiao-wu" lost to "Winston Chang", named in "He also had two half-brothers ... the same father")
+    opens = candidate.position == 0 or fold(candidate.statement.text).startswith(fold(candidate.text))
+    links, covered = index.chain(start, index.said_of(start) if opens else frozenset())
     words = set().union(*(index.words[i] for i in links))
     named = sum(1 for e in index.entities if e <= words)
     coverage = len(covered) / len(index.wanted) if index.wanted else 0.0
