@@ -410,6 +410,15 @@ def test_a_span_whose_own_page_says_it_is_what_is_asked_wins_a_tie() -> None:
     assert alias(question, monaco, monaco.find("Piero")) and alias(question, monaco, monaco.find("Giovanni"))
     assert not alias("What was Lorenzo Monaco's birth name?", monaco, monaco.find("Piero"))
     assert not alias(question, monaco, monaco.find("Spinello"))
+    # the kind is the phrase's noun, not a word describing it: Debs is no "political party"
+    from agents.answer.candidates import asked_heads
+    debs = Statement("Eugene Victor Debs (1855 – 1926) was an American socialist, political activist and trade "
+                     "unionist.", ("d",), "passage", 0)
+    party = "What political party was the socialist candidate part of who ran for president in 1912?"
+    assert asked_heads(party) == {"party"} and not describes(party, debs, "Eugene Victor Debs")
+    assert asked_heads(question) == {"painter", "architect"}
+    assert asked_heads("Which Canadian rock band released a song?") == {"band"}
+    assert asked_heads("Which 2009 animated film is from Japan?") == {"film"}
     # a sentence opening with the span but not saying it is the asked kind describes nothing
     assert not describes(question, Statement("Giotto was born in Vespignano.", ("g",), "passage", 0), "Giotto")
 

@@ -314,12 +314,32 @@ _IS = re.compile(r"\b(?:is|was|are|were)\b")
 DESCRIBED_WITHIN = 80  # characters after "is"/"was" where the sentence says what its subject is
 
 
+_AUX = word_set("is are was were do does did has have had will would can could")
+_AFTER_VERB = word_set("a an the his her their its in by on at to from with for as")
+
+
+def asked_heads(question: str) -> set[str]:
+    """The nouns the question's "which ..." phrase ends on ("Which Italian painter and architect" → painter,
+    architect; "What political party was ..." → party): the kind of thing asked for, less its describing words."""
+    match = re.search(r"(?i)\b(?:which|what)\s+(.*)", question)
+    if not match:
+        return set()
+    phrase = re.findall(r"[\w'-]+", match.group(1).casefold())[:6]
+    words: list[str] = []
+    for n, w in enumerate(phrase):  # up to the verb: "was", or "released a song" (not "animated film")
+        if w in _AUX or (words and w.endswith("ed") and (n + 1 == len(phrase) or phrase[n + 1] in _AFTER_VERB)):
+            break
+        words.append(w)
+    heads = {w for n, w in enumerate(words) if n == len(words) - 1 or words[n + 1] in ("and", "or")}
+    return {w for w in heads if len(w) >= 3 and w not in ASKING}
+
+
 def describes(question: str, statement: Statement, span: str) -> bool:
     """Whether ``statement`` opens with ``span`` and says it is what the question asks for ("Giotto di Bondone
     (1270 – 1337) ... was an Italian painter and architect" for "influenced by which Italian painter and
     architect?"): the span's own page names its kind. "He was influenced by Giotto and his followers Spinello
     Aretino" held both names alike, and the one stated twice won."""
-    asked = asked_words(question)
+    asked = asked_heads(question)
     if not asked or not span or not fold(statement.text).startswith(fold(span)):
         return False
     said = _IS.split(statement.text, maxsplit=1)
