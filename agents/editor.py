@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agents.answer.candidates import PRONOUNS, holds, modifier, name_spans, restates
-from agents.answer.chain import terms
+from agents.answer.chain import MAX_CHARS, terms
 from agents.answer.evidence import LEAD
 from agents.floors import SENTENCE_ENDS
 from agents.floors import split_sentences as chunk_sentences
@@ -104,6 +104,29 @@ def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dic
             if at == 0 and not after.isalnum() and str(sentence["text"]).rstrip().endswith(SENTENCE_ENDS):
                 return dict(sentence)  # the sentence itself, or a clause of it ending where a word ends
             return {**sentence, "text": whole} if at == 0 or not after.isalnum() else dict(sentence)
+    return completed(sentence, texts)
+
+
+TAIL_WORDS = 4  # words a written sentence's cut end must share with its chunk to be completed from it
+
+
+def completed(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, Any]:
+    """A written sentence with no stop (a model's output cut at its token limit: "... starring Brian Bosworth on
+    the Fox Broadcasting Co") completed from the chunk it cites, when the chunk holds its last words: the rest of
+    the chunk's sentence from there ("...mpany that performed so poorly it was canceled after one episode."), up
+    to ``MAX_CHARS`` in all (an infobox's run of names is no sentence); else as written."""
+    text = str(sentence["text"]).rstrip()
+    words = text.split()
+    if text.endswith(SENTENCE_ENDS) or len(words) < TAIL_WORDS \
+            or len(content_words(" ".join(words[-TAIL_WORDS:]))) < 2:  # "one of the most": no anchor
+        return dict(sentence)
+    tail = re.compile(r"\s+".join(map(re.escape, words[-TAIL_WORDS:])), re.IGNORECASE)
+    for chunk_id in sentence.get("chunk_ids", []):
+        for whole in chunk_sentences(texts.get(chunk_id, "")):
+            found = tail.search(whole)
+            rest = whole[found.end():].rstrip() if found else ""
+            if found and whole.rstrip().endswith(SENTENCE_ENDS) and len(text) + len(rest) <= MAX_CHARS:
+                return {**sentence, "text": text + rest}
     return dict(sentence)
 
 

@@ -76,6 +76,21 @@ def test_a_sentence_cut_mid_word_is_made_whole_from_its_chunk_or_dropped() -> No
                             "kp"), bowden) == s(bowden["kp"].split(" It was")[0], "kp")
 
 
+def test_a_written_sentence_cut_at_the_models_token_limit_is_completed_from_its_chunk() -> None:
+    lawless = {"law": "Lawless is an American detective television series starring former NFL player Brian Bosworth "
+                      "on the Fox Broadcasting Company that was canceled after one episode. See also Brian Bosworth."}
+    cut = s("The series Lawless is an American detective series starring Brian Bosworth on the Fox Broadcasting Co",
+            "law")
+    assert whole_sentence(cut, lawless) == s(
+        "The series Lawless is an American detective series starring Brian Bosworth on the Fox Broadcasting Company "
+        "that was canceled after one episode.", "law")
+    # its last words nowhere in the chunk: as written; a sentence with its stop: untouched
+    other = s("A paraphrase with no stop that its chunk does not hold", "law")
+    assert whole_sentence(other, lawless) == other
+    done = s("The series starred Brian Bosworth on the Fox Broadcasting Company.", "law")
+    assert whole_sentence(done, lawless) == done
+
+
 def test_a_sentence_is_not_split_after_an_abbreviation_or_an_initial() -> None:
     from agents.floors import split_sentences
 
