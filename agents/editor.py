@@ -110,24 +110,36 @@ def whole_sentence(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dic
 TAIL_WORDS = 4  # words a written sentence's cut end must share with its chunk to be completed from it
 
 
-def completed(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, Any]:
+_CLAUSE_END = re.compile(r"[,;:—]\s")
+MIN_CLAUSE_WORDS = 5  # words a written sentence cut back to its last clause keeps, or it goes
+
+
+def completed(sentence: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, Any] | None:
     """A written sentence with no stop (a model's output cut at its token limit: "... starring Brian Bosworth on
     the Fox Broadcasting Co") completed from the chunk it cites, when the chunk holds its last words: the rest of
     the chunk's sentence from there ("...mpany that performed so poorly it was canceled after one episode."), up
-    to ``MAX_CHARS`` in all (an infobox's run of names is no sentence); else as written."""
+    to ``MAX_CHARS`` in all (an infobox's run of names is no sentence). Else it is cut back to its last whole
+    clause ("... in 1949, in part over a Laborproposal" → "... in 1949."), or, with none, goes: a sentence cut
+    mid-word ("... did Keld Bordingga") is never printed."""
     text = str(sentence["text"]).rstrip()
     words = text.split()
-    if text.endswith(SENTENCE_ENDS) or len(words) < TAIL_WORDS \
-            or len(content_words(" ".join(words[-TAIL_WORDS:]))) < 2:  # "one of the most": no anchor
+    if text.endswith(SENTENCE_ENDS):
         return dict(sentence)
-    tail = re.compile(r"\s+".join(map(re.escape, words[-TAIL_WORDS:])), re.IGNORECASE)
-    for chunk_id in sentence.get("chunk_ids", []):
-        for whole in chunk_sentences(texts.get(chunk_id, "")):
-            found = tail.search(whole)
-            rest = whole[found.end():].rstrip() if found else ""
-            if found and whole.rstrip().endswith(SENTENCE_ENDS) and len(text) + len(rest) <= MAX_CHARS:
-                return {**sentence, "text": text + rest}
-    return dict(sentence)
+    if len(words) >= TAIL_WORDS and len(content_words(" ".join(words[-TAIL_WORDS:]))) >= 2:  # "one of the": no anchor
+        tail = re.compile(r"\s+".join(map(re.escape, words[-TAIL_WORDS:])), re.IGNORECASE)
+        for chunk_id in sentence.get("chunk_ids", []):
+            for whole in chunk_sentences(texts.get(chunk_id, "")):
+                found = tail.search(whole)
+                rest = whole[found.end():].rstrip() if found else ""
+                if found and whole.rstrip().endswith(SENTENCE_ENDS) and len(text) + len(rest) <= MAX_CHARS:
+                    return {**sentence, "text": text + rest}
+    for end in reversed([m.start() for m in _CLAUSE_END.finditer(text)]):
+        head = text[:end].rstrip()
+        kept = head.split()
+        if len(kept) >= MIN_CLAUSE_WORDS and kept[-1].casefold() not in _DANGLING \
+                and head.count("(") == head.count(")"):
+            return {**sentence, "text": f"{head}."}
+    return None
 
 
 def topic(question: str, bridges: Sequence[str], subquestions: Sequence[str]) -> tuple[list[set[str]], set[str]]:

@@ -84,9 +84,12 @@ def test_a_written_sentence_cut_at_the_models_token_limit_is_completed_from_its_
     assert whole_sentence(cut, lawless) == s(
         "The series Lawless is an American detective series starring Brian Bosworth on the Fox Broadcasting Company "
         "that was canceled after one episode.", "law")
-    # its last words nowhere in the chunk: as written; a sentence with its stop: untouched
-    other = s("A paraphrase with no stop that its chunk does not hold", "law")
-    assert whole_sentence(other, lawless) == other
+    # its last words nowhere in the chunk: cut back to its last whole clause, or, with none, not printed
+    other = s("Lawless starred a former NFL player, and a network canceled it after one epis", "law")
+    assert whole_sentence(other, lawless) == s("Lawless starred a former NFL player.", "law")
+    assert whole_sentence(s("The club that won three Danish championships did Keld Bordingga", "law"), lawless) is None
+    assert whole_sentence(s("Lawless (a series, cut", "law"), lawless) is None  # no clause inside open brackets
+    # a sentence with its stop: untouched
     done = s("The series starred Brian Bosworth on the Fox Broadcasting Company.", "law")
     assert whole_sentence(done, lawless) == done
 
