@@ -54,7 +54,8 @@ def named_spans(text: str) -> list[str]:
     """Quoted titles and capitalized names (and numbers) in ``text``, in order, without leading function words."""
     spans = [m.group(1).strip() for m in _QUOTED.finditer(text)]
     for match in _NAME.finditer(text):
-        for part in re.split(r"(?<=[.!?;:])\s+", match.group(0)):  # a name never runs across a sentence end
+        # a name never runs across a sentence end; an initial's stop is none ("James A. Garfield")
+        for part in re.split(r"(?<=[.!?;:])(?<!\b[A-Z]\.)\s+", match.group(0)):
             words = part.split()
             while words and words[0].casefold() in _LEADING:
                 words.pop(0)

@@ -326,6 +326,9 @@ def test_a_word_describing_what_is_asked_is_no_entity_and_rock_and_roll_is_one_n
     assert [n for n, _at in name_spans("He was inducted into the Rock and Roll Hall of Fame in 2003.")] == [
         "Rock and Roll Hall of Fame"]
     assert [n for n, _at in name_spans("It stars Park Hae-jin and Kang So-ra.")] == ["Park Hae-jin", "Kang So-ra"]
+    # an initial's stop ends no name (a floor answered "James A" to "Who assassinated the 20th President?")
+    assert [n for n, _at in name_spans("James A. Garfield was shot by Charles J. Guiteau. He died in Elberon.")] == [
+        "James A. Garfield", "Charles J. Guiteau", "Elberon"]
     distractor = Statement("Hollowick is a Canadian rock band from Oshawa whose hit song was released in 2007.",
                            ("hollowick",), "model")
     # the distractor covers half the question's terms, but names none of its entities: it holds no answer
