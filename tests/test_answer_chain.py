@@ -344,6 +344,7 @@ def test_a_word_describing_a_noun_or_a_bare_honorific_is_no_name_answer() -> Non
     assert "American" not in found and "Mrs" not in found and "Natalie Wood" in found
     # asked for, a nationality is the answer
     assert "American" in [c.text for c in from_statement("What nationality was Natalie Wood's mother?", wood)]
+    assert "American" in [c.text for c in from_statement("What citizen was the actress Natalie Wood?", wood)]
     assert describing("a 1979 British thriller film", "British", 7)
     assert not describing("Japan is an island country.", "Japan", 0)  # a name, then its verb
     assert not describing("Jordan played for the Bulls.", "Jordan", 0)

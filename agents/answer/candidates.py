@@ -224,7 +224,7 @@ def alias(question: str, text: str, at: int) -> bool:
     return bool(before) and restates(before[-1], question)
 
 
-_NATIONALITY = re.compile(r"(?i)\b(?:nationality|citizenship|ethnicity|ethnic|demonym)\b")
+_NATIONALITY = re.compile(r"(?i)\b(?:nationality|citizen|citizenship|ethnicity|ethnic|demonym)\b")
 
 
 def from_model(question: str, text: str, statements: list[Statement]) -> list[Candidate]:
