@@ -192,6 +192,11 @@ class _Index:
         self.bridges = [[n for n in found if n not in common] for found in names]
         self.mentions = mentions
         self.place = {(s.chunk_ids[0], s.pos): i for i, s in enumerate(self.pool) if s.pos >= 0}
+        led: dict[str, set[int]] = {}
+        for i, s in enumerate(self.pool):
+            if s.pos > 0 and pronoun_led(s.text):
+                led.setdefault(s.chunk_ids[0], set()).add(i)
+        self._led = {chunk: frozenset(found) for chunk, found in led.items()}  # pronoun-led sentences per chunk
         self._chains: dict[tuple[int, frozenset[int]], tuple[tuple[int, ...], set[str]]] = {}
 
     def _common(self, mentions: Mapping[str, list[int]]) -> set[str]:
@@ -214,10 +219,7 @@ class _Index:
         """The pronoun-led sentences of the chunk that statement ``start`` opens ("He also had two half-brothers
         ...", on the page that opens "Chiang Hsiao-wu (...) was ..."): what the chunk says of its subject."""
         s = self.pool[start]
-        if s.pos != 0:
-            return frozenset()
-        return frozenset(j for j, t in enumerate(self.pool)
-                         if t.pos > 0 and t.chunk_ids[0] == s.chunk_ids[0] and pronoun_led(t.text))
+        return self._led.get(s.chunk_ids[0], frozenset()) if s.pos == 0 else frozenset()
 
     def chain(self, start: int, about: frozenset[int] = frozenset()) -> tuple[tuple[int, ...], set[str]]:
         """Greedy: from ``start``, add the linked statement (or one of ``about``: what is said of the candidate by
