@@ -334,13 +334,18 @@ def asked_heads(question: str) -> set[str]:
     return {w for w in heads if len(w) >= 3 and w not in ASKING}
 
 
+def opens_with(text: str, span: str) -> bool:
+    """Whether ``text`` opens with ``span`` (case and spacing aside): the span is the sentence's subject."""
+    return bool(span) and fold(text).startswith(fold(span))
+
+
 def describes(question: str, statement: Statement, span: str) -> bool:
     """Whether ``statement`` opens with ``span`` and says it is what the question asks for ("Giotto di Bondone
     (1270 – 1337) ... was an Italian painter and architect" for "influenced by which Italian painter and
     architect?"): the span's own page names its kind. "He was influenced by Giotto and his followers Spinello
     Aretino" held both names alike, and the one stated twice won."""
     asked = asked_heads(question)
-    if not asked or not span or not fold(statement.text).startswith(fold(span)):
+    if not asked or not opens_with(statement.text, span):
         return False
     said = _IS.split(statement.text, maxsplit=1)
     return len(said) == 2 and bool(asked & set(re.findall(r"[\w'-]+", said[1][:DESCRIBED_WITHIN].casefold())))

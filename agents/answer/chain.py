@@ -34,6 +34,7 @@ from agents.answer.candidates import (
     holds,
     modifier,
     name_spans,
+    opens_with,
     order_hint,
     restates,
     type_hint,
@@ -257,7 +258,7 @@ def chain_for(index: _Index, candidate: Candidate) -> Chain | None:
     start = index.pool.index(candidate.statement)
     # a candidate that opens its chunk is the "He"/"It" of the chunk's later sentences (the 1.5B's right "Chiang
     # Hsiao-wu" lost to "Winston Chang", named in "He also had two half-brothers ... the same father")
-    opens = candidate.position == 0 or fold(candidate.statement.text).startswith(fold(candidate.text))
+    opens = candidate.position == 0 or opens_with(candidate.statement.text, candidate.text)
     links, covered = index.chain(start, index.said_of(start) if opens else frozenset())
     words = set().union(*(index.words[i] for i in links))
     named = sum(1 for e in index.entities if e <= words)
